@@ -1,0 +1,132 @@
+"""Plain data in and out of the scheduler: a snapshot of the cluster, and the decisions taken."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from neocloud.domain.jobs import DEFAULT_GRACE_SECONDS, PriorityClass, Resources, Tier
+from neocloud.domain.tenancy import OrgKind
+
+
+@dataclass(frozen=True, slots=True)
+class NodeState:
+    """A schedulable node as the scheduler sees it."""
+
+    name: str
+    gpu_type: str
+    gpus: int
+    domain: str | None = None
+    schedulable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class GpuSlot:
+    """The GPUs a job holds on one node (indices 0..gpus-1 on that node)."""
+
+    node: str
+    gpu_indices: tuple[int, ...]
+
+
+Placement = tuple[GpuSlot, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingJob:
+    """A job waiting to start. `order` is its submission order (lower first)."""
+
+    id: str
+    org: str
+    org_kind: OrgKind
+    tier: Tier
+    resources: Resources
+    order: int
+    priority_class: PriorityClass | None = None
+    grace_seconds: int = DEFAULT_GRACE_SECONDS
+
+
+@dataclass(frozen=True, slots=True)
+class RunningJob:
+    """A job holding GPUs. `started_order` grows with start time (larger = started later).
+
+    `preempting_for` is set once a preemption notice went out: the job still holds its GPUs
+    until it exits, and those GPUs are promised to the named pending job.
+    """
+
+    id: str
+    org: str
+    org_kind: OrgKind
+    tier: Tier
+    gpu_type: str
+    placement: Placement
+    started_order: int
+    priority_class: PriorityClass | None = None
+    preempting_for: str | None = None
+    grace_seconds: int = DEFAULT_GRACE_SECONDS
+
+    @property
+    def gpus(self) -> int:
+        """GPUs held across all nodes."""
+        return sum(len(s.gpu_indices) for s in self.placement)
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerInput:
+    """Everything one scheduling pass needs; no clock, no database."""
+
+    nodes: tuple[NodeState, ...]
+    running: tuple[RunningJob, ...]
+    pending: tuple[PendingJob, ...]
+    # (org, gpu_type) → GPUs the org may hold at once. Missing for an internal org = no quota
+    # (it may not run that type); external orgs are bounded by the sellable cap instead.
+    quotas: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    # gpu_type → fraction of that type's GPUs external work may hold at once (0..1). Missing = 1.
+    sellable_cap: Mapping[str, float] = field(default_factory=dict)
+
+
+class WaitReason(StrEnum):
+    """Machine-readable reasons a job is pending."""
+
+    QUOTA = "quota"
+    CAPACITY = "capacity"
+    SELLABLE_CAP = "sellable_cap"
+    PREEMPTING = "preempting"
+    PRIORITY = "priority"
+    UNSATISFIABLE = "unsatisfiable"
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Start a pending job on these GPUs."""
+
+    job_id: str
+    placement: Placement
+
+
+@dataclass(frozen=True, slots=True)
+class Preempt:
+    """Send a preemption notice to a running job so `by_job_id` can start; `rule` names why."""
+
+    job_id: str
+    by_job_id: str
+    rule: str
+    grace_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """A pending job stays pending: a reason code and a sentence for people."""
+
+    job_id: str
+    reason: WaitReason
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulingResult:
+    """The decisions of one pass: every pending job is either started or waits with a reason."""
+
+    starts: tuple[Start, ...] = ()
+    preemptions: tuple[Preempt, ...] = ()
+    waits: tuple[Wait, ...] = ()

@@ -1,0 +1,130 @@
+"""Usage, prices, invoices and margins on the wire."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+from neocloud.domain.jobs import Tier
+from neocloud.schemas.common import StrictModel
+
+
+class UsageRecord(BaseModel):
+    """Allocated GPU-seconds of one allocation, from its real start to its real end."""
+
+    id: str
+    org_id: str
+    project_id: str | None
+    job_id: str
+    gpu_type: str
+    tier: Tier
+    region: str
+    gpus: int
+    started_at: datetime
+    ended_at: datetime
+    gpu_seconds: Decimal
+
+
+class UsageSummaryRow(BaseModel):
+    """GPU-seconds grouped by the requested keys (absent keys are null)."""
+
+    org_id: str | None = None
+    project_id: str | None = None
+    gpu_type: str | None = None
+    tier: Tier | None = None
+    day: date | None = None
+    gpu_seconds: Decimal
+    gpu_hours: Decimal
+
+
+class PriceSet(StrictModel):
+    """Set a price ($/GPU-hour) for a GPU type × tier from a moment on."""
+
+    gpu_type: str
+    tier: Tier
+    unit_price: Decimal = Field(ge=0, le=100_000)
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    region: str | None = None
+    effective_from: datetime
+
+
+class Price(BaseModel):
+    """A price-book entry."""
+
+    id: str
+    gpu_type: str
+    tier: Tier
+    region: str | None
+    unit_price: Decimal
+    currency: str
+    effective_from: datetime
+
+
+class InvoiceGenerate(StrictModel):
+    """Generate (or regenerate) draft invoices and statements for a month `YYYY-MM`."""
+
+    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    org: str | None = None
+
+
+class InvoiceLine(BaseModel):
+    """One line: quantity × unit price = amount (half-up to the cent)."""
+
+    description: str
+    gpu_type: str
+    tier: Tier
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+    amount: Decimal
+
+
+class Invoice(BaseModel):
+    """An invoice (external orgs, at price) or statement (internal orgs, at cost)."""
+
+    id: str
+    org_id: str
+    kind: str
+    number: str | None
+    status: str
+    period: str
+    period_start: datetime
+    period_end: datetime
+    currency: str
+    total: Decimal
+    lines: list[InvoiceLine]
+    created_at: datetime
+    finalized_at: datetime | None
+
+
+class MarginRow(BaseModel):
+    """Revenue, cost and margin for one slice (a GPU type, a tier, or everything)."""
+
+    gpu_type: str | None = None
+    tier: Tier | None = None
+    gpu_hours_used: Decimal
+    revenue: Decimal
+    used_cost: Decimal
+    gross_margin: Decimal
+    margin_pct: Decimal | None
+
+
+class MarginReport(BaseModel):
+    """Gross margin over a period; idle cost is its own line."""
+
+    start: datetime
+    end: datetime
+    currency: str
+    capacity_gpu_hours: Decimal
+    used_gpu_hours: Decimal
+    utilisation: Decimal
+    revenue: Decimal
+    used_cost: Decimal
+    idle_cost: Decimal
+    gross_margin: Decimal
+    margin_pct: Decimal | None
+    margin_after_idle: Decimal
+    by_gpu_type: list[MarginRow]
+    by_tier: list[MarginRow]

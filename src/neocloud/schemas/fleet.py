@@ -1,0 +1,114 @@
+"""Fleet, quotas, caps, offerings and the cost model on the wire."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+from neocloud.domain.jobs import Tier
+from neocloud.schemas.common import StrictModel
+
+
+class FleetUpload(StrictModel):
+    """A fleet file's YAML text, to validate or load."""
+
+    yaml: str = Field(min_length=1, max_length=5_000_000)
+
+
+class FleetProblem(BaseModel):
+    """One error in a fleet file, with its path (e.g. `regions[0].clusters[1].nodes[3].gpus`)."""
+
+    path: str
+    message: str
+
+
+class FleetValidation(BaseModel):
+    """Result of validating a fleet file."""
+
+    valid: bool
+    problems: list[FleetProblem]
+    nodes: int = 0
+    gpus: int = 0
+
+
+class NodeOut(BaseModel):
+    """A node (operators only)."""
+
+    name: str
+    region: str
+    cluster: str
+    gpu_type: str
+    gpus: int
+    cpus: int
+    memory_gb: int
+    node_model: str
+    topology: dict[str, str]
+    schedulable: bool
+    gpus_allocated: int
+
+
+class GpuTypeCapacity(BaseModel):
+    """Capacity of a GPU type across the fleet (operators only)."""
+
+    gpu_type: str
+    gpus: int
+    gpus_allocated: int
+    sellable_cap: Decimal
+
+
+class FleetSummary(BaseModel):
+    """The fleet as the operator sees it."""
+
+    regions: list[str]
+    clusters: list[str]
+    gpu_types: list[GpuTypeCapacity]
+    nodes: int
+    gpus: int
+
+
+class Offering(BaseModel):
+    """A GPU type offered for sale and its current prices per tier ($/GPU-hour)."""
+
+    gpu_type: str
+    max_gpus_per_node: int
+    prices: dict[Tier, Decimal]
+    currency: str
+
+
+class QuotaSet(StrictModel):
+    """Set an org's quota of a GPU type (GPUs held at once)."""
+
+    org: str
+    gpu_type: str
+    gpus: int = Field(ge=0, le=1_000_000)
+
+
+class Quota(BaseModel):
+    """An org's quota of a GPU type."""
+
+    org_id: str
+    org_name: str
+    gpu_type: str
+    gpus: int
+
+
+class SellableCapSet(StrictModel):
+    """Set the fraction of a GPU type that external work may hold."""
+
+    gpu_type: str
+    fraction: Decimal = Field(ge=0, le=1)
+
+
+class CostBreakdownOut(BaseModel):
+    """Cost of one GPU-hour at 100 % allocation, by component."""
+
+    node_model: str
+    gpus_per_node: int
+    currency: str
+    depreciation: Decimal
+    capital: Decimal
+    energy: Decimal
+    space: Decimal
+    opex: Decimal
+    total: Decimal

@@ -1,0 +1,1 @@
+"""The control plane: HTTP API, auth, services and the control loops."""

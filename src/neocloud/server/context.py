@@ -1,0 +1,52 @@
+"""What every request and loop shares: settings, the database and the engines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from neocloud.server.auth import Principal, authenticate
+from neocloud.server.clock import utcnow
+from neocloud.store.db import Database
+
+
+@dataclass
+class Settings:
+    """Control-plane settings; `neocloud up` fills them from flags and the environment."""
+
+    database_url: str
+    data_dir: Path
+    loop_interval_seconds: float = 0.5
+    invoice_prefix: str = "NC"
+    run_loops: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class AppContext:
+    """Shared by routers and loops."""
+
+    settings: Settings
+    db: Database
+
+
+def get_context(request: Request) -> AppContext:
+    """The app's context."""
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+def get_principal(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
+    """Authenticate the caller's key (401 if missing, invalid, revoked or expired)."""
+    ctx = get_context(request)
+    with ctx.db.session() as s:
+        return authenticate(s, authorization, utcnow())
+
+
+Ctx = Annotated[AppContext, Depends(get_context)]
+Caller = Annotated[Principal, Depends(get_principal)]

@@ -1,0 +1,1 @@
+"""Business operations behind the routers; each takes a session and the caller."""

@@ -1,0 +1,1 @@
+"""Durable state: SQLAlchemy models, the database connection, and Alembic migrations."""

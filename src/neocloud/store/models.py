@@ -1,0 +1,275 @@
+"""ORM models: one table per durable idea. Money and quantities are exact decimals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from neocloud.store.types import ExactDecimal, UtcDateTime
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every neocloud table."""
+
+
+class OrgRow(Base):
+    """A tenant."""
+
+    __tablename__ = "orgs"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    fair_share_weight: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ProjectRow(Base):
+    """A budget/quota unit inside an org."""
+
+    __tablename__ = "projects"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), index=True)
+    name: Mapped[str] = mapped_column(String(63))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class MemberRow(Base):
+    """A person in an org with a role."""
+
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("org_id", "email"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ApiKeyRow(Base):
+    """An API key: only a hash of the secret is kept."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), index=True)
+    project_id: Mapped[str | None] = mapped_column(ForeignKey("projects.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class FleetFileRow(Base):
+    """Each fleet file loaded, kept whole so the fleet can be rebuilt exactly as declared."""
+
+    __tablename__ = "fleet_files"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    yaml: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class NodeRow(Base):
+    """A node of the current fleet and whether it may take new work."""
+
+    __tablename__ = "nodes"
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    region: Mapped[str] = mapped_column(String(63))
+    cluster: Mapped[str] = mapped_column(String(63))
+    engine: Mapped[str] = mapped_column(String(16))
+    gpu_type: Mapped[str] = mapped_column(String(32), index=True)
+    gpus: Mapped[int] = mapped_column(Integer)
+    cpus: Mapped[int] = mapped_column(Integer)
+    memory_gb: Mapped[int] = mapped_column(Integer)
+    node_model: Mapped[str] = mapped_column(String(63))
+    topology: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    domain: Mapped[str | None] = mapped_column(String(128))
+    schedulable: Mapped[bool] = mapped_column(Boolean, default=True)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class QuotaRow(Base):
+    """GPUs of a type an org may hold at once."""
+
+    __tablename__ = "quotas"
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), primary_key=True)
+    gpu_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    gpus: Mapped[int] = mapped_column(Integer)
+
+
+class SellableCapRow(Base):
+    """Fraction of a GPU type that external work may hold."""
+
+    __tablename__ = "sellable_caps"
+    gpu_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    fraction: Mapped[Decimal] = mapped_column(ExactDecimal)
+
+
+class JobRow(Base):
+    """A job and its current state; history lives in job_events."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_state_seq", "state", "seq"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), index=True)
+    project_id: Mapped[str | None] = mapped_column(ForeignKey("projects.id"))
+    name: Mapped[str | None] = mapped_column(String(200))
+    command: Mapped[list[str]] = mapped_column(JSON)
+    env: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    working_dir: Mapped[str | None] = mapped_column(String(4096))
+    gpu_type: Mapped[str] = mapped_column(String(32))
+    gpus_per_node: Mapped[int] = mapped_column(Integer)
+    nodes: Mapped[int] = mapped_column(Integer)
+    tier: Mapped[str] = mapped_column(String(16))
+    priority_class: Mapped[str | None] = mapped_column(String(16))
+    max_runtime_seconds: Mapped[int] = mapped_column(Integer)
+    grace_seconds: Mapped[int] = mapped_column(Integer)
+    requeue_on_preemption: Mapped[bool] = mapped_column(Boolean, default=True)
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    message: Mapped[str | None] = mapped_column(Text)
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    engine_handle: Mapped[str | None] = mapped_column(String(512))
+    preempting_for: Mapped[str | None] = mapped_column(String(40))
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    stop_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class JobEventRow(Base):
+    """One transition of a job: append-only."""
+
+    __tablename__ = "job_events"
+    __table_args__ = (UniqueConstraint("job_id", "seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AllocationRow(Base):
+    """GPUs one attempt of a job holds on one node, from its real start to its real end."""
+
+    __tablename__ = "allocations"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    node: Mapped[str] = mapped_column(String(128))
+    gpu_indices: Mapped[list[int]] = mapped_column(JSON)
+    gpu_type: Mapped[str] = mapped_column(String(32))
+    region: Mapped[str] = mapped_column(String(63))
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class UsageRecordRow(Base):
+    """Immutable GPU-seconds of one ended allocation; its id is the allocation's, so once only."""
+
+    __tablename__ = "usage_records"
+    __table_args__ = (Index("ix_usage_org_start", "org_id", "started_at"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    allocation_id: Mapped[str] = mapped_column(ForeignKey("allocations.id"), unique=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"))
+    project_id: Mapped[str | None] = mapped_column(String(40))
+    job_id: Mapped[str] = mapped_column(String(40), index=True)
+    gpu_type: Mapped[str] = mapped_column(String(32))
+    tier: Mapped[str] = mapped_column(String(16))
+    region: Mapped[str] = mapped_column(String(63))
+    gpus: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    gpu_seconds: Mapped[Decimal] = mapped_column(ExactDecimal)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PriceRow(Base):
+    """A price-book entry: $/GPU-hour for a GPU type × tier (× region) from a moment on."""
+
+    __tablename__ = "prices"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    gpu_type: Mapped[str] = mapped_column(String(32))
+    tier: Mapped[str] = mapped_column(String(16))
+    region: Mapped[str | None] = mapped_column(String(63))
+    unit_price: Mapped[Decimal] = mapped_column(ExactDecimal)
+    currency: Mapped[str] = mapped_column(String(3))
+    effective_from: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class InvoiceRow(Base):
+    """An invoice (external) or statement (internal) for one org and month."""
+
+    __tablename__ = "invoices"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    number: Mapped[str | None] = mapped_column(String(40), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    period: Mapped[str] = mapped_column(String(7))
+    period_start: Mapped[datetime] = mapped_column(UtcDateTime)
+    period_end: Mapped[datetime] = mapped_column(UtcDateTime)
+    currency: Mapped[str] = mapped_column(String(3))
+    total: Mapped[Decimal] = mapped_column(ExactDecimal)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finalized_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class InvoiceLineRow(Base):
+    """One line of an invoice; never edited once the invoice is finalized."""
+
+    __tablename__ = "invoice_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(String(300))
+    gpu_type: Mapped[str] = mapped_column(String(32))
+    tier: Mapped[str] = mapped_column(String(16))
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
+    unit: Mapped[str] = mapped_column(String(16))
+    unit_price: Mapped[Decimal] = mapped_column(ExactDecimal)
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal)
+
+
+class InvoiceSequenceRow(Base):
+    """The next invoice number per issuer prefix and year: numbers are gapless and never reused."""
+
+    __tablename__ = "invoice_sequences"
+    prefix: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_value: Mapped[int] = mapped_column(Integer)
+
+
+class IdempotencyRow(Base):
+    """The stored response of a creating POST, replayed when its Idempotency-Key comes again."""
+
+    __tablename__ = "idempotency_keys"
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class JobSeqRow(Base):
+    """Counter for job submission order (portable across SQLite and PostgreSQL)."""
+
+    __tablename__ = "job_seq"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_value: Mapped[int] = mapped_column(Integer)
