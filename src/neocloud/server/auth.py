@@ -68,7 +68,7 @@ def authenticate(session: Session, authorization: str | None, now: datetime) -> 
     scheme, _, secret = authorization.partition(" ")
     if scheme.lower() != "bearer" or not secret:
         raise _unauthenticated("malformed Authorization header: expected 'Bearer <key>'")
-    parts = secret.strip().split("_")
+    parts = secret.strip().split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         raise _unauthenticated("invalid API key")
     key = session.scalars(select(ApiKeyRow).where(ApiKeyRow.prefix == parts[1])).one_or_none()

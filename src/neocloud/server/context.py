@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from neocloud.server.auth import Principal, authenticate
+from neocloud.server.engines import EngineRegistry
 from neocloud.server.clock import utcnow
 from neocloud.store.db import Database
 
@@ -31,6 +32,7 @@ class AppContext:
 
     settings: Settings
     db: Database
+    engines: EngineRegistry
 
 
 def get_context(request: Request) -> AppContext:

@@ -175,6 +175,7 @@ class AllocationRow(Base):
     gpu_indices: Mapped[list[int]] = mapped_column(JSON)
     gpu_type: Mapped[str] = mapped_column(String(32))
     region: Mapped[str] = mapped_column(String(63))
+    engine_handle: Mapped[str | None] = mapped_column(String(512))
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 

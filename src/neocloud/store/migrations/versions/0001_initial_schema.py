@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-24 08:51:07.024069
+Create Date: 2026-11-24 08:58:06.276589
 """
 
 from collections.abc import Sequence
@@ -284,6 +284,7 @@ def upgrade() -> None:
         sa.Column("gpu_indices", sa.JSON(), nullable=False),
         sa.Column("gpu_type", sa.String(length=32), nullable=False),
         sa.Column("region", sa.String(length=63), nullable=False),
+        sa.Column("engine_handle", sa.String(length=512), nullable=True),
         sa.Column("started_at", neocloud.store.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("ended_at", neocloud.store.types.UtcDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(

@@ -1,0 +1,23 @@
+"""`python -m neocloud.server`: run the embedded cloud without the CLI (used by tests and services)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from neocloud.server.embedded import run
+
+
+def main() -> None:
+    """Parse flags and serve."""
+    parser = argparse.ArgumentParser(prog="python -m neocloud.server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--data-dir", type=Path, default=Path("data"))
+    parser.add_argument("--fleet", type=Path, default=None)
+    args = parser.parse_args()
+    run(host=args.host, port=args.port, data_dir=args.data_dir, fleet_file=args.fleet)
+
+
+if __name__ == "__main__":
+    main()

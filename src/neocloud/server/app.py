@@ -1,0 +1,58 @@
+"""The FastAPI application: routers, error envelope, metrics, and the control loop's lifetime."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.routing import APIRoute
+
+from neocloud import __version__
+from neocloud.server import metrics
+from neocloud.server.context import AppContext
+from neocloud.server.errors import install_error_handlers
+from neocloud.server.loops.control import ControlLoop
+from neocloud.server.routers import billing, fleet, health, jobs, tenancy
+
+
+def create_app(ctx: AppContext) -> FastAPI:
+    """Build the API around a context; the control loop runs while the app is up."""
+    loop = ControlLoop(ctx.db, ctx.engines, interval_seconds=ctx.settings.loop_interval_seconds)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if ctx.settings.run_loops:
+            loop.start()
+        try:
+            yield
+        finally:
+            loop.stop()
+            ctx.engines.close()
+
+    app = FastAPI(
+        title="neocloud",
+        version=__version__,
+        description="Sell your own GPU fleet as a cloud: jobs, usage, invoices and margins.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    app.state.loop = loop
+    install_error_handlers(app)
+    for module in (health, tenancy, fleet, jobs, billing):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def count_requests(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        began = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = route.path if isinstance(route, APIRoute) else "unmatched"
+        metrics.REQUESTS.labels(request.method, path, str(response.status_code)).inc()
+        metrics.REQUEST_SECONDS.labels(request.method, path).observe(time.perf_counter() - began)
+        return response
+
+    return app

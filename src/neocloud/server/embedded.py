@@ -1,0 +1,83 @@
+"""`neocloud up`: the embedded cloud (API + control loop + local engine + SQLite) in one process."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from neocloud.engines.base import EngineNode
+from neocloud.engines.local import LocalEngine
+from neocloud.server.app import create_app
+from neocloud.server.clock import utcnow
+from neocloud.server.context import AppContext, Settings
+from neocloud.server.engines import EngineRegistry
+from neocloud.server.logs import configure_logging
+from neocloud.server.seed import operator_key, seed
+from neocloud.store.db import Database, sqlite_url
+from neocloud.store.models import NodeRow
+
+log = logging.getLogger("neocloud")
+
+
+def build_context(data_dir: Path, database_url: str | None = None) -> AppContext:
+    """Open (and migrate) the database and build the engines for the current fleet."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    url = database_url or os.environ.get("NEOCLOUD_DATABASE_URL") or sqlite_url(data_dir)
+    db = Database(url)
+    db.migrate()
+    return AppContext(
+        settings=Settings(database_url=url, data_dir=data_dir), db=db, engines=EngineRegistry()
+    )
+
+
+def local_engine(ctx: AppContext) -> LocalEngine:
+    """The local engine over the fleet's nodes whose cluster runs on `local`."""
+    from sqlalchemy import select
+
+    with ctx.db.session() as s:
+        nodes = [
+            EngineNode(name=n.name, gpu_type=n.gpu_type, gpus=n.gpus)
+            for n in s.scalars(select(NodeRow).where(NodeRow.engine == "local")).all()
+        ]
+    return LocalEngine(ctx.settings.data_dir / "engine" / "local", nodes)
+
+
+def prepare(
+    data_dir: Path, fleet_file: Path | None = None, database_url: str | None = None
+) -> tuple[AppContext, str, list[str]]:
+    """Everything `up` does before serving: migrate, seed, engines, a fresh operator key."""
+    ctx = build_context(data_dir, database_url)
+    with ctx.db.session() as s:
+        done = seed(s, utcnow(), fleet_file)
+        key = operator_key(s, utcnow())
+    ctx.engines = EngineRegistry({"local": local_engine(ctx)})
+    return ctx, key.secret, done
+
+
+def run(
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    data_dir: Path = Path("data"),
+    fleet_file: Path | None = None,
+) -> None:
+    """Start the embedded cloud and serve until interrupted."""
+    configure_logging()
+    ctx, secret, done = prepare(data_dir.resolve(), fleet_file)
+    url = f"http://{host}:{port}"
+    banner = [
+        f"neocloud is starting at {url}  (data in {ctx.settings.data_dir}, database {ctx.db.engine.url.render_as_string(hide_password=True)})",
+        *[f"  - {d}" for d in done],
+        "",
+        "Operator key (shown once; keep it):",
+        f"  export NEOCLOUD_URL={url}",
+        f"  export NEOCLOUD_API_KEY={secret}",
+        "",
+        f"API docs: {url}/docs",
+    ]
+    print("\n".join(banner), flush=True)
+    uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning", access_log=False)
+    sys.stdout.flush()

@@ -1,0 +1,1 @@
+"""Control loops: each reads durable state, acts, and writes durable state; safe to restart."""

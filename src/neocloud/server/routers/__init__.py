@@ -1,0 +1,1 @@
+"""HTTP routers: parse, authorise (via the Caller dependency), call a service, serialise."""

@@ -1,0 +1,142 @@
+"""Usage, prices, invoices and margin."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from fastapi import APIRouter, Query, Response
+
+from neocloud.schemas import billing as api
+from neocloud.schemas.common import Page
+from neocloud.server.clock import utcnow
+from neocloud.server.context import Caller, Ctx
+from neocloud.server.errors import invalid
+from neocloud.server.services import invoices as invoice_svc
+from neocloud.server.services import margin as margin_svc
+from neocloud.server.services import prices as price_svc
+from neocloud.server.services import usage as usage_svc
+
+router = APIRouter(prefix="/v1", tags=["billing"])
+
+
+def parse_instant(field: str, value: str) -> datetime:
+    """An ISO date (midnight UTC) or an ISO datetime with a timezone."""
+    try:
+        if len(value) == 10:
+            d = date.fromisoformat(value)
+            return datetime(d.year, d.month, d.day, tzinfo=UTC)
+        t = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise invalid(field, f"not an ISO date or datetime: {value!r}") from exc
+    if t.tzinfo is None:
+        raise invalid(field, "datetime must include a timezone (use Z for UTC)")
+    return t.astimezone(UTC)
+
+
+def window(start: str | None, end: str | None) -> tuple[datetime, datetime]:
+    """[from, to) with defaults: the current month so far."""
+    now = utcnow()
+    lo = (
+        parse_instant("from", start)
+        if start
+        else now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    )
+    hi = parse_instant("to", end) if end else now
+    return lo, hi
+
+
+@router.get("/usage/records", response_model=Page[api.UsageRecord])
+def usage_records(
+    ctx: Ctx,
+    p: Caller,
+    from_: str | None = Query(None, alias="from"),
+    to: str | None = None,
+    org: str | None = None,
+    cursor: str | None = None,
+    limit: int = Query(100),
+) -> Page[api.UsageRecord]:
+    """Immutable usage records overlapping the window."""
+    lo, hi = window(from_, to)
+    with ctx.db.session() as s:
+        items, nxt = usage_svc.list_records(s, p, lo, hi, org, cursor, limit)
+    return Page(items=items, next_cursor=nxt)
+
+
+@router.get("/usage/summary", response_model=list[api.UsageSummaryRow])
+def usage_summary(
+    ctx: Ctx,
+    p: Caller,
+    from_: str | None = Query(None, alias="from"),
+    to: str | None = None,
+    org: str | None = None,
+    group_by: str = "org,gpu_type,tier",
+) -> list[api.UsageSummaryRow]:
+    """GPU-seconds grouped by org, project, GPU type, tier and/or day."""
+    lo, hi = window(from_, to)
+    keys = [k.strip() for k in group_by.split(",") if k.strip()]
+    with ctx.db.session() as s:
+        return usage_svc.summary(s, p, lo, hi, org, keys)
+
+
+@router.put("/prices", response_model=api.Price)
+def set_price(body: api.PriceSet, ctx: Ctx, p: Caller) -> api.Price:
+    """Add a price-book entry (effective from its date)."""
+    with ctx.db.session() as s:
+        return price_svc.set_price(s, p, body, utcnow())
+
+
+@router.get("/prices", response_model=list[api.Price])
+def list_prices(ctx: Ctx, p: Caller) -> list[api.Price]:
+    """The price book."""
+    with ctx.db.session() as s:
+        return price_svc.list_prices(s, p)
+
+
+@router.post("/invoices/generate", response_model=list[api.Invoice])
+def generate_invoices(body: api.InvoiceGenerate, ctx: Ctx, p: Caller) -> list[api.Invoice]:
+    """Draft invoices (external) and statements (internal) for a month."""
+    with ctx.db.session() as s:
+        return invoice_svc.generate(s, p, body, utcnow())
+
+
+@router.get("/invoices", response_model=Page[api.Invoice])
+def list_invoices(
+    ctx: Ctx,
+    p: Caller,
+    org: str | None = None,
+    period: str | None = None,
+    cursor: str | None = None,
+    limit: int = Query(100),
+) -> Page[api.Invoice]:
+    """Invoices the caller may see."""
+    with ctx.db.session() as s:
+        items, nxt = invoice_svc.list_invoices(s, p, org, period, cursor, limit)
+    return Page(items=items, next_cursor=nxt)
+
+
+@router.get("/invoices/{invoice_id}", response_model=api.Invoice)
+def get_invoice(invoice_id: str, ctx: Ctx, p: Caller) -> api.Invoice:
+    """One invoice."""
+    with ctx.db.session() as s:
+        return invoice_svc.get(s, p, invoice_id)
+
+
+@router.post("/invoices/{invoice_id}/finalize", response_model=api.Invoice)
+def finalize_invoice(invoice_id: str, ctx: Ctx, p: Caller) -> api.Invoice:
+    """Finalize a draft: numbered and immutable from now on."""
+    with ctx.db.session() as s:
+        return invoice_svc.finalize(s, p, invoice_id, ctx.settings.invoice_prefix, utcnow())
+
+
+@router.get("/margin", response_model=api.MarginReport)
+def margin(
+    ctx: Ctx,
+    p: Caller,
+    response: Response,
+    from_: str | None = Query(None, alias="from"),
+    to: str | None = None,
+) -> api.MarginReport:
+    """Revenue, cost of used capacity, idle cost and gross margin over a window."""
+    lo, hi = window(from_, to)
+    with ctx.db.session() as s:
+        return margin_svc.report(s, p, lo, hi)

@@ -1,0 +1,165 @@
+"""Orgs, projects, members, keys and whoami."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Header, Query, Response
+
+from neocloud.schemas import tenancy as api
+from neocloud.schemas.common import Page
+from neocloud.server.clock import utcnow
+from neocloud.server.context import Caller, Ctx
+from neocloud.server.idempotency import idempotent
+from neocloud.server.services import tenancy as svc
+
+router = APIRouter(prefix="/v1", tags=["tenancy"])
+IdemKey = Header(default=None, alias="Idempotency-Key")
+
+
+@router.get("/me", response_model=api.Whoami)
+def whoami(p: Caller) -> api.Whoami:
+    """Who the calling key belongs to."""
+    return api.Whoami(
+        key_id=p.key_id,
+        org_id=p.org_id,
+        org_name=p.org_name,
+        org_kind=p.org_kind,
+        role=p.role,
+        project_id=p.project_id,
+    )
+
+
+@router.post("/orgs", status_code=201, response_model=api.Org)
+def create_org(
+    body: api.OrgCreate, ctx: Ctx, p: Caller, response: Response, key: str | None = IdemKey
+) -> object:
+    """Create an org (operator)."""
+    return idempotent(
+        ctx,
+        p,
+        key,
+        "POST /v1/orgs",
+        body,
+        response,
+        201,
+        lambda s: svc.create_org(s, p, body, utcnow()),
+    )
+
+
+@router.get("/orgs", response_model=Page[api.Org])
+def list_orgs(
+    ctx: Ctx, p: Caller, cursor: str | None = None, limit: int = Query(100)
+) -> Page[api.Org]:
+    """Orgs the caller may see."""
+    with ctx.db.session() as s:
+        items, nxt = svc.list_orgs(s, p, cursor, limit)
+    return Page(items=items, next_cursor=nxt)
+
+
+@router.get("/orgs/{org}", response_model=api.Org)
+def get_org(org: str, ctx: Ctx, p: Caller) -> api.Org:
+    """One org (by id or name)."""
+    with ctx.db.session() as s:
+        return svc.org_out(svc.resolve_org(s, p, org))
+
+
+@router.post("/orgs/{org}/projects", status_code=201, response_model=api.Project)
+def create_project(
+    org: str,
+    body: api.ProjectCreate,
+    ctx: Ctx,
+    p: Caller,
+    response: Response,
+    key: str | None = IdemKey,
+) -> object:
+    """Create a project."""
+    return idempotent(
+        ctx,
+        p,
+        key,
+        f"POST /v1/orgs/{org}/projects",
+        body,
+        response,
+        201,
+        lambda s: svc.create_project(s, p, org, body, utcnow()),
+    )
+
+
+@router.get("/orgs/{org}/projects", response_model=Page[api.Project])
+def list_projects(
+    org: str, ctx: Ctx, p: Caller, cursor: str | None = None, limit: int = Query(100)
+) -> Page[api.Project]:
+    """Projects of an org."""
+    with ctx.db.session() as s:
+        items, nxt = svc.list_projects(s, p, org, cursor, limit)
+    return Page(items=items, next_cursor=nxt)
+
+
+@router.post("/orgs/{org}/members", status_code=201, response_model=api.Member)
+def add_member(
+    org: str,
+    body: api.MemberCreate,
+    ctx: Ctx,
+    p: Caller,
+    response: Response,
+    key: str | None = IdemKey,
+) -> object:
+    """Add a member."""
+    return idempotent(
+        ctx,
+        p,
+        key,
+        f"POST /v1/orgs/{org}/members",
+        body,
+        response,
+        201,
+        lambda s: svc.add_member(s, p, org, body, utcnow()),
+    )
+
+
+@router.get("/orgs/{org}/members", response_model=Page[api.Member])
+def list_members(
+    org: str, ctx: Ctx, p: Caller, cursor: str | None = None, limit: int = Query(100)
+) -> Page[api.Member]:
+    """Members of an org."""
+    with ctx.db.session() as s:
+        items, nxt = svc.list_members(s, p, org, cursor, limit)
+    return Page(items=items, next_cursor=nxt)
+
+
+@router.post("/keys", status_code=201, response_model=api.ApiKeyCreated)
+def create_key(
+    body: api.KeyCreate, ctx: Ctx, p: Caller, response: Response, key: str | None = IdemKey
+) -> object:
+    """Create an API key; the secret is in this response only."""
+    return idempotent(
+        ctx,
+        p,
+        key,
+        "POST /v1/keys",
+        body,
+        response,
+        201,
+        lambda s: svc.create_key(s, p, body, utcnow()),
+        replay_body=False,
+    )
+
+
+@router.get("/keys", response_model=Page[api.ApiKey])
+def list_keys(
+    ctx: Ctx,
+    p: Caller,
+    org: str | None = None,
+    cursor: str | None = None,
+    limit: int = Query(100),
+) -> Page[api.ApiKey]:
+    """Keys of an org (never their secrets)."""
+    with ctx.db.session() as s:
+        items, nxt = svc.list_keys(s, p, org, cursor, limit)
+    return Page(items=items, next_cursor=nxt)
+
+
+@router.post("/keys/{key_id}/revoke", response_model=api.ApiKey)
+def revoke_key(key_id: str, ctx: Ctx, p: Caller) -> api.ApiKey:
+    """Revoke a key at once."""
+    with ctx.db.session() as s:
+        return svc.revoke_key(s, p, key_id, utcnow())

@@ -1,0 +1,210 @@
+"""Invoices for external orgs (at price) and statements for internal orgs (at cost)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from neocloud.billing.invoice import (
+    InvoiceKind,
+    InvoiceStatus,
+    check_invoice_transition,
+    invoice_number,
+)
+from neocloud.billing.periods import month_bounds
+from neocloud.billing.rating import MissingPrice, RatedInvoice, rate_invoice, rate_statement
+from neocloud.domain.jobs import Tier
+from neocloud.domain.tenancy import OrgKind, Permission
+from neocloud.schemas import billing as api
+from neocloud.server.auth import Principal
+from neocloud.server.errors import ApiError, conflict, invalid, not_found
+from neocloud.server.pagination import page_of, paginate
+from neocloud.server.services.costs import unit_cost_by_gpu_type
+from neocloud.server.services.prices import load_price_book
+from neocloud.server.services.tenancy import PLATFORM_ORG, resolve_org
+from neocloud.server.services.usage import records_in, span_of
+from neocloud.store.ids import new_id
+from neocloud.store.models import InvoiceLineRow, InvoiceRow, InvoiceSequenceRow, OrgRow
+
+
+def invoice_out(s: Session, row: InvoiceRow) -> api.Invoice:
+    """Wire form of an invoice with its lines."""
+    lines = s.scalars(
+        select(InvoiceLineRow)
+        .where(InvoiceLineRow.invoice_id == row.id)
+        .order_by(InvoiceLineRow.position)
+    ).all()
+    return api.Invoice(
+        id=row.id,
+        org_id=row.org_id,
+        kind=row.kind,
+        number=row.number,
+        status=row.status,
+        period=row.period,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        currency=row.currency,
+        total=row.total,
+        lines=[
+            api.InvoiceLine(
+                description=ln.description,
+                gpu_type=ln.gpu_type,
+                tier=Tier(ln.tier),
+                quantity=ln.quantity,
+                unit=ln.unit,
+                unit_price=ln.unit_price,
+                amount=ln.amount,
+            )
+            for ln in lines
+        ],
+        created_at=row.created_at,
+        finalized_at=row.finalized_at,
+    )
+
+
+def _rate(
+    s: Session, org: OrgRow, start: datetime, end: datetime
+) -> tuple[InvoiceKind, RatedInvoice]:
+    spans = [span_of(r) for r in records_in(s, start, end, org.id)]
+    if OrgKind(org.kind) is OrgKind.INTERNAL:
+        return InvoiceKind.STATEMENT, rate_statement(
+            org.id, start, end, spans, unit_cost_by_gpu_type(s)
+        )
+    try:
+        return InvoiceKind.INVOICE, rate_invoice(org.id, start, end, spans, load_price_book(s))
+    except MissingPrice as exc:
+        raise ApiError(
+            409, "missing_price", f"cannot rate org {org.name}: {exc}", {"org": org.name}
+        ) from exc
+
+
+def generate(
+    s: Session, p: Principal, body: api.InvoiceGenerate, now: datetime
+) -> list[api.Invoice]:
+    """Draft invoices/statements for a month; drafts are regenerated, finalized ones untouched."""
+    p.require(Permission.OPERATE)
+    start, end = month_bounds(body.period)
+    if body.org:
+        orgs = [resolve_org(s, p, body.org)]
+    else:
+        orgs = list(
+            s.scalars(select(OrgRow).where(OrgRow.name != PLATFORM_ORG).order_by(OrgRow.name)).all()
+        )
+    out = []
+    for org in orgs:
+        kind, rated = _rate(s, org, start, end)
+        existing = s.scalars(
+            select(InvoiceRow).where(
+                InvoiceRow.org_id == org.id,
+                InvoiceRow.period == body.period,
+                InvoiceRow.kind == kind.value,
+                InvoiceRow.status != InvoiceStatus.VOID.value,
+            )
+        ).first()
+        if existing is not None and existing.status != InvoiceStatus.DRAFT.value:
+            out.append(invoice_out(s, existing))
+            continue
+        if existing is None:
+            if not rated.lines:
+                continue
+            existing = InvoiceRow(
+                id=new_id("inv"),
+                org_id=org.id,
+                kind=kind.value,
+                number=None,
+                status=InvoiceStatus.DRAFT.value,
+                period=body.period,
+                period_start=start,
+                period_end=end,
+                currency=rated.currency,
+                total=Decimal(0),
+                created_at=now,
+            )
+            s.add(existing)
+            s.flush()
+        s.execute(delete(InvoiceLineRow).where(InvoiceLineRow.invoice_id == existing.id))
+        for i, line in enumerate(rated.lines):
+            s.add(
+                InvoiceLineRow(
+                    invoice_id=existing.id,
+                    position=i,
+                    description=line.description,
+                    gpu_type=line.gpu_type,
+                    tier=line.tier.value,
+                    quantity=line.quantity,
+                    unit=line.unit,
+                    unit_price=line.unit_price,
+                    amount=line.amount,
+                )
+            )
+        existing.total = rated.total
+        existing.currency = rated.currency
+        s.flush()
+        out.append(invoice_out(s, existing))
+    return out
+
+
+def _visible(s: Session, p: Principal, invoice_id: str) -> InvoiceRow:
+    row = s.get(InvoiceRow, invoice_id)
+    if row is None or not p.can_see_org(row.org_id):
+        raise not_found("invoice", invoice_id)
+    return row
+
+
+def get(s: Session, p: Principal, invoice_id: str) -> api.Invoice:
+    """One invoice the caller may see (billing roles)."""
+    p.require(Permission.READ_BILLING)
+    return invoice_out(s, _visible(s, p, invoice_id))
+
+
+def list_invoices(
+    s: Session,
+    p: Principal,
+    org_ident: str | None,
+    period: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[api.Invoice], str | None]:
+    """Invoices the caller may see."""
+    p.require(Permission.READ_BILLING)
+    stmt = select(InvoiceRow)
+    if org_ident:
+        stmt = stmt.where(InvoiceRow.org_id == resolve_org(s, p, org_ident).id)
+    elif not p.is_operator:
+        stmt = stmt.where(InvoiceRow.org_id == p.org_id)
+    if period:
+        try:
+            month_bounds(period)
+        except ValueError as exc:
+            raise invalid("period", str(exc)) from exc
+        stmt = stmt.where(InvoiceRow.period == period)
+    rows = s.scalars(paginate(stmt, InvoiceRow.id, cursor, limit)).all()
+    items, nxt = page_of(rows, limit, lambda r: r.id)
+    return [invoice_out(s, r) for r in items], nxt
+
+
+def finalize(s: Session, p: Principal, invoice_id: str, prefix: str, now: datetime) -> api.Invoice:
+    """Freeze a draft: it gets the next gapless number of its issuer and year, and never changes."""
+    p.require(Permission.OPERATE)
+    row = _visible(s, p, invoice_id)
+    try:
+        check_invoice_transition(InvoiceStatus(row.status), InvoiceStatus.FINALIZED)
+    except ValueError as exc:
+        raise conflict(str(exc), {"status": row.status}) from exc
+    year = row.period_start.year
+    seq_key = f"{prefix}-{year}"
+    seq = s.scalars(
+        select(InvoiceSequenceRow).where(InvoiceSequenceRow.prefix == seq_key).with_for_update()
+    ).first()
+    if seq is None:
+        seq = InvoiceSequenceRow(prefix=seq_key, next_value=1)
+        s.add(seq)
+    row.number = invoice_number(prefix, year, seq.next_value)
+    seq.next_value += 1
+    row.status = InvoiceStatus.FINALIZED.value
+    row.finalized_at = now
+    s.flush()
+    return invoice_out(s, row)

@@ -1,0 +1,328 @@
+"""Submitting, listing, showing and cancelling jobs."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from neocloud.domain.jobs import JobState, PriorityClass, Tier
+from neocloud.domain.tenancy import OrgKind, Permission
+from neocloud.schemas import jobs as api
+from neocloud.server.auth import Principal
+from neocloud.server.errors import ApiError, conflict, invalid, not_found
+from neocloud.server.pagination import page_of, paginate
+from neocloud.server.services.lifecycle import record_event, transition
+from neocloud.server.services.tenancy import resolve_org, resolve_project
+from neocloud.store.ids import new_id
+from neocloud.store.models import (
+    AllocationRow,
+    JobEventRow,
+    JobRow,
+    JobSeqRow,
+    NodeRow,
+    OrgRow,
+    QuotaRow,
+)
+
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Set by the engine for every job; a user value would lie to the job about what it holds.
+RESERVED_ENV = ("CUDA_VISIBLE_DEVICES", "NEOCLOUD_")
+EXTERNAL_TIERS = (Tier.RESERVED, Tier.ON_DEMAND, Tier.SPOT)
+
+
+def job_out(job: JobRow, allocations: list[AllocationRow]) -> api.Job:
+    """Wire form of a job with its allocations."""
+    return api.Job(
+        id=job.id,
+        org_id=job.org_id,
+        project_id=job.project_id,
+        name=job.name,
+        command=job.command,
+        env=job.env,
+        working_dir=job.working_dir,
+        gpu_type=job.gpu_type,
+        gpus_per_node=job.gpus_per_node,
+        nodes=job.nodes,
+        tier=Tier(job.tier),
+        priority_class=PriorityClass(job.priority_class) if job.priority_class else None,
+        max_runtime_seconds=job.max_runtime_seconds,
+        grace_seconds=job.grace_seconds,
+        requeue_on_preemption=job.requeue_on_preemption,
+        state=JobState(job.state),
+        reason=job.reason,
+        message=job.message,
+        exit_code=job.exit_code,
+        attempts=job.attempts,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        ended_at=job.ended_at,
+        allocations=[
+            api.Allocation(
+                id=a.id,
+                node=a.node,
+                gpu_indices=a.gpu_indices,
+                started_at=a.started_at,
+                ended_at=a.ended_at,
+            )
+            for a in allocations
+        ],
+    )
+
+
+def _allocations(s: Session, job_ids: list[str]) -> dict[str, list[AllocationRow]]:
+    out: dict[str, list[AllocationRow]] = {j: [] for j in job_ids}
+    if job_ids:
+        rows = s.scalars(
+            select(AllocationRow)
+            .where(AllocationRow.job_id.in_(job_ids))
+            .order_by(AllocationRow.attempt, AllocationRow.node)
+        ).all()
+        for a in rows:
+            out[a.job_id].append(a)
+    return out
+
+
+def _next_seq(s: Session) -> int:
+    row = s.scalars(select(JobSeqRow).where(JobSeqRow.id == 1).with_for_update()).first()
+    if row is None:
+        row = JobSeqRow(id=1, next_value=1)
+        s.add(row)
+    value = row.next_value
+    row.next_value = value + 1
+    return value
+
+
+def _check_resources(s: Session, body: api.JobCreate) -> None:
+    r = body.resources
+    nodes = s.execute(
+        select(NodeRow.gpus).where(NodeRow.gpu_type == r.gpu_type, NodeRow.retired.is_(False))
+    ).all()
+    if not nodes:
+        known = sorted(
+            set(s.scalars(select(NodeRow.gpu_type).where(NodeRow.retired.is_(False))).all())
+        )
+        raise invalid(
+            "resources.gpu_type",
+            f"unknown GPU type {r.gpu_type!r}; this fleet offers {', '.join(known) or 'none'}",
+        )
+    largest = max(g for (g,) in nodes)
+    if r.gpus_per_node > largest:
+        raise invalid(
+            "resources.gpus_per_node",
+            f"{r.gpus_per_node} {r.gpu_type} per node requested; the largest node has {largest}",
+        )
+    fitting = sum(1 for (g,) in nodes if g >= r.gpus_per_node)
+    if r.nodes > fitting:
+        raise invalid(
+            "resources.nodes",
+            f"{r.nodes} nodes × {r.gpus_per_node} {r.gpu_type} requested; "
+            f"only {fitting} node(s) can hold {r.gpus_per_node}",
+        )
+
+
+def _check_env(env: dict[str, str]) -> None:
+    for name, value in env.items():
+        if not ENV_NAME.match(name):
+            raise invalid(f"env.{name}", "not a valid environment variable name")
+        if name.startswith(RESERVED_ENV):
+            raise invalid(f"env.{name}", "set by neocloud for every job; it cannot be overridden")
+        if "\x00" in value or len(value) > 32_768:
+            raise invalid(f"env.{name}", "value must be under 32 KiB and contain no NUL byte")
+
+
+def submit(s: Session, p: Principal, body: api.JobCreate, now: datetime) -> api.Job:
+    """Validate a job completely, then store it pending; nothing is stored if any check fails."""
+    p.require(Permission.RUN_JOBS)
+    if body.org is not None:
+        if not p.is_operator:
+            raise invalid("org", "only the operator may submit on behalf of another org")
+        org = resolve_org(s, p, body.org)
+    else:
+        org_row = s.get(OrgRow, p.org_id)
+        assert org_row is not None
+        org = org_row
+    kind = OrgKind(org.kind)
+    if kind is OrgKind.INTERNAL and body.tier is not Tier.INTERNAL:
+        raise invalid("tier", f"internal org {org.name} runs on tier internal, not {body.tier}")
+    if kind is OrgKind.EXTERNAL and body.tier not in EXTERNAL_TIERS:
+        raise invalid("tier", "external orgs choose reserved, on_demand or spot")
+    if body.tier is Tier.RESERVED:
+        contract = s.get(QuotaRow, (org.id, body.resources.gpu_type))
+        if contract is None or contract.gpus == 0:
+            raise invalid(
+                "tier",
+                f"org {org.name} has no reserved {body.resources.gpu_type} capacity; "
+                "use on_demand or spot, or ask for a reservation",
+            )
+    if any(not arg or "\x00" in arg for arg in body.command[:1]) or any(
+        "\x00" in a for a in body.command
+    ):
+        raise invalid("command", "the command must be non-empty and contain no NUL byte")
+    _check_env(body.env)
+    _check_resources(s, body)
+    project_id = None
+    if body.project is not None:
+        project_id = resolve_project(s, org, body.project).id
+        if p.project_id is not None and project_id != p.project_id and not p.is_operator:
+            raise not_found("project", body.project)
+    elif p.project_id is not None and org.id == p.org_id:
+        project_id = p.project_id
+    priority = body.priority_class
+    if body.tier is Tier.INTERNAL and priority is None:
+        priority = PriorityClass.RESEARCH
+    job = JobRow(
+        id=new_id("job"),
+        seq=_next_seq(s),
+        org_id=org.id,
+        project_id=project_id,
+        name=body.name,
+        command=list(body.command),
+        env=dict(body.env),
+        working_dir=body.working_dir,
+        gpu_type=body.resources.gpu_type,
+        gpus_per_node=body.resources.gpus_per_node,
+        nodes=body.resources.nodes,
+        tier=body.tier.value,
+        priority_class=priority.value if priority else None,
+        max_runtime_seconds=body.max_runtime_seconds,
+        grace_seconds=body.grace_seconds,
+        requeue_on_preemption=body.requeue_on_preemption,
+        state=JobState.PENDING.value,
+        reason="submitted",
+        message="waiting for the scheduler",
+        attempts=0,
+        cancel_requested=False,
+        created_at=now,
+    )
+    s.add(job)
+    s.flush()
+    record_event(s, job, JobState.PENDING, "submitted", now, "job submitted")
+    return job_out(job, [])
+
+
+def _visible_job(s: Session, p: Principal, job_id: str) -> JobRow:
+    job = s.get(JobRow, job_id)
+    if job is None or not p.can_see_org(job.org_id):
+        raise not_found("job", job_id)
+    if p.project_id is not None and not p.is_operator and job.project_id != p.project_id:
+        raise not_found("job", job_id)
+    return job
+
+
+def get(s: Session, p: Principal, job_id: str) -> api.Job:
+    """One job the caller may see."""
+    p.require(Permission.READ)
+    job = _visible_job(s, p, job_id)
+    return job_out(job, _allocations(s, [job.id])[job.id])
+
+
+def list_jobs(
+    s: Session,
+    p: Principal,
+    state: JobState | None,
+    org_ident: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[api.Job], str | None]:
+    """Jobs the caller may see, oldest first."""
+    p.require(Permission.READ)
+    stmt = select(JobRow)
+    if org_ident:
+        stmt = stmt.where(JobRow.org_id == resolve_org(s, p, org_ident).id)
+    elif not p.is_operator:
+        stmt = stmt.where(JobRow.org_id == p.org_id)
+    if p.project_id is not None and not p.is_operator:
+        stmt = stmt.where(JobRow.project_id == p.project_id)
+    if state is not None:
+        stmt = stmt.where(JobRow.state == state.value)
+    rows = s.scalars(paginate(stmt, JobRow.id, cursor, limit)).all()
+    items, nxt = page_of(rows, limit, lambda r: r.id)
+    allocs = _allocations(s, [j.id for j in items])
+    return [job_out(j, allocs[j.id]) for j in items], nxt
+
+
+def events(s: Session, p: Principal, job_id: str) -> list[api.JobEvent]:
+    """A job's recorded transitions, in order."""
+    p.require(Permission.READ)
+    job = _visible_job(s, p, job_id)
+    rows = s.scalars(
+        select(JobEventRow).where(JobEventRow.job_id == job.id).order_by(JobEventRow.seq)
+    ).all()
+    return [
+        api.JobEvent(
+            seq=e.seq,
+            at=e.at,
+            from_state=JobState(e.from_state) if e.from_state else None,
+            to_state=JobState(e.to_state),
+            reason=e.reason,
+            message=e.message,
+            details=e.details,
+        )
+        for e in rows
+    ]
+
+
+def cancel(s: Session, p: Principal, job_id: str, now: datetime) -> api.Job:
+    """Cancel: a pending job ends now; a running one is asked to stop (SIGTERM, grace, SIGKILL)."""
+    p.require(Permission.RUN_JOBS)
+    job = _visible_job(s, p, job_id)
+    state = JobState(job.state)
+    if state.terminal or (state is JobState.PREEMPTED and not job.requeue_on_preemption):
+        raise conflict(f"job {job.id} already {state}", {"state": state.value})
+    if state in (JobState.PENDING, JobState.PREEMPTED):
+        if state is JobState.PREEMPTED:
+            transition(s, job, JobState.PENDING, "requeued", now)
+        transition(s, job, JobState.CANCELLED, "cancelled", now, "cancelled by the user")
+    elif not job.cancel_requested:
+        job.cancel_requested = True
+        record_event(
+            s,
+            job,
+            state,
+            "cancel_requested",
+            now,
+            "stop requested; SIGTERM then SIGKILL after grace",
+            from_state=state,
+        )
+    return job_out(job, _allocations(s, [job.id])[job.id])
+
+
+def job_for_logs(s: Session, p: Principal, job_id: str) -> JobRow:
+    """The job whose logs the caller asks for (404 if not theirs)."""
+    p.require(Permission.READ)
+    return _visible_job(s, p, job_id)
+
+
+def active_gpu_count(s: Session) -> int:
+    """GPUs held by jobs right now (for metrics)."""
+    rows = s.scalars(
+        select(AllocationRow.gpu_indices).where(AllocationRow.ended_at.is_(None))
+    ).all()
+    return sum(len(r) for r in rows)
+
+
+def count_by_state(s: Session) -> dict[str, int]:
+    """Jobs per state (for metrics)."""
+    return dict(s.execute(select(JobRow.state, func.count()).group_by(JobRow.state)).tuples().all())
+
+
+def ensure_no_running_on(s: Session, node: str) -> None:
+    """Raise 409 if a job still holds GPUs on a node."""
+    busy = s.scalars(
+        select(AllocationRow.id).where(AllocationRow.node == node, AllocationRow.ended_at.is_(None))
+    ).first()
+    if busy:
+        raise ApiError(409, "conflict", f"node {node} still runs jobs")
+
+
+def latest_handle(s: Session, job: JobRow) -> str | None:
+    """The engine handle of the job's latest launched attempt (its logs live there)."""
+    return s.scalars(
+        select(AllocationRow.engine_handle)
+        .where(AllocationRow.job_id == job.id, AllocationRow.engine_handle.is_not(None))
+        .order_by(AllocationRow.attempt.desc())
+        .limit(1)
+    ).first()
