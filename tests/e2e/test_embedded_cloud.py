@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import sys
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+import httpx
 from pathlib import Path
 
 import pytest
@@ -56,7 +58,16 @@ def _to_cents(x: Decimal) -> Decimal:
     return x.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
+def internal_gpu_seconds(op: httpx.Client, since: datetime) -> Decimal:
+    """GPU-seconds of internal work since a time (the operator sees every org)."""
+    items = op.get("/v1/usage/records", params={"from": since.isoformat(), "limit": 500}).json()[
+        "items"
+    ]
+    return sum((Decimal(r["gpu_seconds"]) for r in items if r["tier"] == "internal"), Decimal(0))
+
+
 def test_spot_preempted_for_internal_then_billed(server: ServerProcess, tmp_path: Path) -> None:
+    began = datetime.now(UTC) - timedelta(seconds=5)
     op = client(server.url, server.operator_key)
     # A price of our own, in force from a minute ago, so the expected bill is unambiguous.
     price = Decimal("3.60")
@@ -151,16 +162,24 @@ def test_spot_preempted_for_internal_then_billed(server: ServerProcess, tmp_path
     assert fin["status"] == "finalized" and fin["number"]
     assert acme.get(f"/v1/invoices/{inv['id']}").json()["total"] == inv["total"]
 
-    # The margin report adds up.
-    m = op.get(
-        "/v1/margin",
-        params={"from": "2020-01-01", "to": (datetime.now(UTC) + timedelta(minutes=1)).isoformat()},
-    ).json()
-    assert Decimal(m["revenue"]) == Decimal(inv["total"])
-    assert Decimal(m["gross_margin"]) == Decimal(m["revenue"]) - Decimal(m["used_cost"])
-    assert Decimal(m["margin_after_idle"]) == Decimal(m["gross_margin"]) - Decimal(m["idle_cost"])
-    assert sum(Decimal(r["revenue"]) for r in m["by_tier"]) == Decimal(m["revenue"])
-    assert sum(Decimal(r["used_cost"]) for r in m["by_gpu_type"]) == Decimal(m["used_cost"])
+    # The margin report adds up, exactly (the report is not rounded; check in a wide context).
+    window = {
+        "from": began.isoformat(),
+        "to": (datetime.now(UTC) + timedelta(minutes=1)).isoformat(),
+    }
+    m = {k: v for k, v in op.get("/v1/margin", params=window).json().items()}
+    D = Decimal
+    with localcontext() as exact:
+        exact.prec = 1000
+        assert D(m["revenue"]) == D(inv["total"])
+        assert D(m["gross_margin"]) == D(m["revenue"]) - D(m["used_cost"])
+        assert D(m["margin_after_idle"]) == D(m["gross_margin"]) - D(m["idle_cost"])
+        assert sum(D(r["revenue"]) for r in m["by_tier"]) == D(m["revenue"])
+        assert sum(D(r["used_cost"]) for r in m["by_gpu_type"]) == D(m["used_cost"])
+        assert sum(D(r["used_cost"]) for r in m["by_tier"]) == D(m["used_cost"])
+        billed = sum(D(r["gpu_seconds"]) for r in records) + internal_gpu_seconds(op, began)
+        assert abs(D(m["used_gpu_hours"]) * 3600 - billed) < D("1e-9")
+    assert D(m["used_cost"]) > 0 and D(m["idle_cost"]) > 0
 
     # Another customer sees none of it: 404, never 403.
     for path in (

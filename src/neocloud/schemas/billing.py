@@ -109,10 +109,16 @@ class MarginRow(BaseModel):
     used_cost: Decimal
     gross_margin: Decimal
     margin_pct: Decimal | None
+    capacity_gpu_hours: Decimal | None = None
+    idle_cost: Decimal | None = None
 
 
 class MarginReport(BaseModel):
-    """Gross margin over a period; idle cost is its own line."""
+    """Gross margin over a period; idle cost is its own line.
+
+    Figures are exact (not rounded to the cent): every row and total is an exact sum of
+    per-(GPU type, tier) cells, so the identities hold to the last digit. Round for display.
+    """
 
     start: datetime
     end: datetime

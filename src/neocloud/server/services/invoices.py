@@ -17,6 +17,7 @@ from neocloud.billing.invoice import (
 from neocloud.billing.periods import month_bounds
 from neocloud.billing.rating import MissingPrice, RatedInvoice, rate_invoice, rate_statement
 from neocloud.domain.jobs import Tier
+from neocloud.domain.money import to_cents
 from neocloud.domain.tenancy import OrgKind, Permission
 from neocloud.schemas import billing as api
 from neocloud.server.auth import Principal
@@ -28,6 +29,10 @@ from neocloud.server.services.tenancy import PLATFORM_ORG, resolve_org
 from neocloud.server.services.usage import records_in, span_of
 from neocloud.store.ids import new_id
 from neocloud.store.models import InvoiceLineRow, InvoiceRow, InvoiceSequenceRow, OrgRow
+
+# Amounts are whole cents; quantities and unit prices are shown at the store's 6 decimals, so an
+# invoice reads the same freshly rated and read back from either database.
+SIX = Decimal("0.000001")
 
 
 def invoice_out(s: Session, row: InvoiceRow) -> api.Invoice:
@@ -47,16 +52,16 @@ def invoice_out(s: Session, row: InvoiceRow) -> api.Invoice:
         period_start=row.period_start,
         period_end=row.period_end,
         currency=row.currency,
-        total=row.total,
+        total=to_cents(row.total),
         lines=[
             api.InvoiceLine(
                 description=ln.description,
                 gpu_type=ln.gpu_type,
                 tier=Tier(ln.tier),
-                quantity=ln.quantity,
+                quantity=ln.quantity.quantize(SIX),
                 unit=ln.unit,
-                unit_price=ln.unit_price,
-                amount=ln.amount,
+                unit_price=ln.unit_price.quantize(SIX),
+                amount=to_cents(ln.amount),
             )
             for ln in lines
         ],
