@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from tests.api.conftest import Api
 
 GOOD: dict[str, Any] = {
@@ -117,7 +116,10 @@ def test_same_idempotency_key_submits_once(api: Api) -> None:
 
 
 def test_fleet_validation_lists_every_problem_and_load_changes_nothing(api: Api) -> None:
-    bad = "regions:\n  - name: r\n    clusters:\n      - name: c\n        nodes:\n          - name: n\n            gpus: 0\n"
+    bad = (
+        "regions:\n  - name: r\n    clusters:\n      - name: c\n"
+        "        nodes:\n          - name: n\n            gpus: 0\n"
+    )
     v = api.http.post("/v1/fleet/validate", json={"yaml": bad}).json()
     assert v["valid"] is False and len(v["problems"]) >= 2
     before = api.http.get("/v1/fleet").json()

@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from tests.e2e.server import ServerProcess
 
 FLEET = """

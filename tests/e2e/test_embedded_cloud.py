@@ -12,12 +12,10 @@ import json
 import sys
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
-
-import httpx
 from pathlib import Path
 
+import httpx
 import pytest
-
 from tests.e2e.conftest import client, wait_for
 from tests.e2e.server import ServerProcess
 
@@ -138,7 +136,7 @@ def test_spot_preempted_for_internal_then_billed(server: ServerProcess, tmp_path
     notice = events[3]
     assert notice["details"]["by_job"] == inner_id
     assert notice["details"]["rule"].startswith("spot_reclaim")
-    assert ["preempted", "requeued"] == reasons[4:6]
+    assert reasons[4:6] == ["preempted", "requeued"]
     assert reasons[-1] == "exited"
 
     # Usage: one immutable record per attempt, matching the processes' real lifetimes within 1 s.

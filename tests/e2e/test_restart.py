@@ -16,7 +16,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from tests.e2e.conftest import client, wait_for
 from tests.e2e.server import ServerProcess
 

@@ -1,4 +1,4 @@
-"""`python -m neocloud.server`: run the embedded cloud without the CLI (used by tests and services)."""
+"""`python -m neocloud.server`: the embedded cloud without the CLI (for tests and services)."""
 
 from __future__ import annotations
 

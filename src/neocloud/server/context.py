@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from neocloud.server.auth import Principal, authenticate
-from neocloud.server.engines import EngineRegistry
 from neocloud.server.clock import utcnow
+from neocloud.server.engines import EngineRegistry
 from neocloud.store.db import Database
 
 

@@ -69,7 +69,8 @@ def run(
     ctx, secret, done = prepare(data_dir.resolve(), fleet_file)
     url = f"http://{host}:{port}"
     banner = [
-        f"neocloud is starting at {url}  (data in {ctx.settings.data_dir}, database {ctx.db.engine.url.render_as_string(hide_password=True)})",
+        f"neocloud is starting at {url}",
+        f"  data in {ctx.settings.data_dir}, database {ctx.db.engine.url.render_as_string()}",
         *[f"  - {d}" for d in done],
         "",
         "Operator key (shown once; keep it):",

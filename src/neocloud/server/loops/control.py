@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from sqlalchemy import select
@@ -150,7 +150,7 @@ class ControlLoop:
         job.ended_at = ended
 
     def _finish_preempted(
-        self, s: Session, job: JobRow, now: datetime, details: dict[str, object]
+        self, s: Session, job: JobRow, now: datetime, details: Mapping[str, object]
     ) -> None:
         by = job.preempting_for
         transition(
@@ -304,19 +304,19 @@ class ControlLoop:
             except Exception as exc:
                 log.exception("launch failed for job %s", job_id)
                 with self.db.session() as s:
-                    job = s.get(JobRow, job_id)
-                    if job is not None and job.state == JobState.SCHEDULED.value:
+                    failed = s.get(JobRow, job_id)
+                    if failed is not None and failed.state == JobState.SCHEDULED.value:
                         now = self.clock()
-                        close_allocations(s, job, None, now, now)
-                        transition(s, job, JobState.FAILED, "launch_failed", now, str(exc)[:500])
+                        close_allocations(s, failed, None, now, now)
+                        transition(s, failed, JobState.FAILED, "launch_failed", now, str(exc)[:500])
                 continue
             with self.db.session() as s:
-                job = s.get(JobRow, job_id)
-                if job is not None:
-                    job.engine_handle = handle.to_str()
+                launched = s.get(JobRow, job_id)
+                if launched is not None:
+                    launched.engine_handle = handle.to_str()
                     for a in s.scalars(
                         select(AllocationRow).where(
                             AllocationRow.job_id == job_id, AllocationRow.attempt == spec.attempt
                         )
                     ).all():
-                        a.engine_handle = job.engine_handle
+                        a.engine_handle = launched.engine_handle

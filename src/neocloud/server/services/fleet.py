@@ -70,7 +70,8 @@ def load_fleet_text(s: Session, text: str, now: datetime) -> api.FleetSummary:
         raise ApiError(
             422,
             "invalid_fleet",
-            f"fleet file has {len(problems)} problem(s); first: {first['path']}: {first['message']}",
+            f"fleet file has {len(problems)} problem(s); "
+            f"first: {first['path']}: {first['message']}",
             {"field": "yaml", "problems": problems},
         )
     fleet = parsed.fleet

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neocloud.billing.rating import MissingPrice, rate_invoice
+from neocloud.billing.usage import UsageSpan
 from neocloud.domain.jobs import Tier
 from neocloud.domain.tenancy import OrgKind, Permission
 from neocloud.economics.margin import margin_report
@@ -29,7 +30,7 @@ def report(s: Session, p: Principal, start: datetime, end: datetime) -> api.Marg
     kinds = {o.id: OrgKind(o.kind) for o in s.scalars(select(OrgRow)).all()}
     spans = [span_of(r) for r in records_in(s, start, end, None)]
     book = load_price_book(s)
-    by_org: dict[str, list] = defaultdict(list)
+    by_org: dict[str, list[UsageSpan]] = defaultdict(list)
     for span in spans:
         if kinds.get(span.org) is OrgKind.EXTERNAL:
             by_org[span.org].append(span)
