@@ -1,0 +1,1 @@
+"""Engines: adapters that actually run jobs (local processes, Slurm, Ray, Kubernetes)."""

@@ -1,0 +1,337 @@
+"""The embedded engine: each job attempt runs on this machine as its own process group.
+
+On a laptop the declared nodes are virtual: they all run on localhost, and a slot's GPU indices
+reach the job as `CUDA_VISIBLE_DEVICES`. All state lives in files under `state_dir` (see
+`local_attempt`), so a new engine over the same directory adopts the attempts of an old one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import neocloud
+from neocloud.engines import local_attempt as files
+from neocloud.engines import procfs
+from neocloud.engines.base import (
+    ADOPT_AFTER_RESTART,
+    GANGS,
+    LOGS,
+    EngineError,
+    EngineHandle,
+    EngineNode,
+    EngineState,
+    EngineStatus,
+    LaunchSpec,
+    LogChunk,
+)
+
+NAME = "local"
+# The only variables of the control plane's environment a job sees; the rest (API keys,
+# database URLs) stays out. The job's own env and the NEOCLOUD_* variables come on top.
+BASE_ENV_KEYS = ("PATH", "HOME", "LANG")
+# An adopted attempt with a spec but no runner.json after this long never got its runner.
+STARTUP_TIMEOUT_SECONDS = 60.0
+
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# Fields of spec.json that define the attempt; a second launch must match them exactly.
+_IDENTITY_KEYS = (
+    "job_id",
+    "attempt",
+    "command",
+    "env",
+    "working_dir",
+    "placement",
+    "max_runtime_seconds",
+    "grace_seconds",
+)
+
+
+class LocalEngine:
+    """Runs job attempts as local process groups, one supervising runner per attempt."""
+
+    name: str = NAME
+    capabilities: frozenset[str] = frozenset({ADOPT_AFTER_RESTART, LOGS, GANGS})
+
+    def __init__(self, state_dir: Path, nodes: Sequence[EngineNode]) -> None:
+        names = [n.name for n in nodes]
+        if len(set(names)) != len(names):
+            raise ValueError(f"node names must be unique: {names}")
+        self.state_dir = Path(state_dir).resolve()
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=files.DIR_MODE)
+        self._nodes = {n.name: n for n in nodes}
+        # Runners this engine started, by pid. They are our children, so we reap them
+        # (waitpid, non-blocking) on every call. Double-forking instead would hand them to
+        # PID 1, which in containers is often not an init that reaps; a zombie runner would
+        # then linger forever. Runners of a previous control-plane process were reparented
+        # when it died and are not ours to reap; `procfs` treats zombies as not alive.
+        self._runners: dict[str, int] = {}
+        # Attempts whose runner we reaped before it wrote runner.json: they will never start.
+        self._died_starting: set[str] = set()
+
+    def launch(self, spec: LaunchSpec) -> EngineHandle:
+        """Start the attempt's runner; a repeated launch of the same attempt returns its handle."""
+        self._reap()
+        self._check_placement(spec)
+        _check_id(spec.job_id, "job_id")
+        handle = EngineHandle(NAME, f"{spec.job_id}/{spec.attempt}")
+        attempt_dir = self._attempt_dir(handle)
+        doc = self._spec_document(spec)
+        existing = files.read_json(attempt_dir / files.SPEC)
+        if existing is not None:
+            # Idempotent: a control loop that crashed after launching must not start it twice.
+            if {k: existing.get(k) for k in _IDENTITY_KEYS} != {k: doc[k] for k in _IDENTITY_KEYS}:
+                raise EngineError(f"attempt {handle.id} was already launched with another spec")
+            return handle
+        attempt_dir.mkdir(parents=True, exist_ok=True, mode=files.DIR_MODE)
+        files.write_json_atomic(attempt_dir / files.SPEC, doc)
+        self._runners[handle.id] = self._spawn_runner(attempt_dir)
+        return handle
+
+    def poll(self, handle: EngineHandle) -> EngineStatus:
+        """Read the attempt's files: recorded exit, live runner, starting, or lost."""
+        self._reap()
+        attempt_dir = self._attempt_dir(handle)
+        if not (attempt_dir / files.SPEC).exists():
+            return EngineStatus(EngineState.LOST, reason=f"not_found: no attempt {handle.id}")
+        ended = _exited(attempt_dir)
+        if ended is not None:
+            return ended
+        runner = files.read_json(attempt_dir / files.RUNNER)
+        if runner is not None and _runner_alive(runner):
+            return EngineStatus(
+                EngineState.RUNNING, started_at=files.parse_iso(runner["started_at"])
+            )
+        if runner is None and self._may_still_start(handle, attempt_dir):
+            return EngineStatus(EngineState.STARTING)
+        # The runner may have recorded its end and exited between the reads above.
+        ended = _exited(attempt_dir)
+        if ended is not None:
+            return ended
+        if runner is None:
+            return EngineStatus(EngineState.LOST, reason="lost: runner never started")
+        return _vanished(attempt_dir, runner)
+
+    def cancel(self, handle: EngineHandle, grace_seconds: int) -> None:
+        """Record the kill deadline, then SIGTERM the runner, which enforces the deadline."""
+        if grace_seconds < 0:
+            raise ValueError(f"grace_seconds must be >= 0, got {grace_seconds}")
+        self._reap()
+        attempt_dir = self._attempt_dir(handle)
+        if not (attempt_dir / files.SPEC).exists() or (attempt_dir / files.EXIT).exists():
+            return
+        now = datetime.now(UTC)
+        kill_at = now + timedelta(seconds=grace_seconds)
+        previous = files.read_json(attempt_dir / files.CANCEL)
+        if previous is None or files.parse_iso(previous["kill_at"]) > kill_at:
+            # Written before the signal: the deadline must survive this process dying right after.
+            files.write_json_atomic(
+                attempt_dir / files.CANCEL,
+                {
+                    "requested_at": now.isoformat(),
+                    "grace_seconds": grace_seconds,
+                    "kill_at": kill_at.isoformat(),
+                },
+            )
+        runner = files.read_json(attempt_dir / files.RUNNER)
+        # A runner still starting finds cancel.json itself; a dead one has nothing to signal,
+        # and signalling an unverified pid could hit an unrelated process after pid reuse.
+        if runner is not None and _runner_alive(runner):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(runner["pid"], signal.SIGTERM)
+
+    def logs(self, handle: EngineHandle, offset: int, limit: int) -> LogChunk:
+        """Up to `limit` bytes of the attempt's output from byte `offset`."""
+        if offset < 0:
+            raise ValueError(f"offset must be >= 0, got {offset}")
+        if limit <= 0:
+            raise ValueError(f"limit must be > 0, got {limit}")
+        # Decide "ended" before reading: output written before the end is then surely included.
+        ended = self.poll(handle).state.terminal
+        path = self._attempt_dir(handle) / files.OUTPUT
+        try:
+            with open(path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                f.seek(offset)
+                data = f.read(limit)
+        except FileNotFoundError:
+            size, data = 0, b""
+        next_offset = offset + len(data)
+        return LogChunk(data=data, next_offset=next_offset, complete=ended and next_offset >= size)
+
+    def inventory(self) -> list[EngineNode]:
+        """The declared nodes; they are all this machine, so they are up while it runs."""
+        return list(self._nodes.values())
+
+    def close(self) -> None:
+        """Reap finished runners and forget the rest; running attempts keep running."""
+        self._reap()
+        self._runners.clear()
+
+    def _check_placement(self, spec: LaunchSpec) -> None:
+        """Every slot must name a declared node and GPU indices that node has, once each."""
+        for slot in spec.placement:
+            node = self._nodes.get(slot.node)
+            if node is None:
+                raise EngineError(f"placement: unknown node {slot.node!r}")
+            bad = [i for i in slot.gpu_indices if not 0 <= i < node.gpus]
+            if bad:
+                raise EngineError(
+                    f"placement: node {slot.node} has GPUs 0..{node.gpus - 1}, got {bad}"
+                )
+            if len(set(slot.gpu_indices)) != len(slot.gpu_indices):
+                raise EngineError(f"placement: GPU index repeated on node {slot.node}")
+
+    def _spec_document(self, spec: LaunchSpec) -> dict[str, Any]:
+        """spec.json: the attempt as launched, plus each rank's complete environment."""
+        base = {k: os.environ[k] for k in BASE_ENV_KEYS if k in os.environ}
+        ranks = []
+        for rank, slot in enumerate(spec.placement):
+            env = {**base, **spec.env}
+            # Set last so a job cannot spoof its own identity or devices.
+            env.update(
+                {
+                    "CUDA_VISIBLE_DEVICES": ",".join(str(i) for i in slot.gpu_indices),
+                    "NEOCLOUD_JOB_ID": spec.job_id,
+                    "NEOCLOUD_ATTEMPT": str(spec.attempt),
+                    "NEOCLOUD_GPUS": str(len(slot.gpu_indices)),
+                    "NEOCLOUD_NODE_NAME": slot.node,
+                    "NEOCLOUD_NODE_RANK": str(rank),
+                    "NEOCLOUD_NUM_NODES": str(len(spec.placement)),
+                }
+            )
+            ranks.append({"rank": rank, "node": slot.node, "env": env})
+        return {
+            "job_id": spec.job_id,
+            "attempt": spec.attempt,
+            "command": list(spec.command),
+            "env": dict(spec.env),
+            "working_dir": spec.working_dir,
+            "placement": [
+                {"node": s.node, "gpu_indices": list(s.gpu_indices)} for s in spec.placement
+            ],
+            "max_runtime_seconds": spec.max_runtime_seconds,
+            "grace_seconds": spec.grace_seconds,
+            "ranks": ranks,
+        }
+
+    def _spawn_runner(self, attempt_dir: Path) -> int:
+        """Start the runner as leader of a new session (hence its own process group)."""
+        if not sys.executable:
+            raise EngineError("cannot find the Python interpreter to start the runner")
+        env = dict(os.environ)
+        # The runner must import this very neocloud, installed or not.
+        package_root = str(Path(neocloud.__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        # -P: the control plane's working directory must not shadow the package on sys.path.
+        argv = [sys.executable, "-P", "-m", "neocloud.engines.local_runner", str(attempt_dir)]
+        runner_log = str(attempt_dir / files.RUNNER_LOG)
+        try:
+            # posix_spawn rather than Popen: we keep only the pid and reap it ourselves, and a
+            # dropped Popen of a live child complains when garbage-collected.
+            return os.posix_spawn(
+                sys.executable,
+                argv,
+                env,
+                setsid=True,
+                file_actions=[
+                    (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                    (
+                        os.POSIX_SPAWN_OPEN,
+                        1,
+                        runner_log,
+                        os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                        files.FILE_MODE,
+                    ),
+                    (os.POSIX_SPAWN_DUP2, 1, 2),
+                ],
+            )
+        except OSError as exc:
+            raise EngineError(f"cannot start the local runner: {exc}") from exc
+
+    def _reap(self) -> None:
+        """Collect exited runners of this engine so none lingers as a zombie."""
+        for key, pid in list(self._runners.items()):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                del self._runners[key]
+                if not (self._attempt_dir_of_id(key) / files.RUNNER).exists():
+                    self._died_starting.add(key)
+
+    def _may_still_start(self, handle: EngineHandle, attempt_dir: Path) -> bool:
+        """True while an attempt without runner.json may yet get its runner going."""
+        if handle.id in self._runners:
+            return True
+        if handle.id in self._died_starting:
+            return False
+        spec_written = files.mtime(attempt_dir / files.SPEC)
+        if spec_written is None:
+            return False
+        age = (datetime.now(UTC) - spec_written).total_seconds()
+        return age < STARTUP_TIMEOUT_SECONDS
+
+    def _attempt_dir(self, handle: EngineHandle) -> Path:
+        """`<state_dir>/<job_id>/<attempt>` for a handle of this engine (checked, no traversal)."""
+        if handle.engine != NAME:
+            raise EngineError(f"handle of engine {handle.engine!r} given to the local engine")
+        job_id, sep, attempt = handle.id.rpartition("/")
+        if not sep or not attempt.isdigit():
+            raise EngineError(f"malformed local handle id {handle.id!r}")
+        _check_id(job_id, "handle job id")
+        return self._attempt_dir_of_id(f"{job_id}/{int(attempt)}")
+
+    def _attempt_dir_of_id(self, handle_id: str) -> Path:
+        """The attempt directory of an already checked handle id."""
+        return self.state_dir / handle_id
+
+
+def _check_id(value: str, what: str) -> None:
+    """Ids become directory names: allow a safe alphabet only."""
+    if not _SAFE_ID.fullmatch(value):
+        raise EngineError(f"{what} {value!r} may use only letters, digits, '.', '_' and '-'")
+
+
+def _runner_alive(runner: dict[str, Any]) -> bool:
+    """The runner of runner.json still runs (same pid AND same start time: no pid reuse)."""
+    start = runner.get("start_time")
+    return start is not None and procfs.is_same_process_alive(int(runner["pid"]), int(start))
+
+
+def _exited(attempt_dir: Path) -> EngineStatus | None:
+    """The recorded end from exit.json, or None if none was recorded."""
+    record = files.read_json(attempt_dir / files.EXIT)
+    if record is None:
+        return None
+    runner = files.read_json(attempt_dir / files.RUNNER)
+    return EngineStatus(
+        EngineState.EXITED,
+        exit_code=record["exit_code"],
+        signal=record["signal"],
+        started_at=files.parse_iso(runner["started_at"]) if runner else None,
+        ended_at=files.parse_iso(record["ended_at"]),
+        reason=record["reason"],
+    )
+
+
+def _vanished(attempt_dir: Path, runner: dict[str, Any]) -> EngineStatus:
+    """An attempt whose runner died without recording an end: lost, ended at the last beat."""
+    started_at = files.parse_iso(runner["started_at"])
+    beat = files.mtime(attempt_dir / files.HEARTBEAT) or started_at
+    # File times come from a coarser clock than started_at; keep start <= end <= now.
+    ended_at = min(max(beat, started_at), datetime.now(UTC))
+    return EngineStatus(
+        EngineState.LOST,
+        started_at=started_at,
+        ended_at=ended_at,
+        reason="lost: runner ended without recording an exit",
+    )

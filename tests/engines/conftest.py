@@ -1,0 +1,134 @@
+"""Fixtures for engine tests: a local engine over a temporary state dir, spec builders, waiting."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from neocloud.engines import local_attempt, procfs
+from neocloud.engines.base import EngineHandle, EngineNode, EngineStatus, LaunchSpec
+from neocloud.engines.local import LocalEngine
+from neocloud.scheduler.model import GpuSlot
+
+NODES = (EngineNode("n1", "h100", 8), EngineNode("n2", "h100", 8))
+WAIT_SECONDS = 30.0
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    """Where the engine keeps its attempt directories."""
+    return tmp_path / "engine-state"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A working directory jobs may write their observations into."""
+    path = tmp_path / "work"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def new_engine(state_dir: Path) -> Iterator[Callable[[], LocalEngine]]:
+    """Make local engines over the same state dir (as a restarted control plane would)."""
+    made: list[LocalEngine] = []
+
+    def make() -> LocalEngine:
+        engine = LocalEngine(state_dir, NODES)
+        made.append(engine)
+        return engine
+
+    yield make
+    for engine in made:
+        engine.close()
+    _kill_leftover_attempts(state_dir)
+
+
+@pytest.fixture
+def engine(new_engine: Callable[[], LocalEngine]) -> LocalEngine:
+    """A local engine with two virtual 8-GPU nodes, n1 and n2."""
+    return new_engine()
+
+
+@pytest.fixture
+def spec(workdir: Path) -> Callable[..., LaunchSpec]:
+    """Build a LaunchSpec: one GPU on n1, run in `workdir`, generous limits unless overridden."""
+
+    def build(command: list[str], **overrides: Any) -> LaunchSpec:
+        fields: dict[str, Any] = {
+            "job_id": "job-1",
+            "attempt": 0,
+            "command": command,
+            "env": {},
+            "working_dir": str(workdir),
+            "placement": (GpuSlot("n1", (0,)),),
+            "max_runtime_seconds": 600,
+            "grace_seconds": 5,
+        }
+        fields.update(overrides)
+        return LaunchSpec(**fields)
+
+    return build
+
+
+def _wait_for(condition: Callable[[], bool], what: str, timeout: float = WAIT_SECONDS) -> None:
+    """Wait until `condition()` holds, failing the test with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def wait_for() -> Callable[..., None]:
+    """Wait for a condition with a generous timeout (never a bound on speed)."""
+    return _wait_for
+
+
+@pytest.fixture
+def until_ended() -> Callable[..., EngineStatus]:
+    """Poll an attempt until it is exited or lost; return that status."""
+
+    def wait(
+        engine: LocalEngine, handle: EngineHandle, timeout: float = WAIT_SECONDS
+    ) -> EngineStatus:
+        statuses: list[EngineStatus] = []
+
+        def ended() -> bool:
+            statuses.append(engine.poll(handle))
+            return statuses[-1].state.terminal
+
+        _wait_for(ended, f"attempt {handle.id} to end", timeout)
+        return statuses[-1]
+
+    return wait
+
+
+@pytest.fixture
+def until_file() -> Callable[[Path], None]:
+    """Wait until a job has created a file (its way of saying it got somewhere)."""
+
+    def wait(path: Path) -> None:
+        _wait_for(path.exists, f"{path.name} to appear")
+
+    return wait
+
+
+def _kill_leftover_attempts(state_dir: Path) -> None:
+    """Safety net: a failing test must not leave job processes running."""
+    for runner_file in state_dir.glob(f"*/*/{local_attempt.RUNNER}"):
+        runner = local_attempt.read_json(runner_file)
+        if runner is None or not procfs.is_same_process_alive(runner["pid"], runner["start_time"]):
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(runner["pgid"], signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(runner["pid"], 0)
