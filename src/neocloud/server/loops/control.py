@@ -128,7 +128,12 @@ class ControlLoop:
         ended = st.ended_at or now
         used = close_allocations(s, job, st.started_at, ended, now)
         job.exit_code = st.exit_code
-        details = {"gpu_seconds": used, "exit_code": st.exit_code, "engine_reason": st.reason}
+        details = {
+            "gpu_seconds": used,
+            "exit_code": st.exit_code,
+            "signal": st.signal,
+            "engine_reason": st.reason,
+        }
         if job.preempting_for and st.reason_code == "cancelled" and not job.cancel_requested:
             self._finish_preempted(s, job, now, details)
         elif job.cancel_requested:
@@ -144,8 +149,13 @@ class ControlLoop:
         elif st.exit_code == 0:
             transition(s, job, JobState.SUCCEEDED, "exited", ended, "exited with code 0", details)
         else:
-            reason = st.reason_code or "exit_code"
-            msg = f"exited with code {st.exit_code}" + (f" ({st.reason})" if st.reason else "")
+            reason = st.reason_code or ("signal" if st.signal else "exit_code")
+            how = (
+                f"killed by signal {st.signal}"
+                if st.exit_code is None
+                else f"exited with code {st.exit_code}"
+            )
+            msg = how + (f" ({st.reason})" if st.reason else "")
             transition(s, job, JobState.FAILED, reason[:64], ended, msg, details)
         job.ended_at = ended
 

@@ -23,7 +23,8 @@ def _micros(t: datetime) -> int:
 def build_snapshot(s: Session, usable_engines: Iterable[str]) -> SchedulerInput:
     """Nodes that can take work, jobs holding GPUs, jobs waiting, quotas and caps."""
     engines = set(usable_engines)
-    kinds = {o.id: OrgKind(o.kind) for o in s.scalars(select(OrgRow)).all()}
+    # The scheduler knows orgs by name (unique, stable), so its sentences read "org acme holds …".
+    orgs = {o.id: (o.name, OrgKind(o.kind)) for o in s.scalars(select(OrgRow)).all()}
     nodes = tuple(
         NodeState(
             name=n.name,
@@ -52,8 +53,8 @@ def build_snapshot(s: Session, usable_engines: Iterable[str]) -> SchedulerInput:
         running.append(
             RunningJob(
                 id=j.id,
-                org=j.org_id,
-                org_kind=kinds[j.org_id],
+                org=orgs[j.org_id][0],
+                org_kind=orgs[j.org_id][1],
                 tier=Tier(j.tier),
                 gpu_type=j.gpu_type,
                 placement=tuple(GpuSlot(a.node, tuple(a.gpu_indices)) for a in held),
@@ -66,8 +67,8 @@ def build_snapshot(s: Session, usable_engines: Iterable[str]) -> SchedulerInput:
     pending = tuple(
         PendingJob(
             id=j.id,
-            org=j.org_id,
-            org_kind=kinds[j.org_id],
+            org=orgs[j.org_id][0],
+            org_kind=orgs[j.org_id][1],
             tier=Tier(j.tier),
             resources=Resources(j.gpu_type, j.gpus_per_node, j.nodes),
             order=j.seq,
@@ -78,7 +79,7 @@ def build_snapshot(s: Session, usable_engines: Iterable[str]) -> SchedulerInput:
             select(JobRow).where(JobRow.state == JobState.PENDING.value).order_by(JobRow.seq)
         ).all()
     )
-    quotas = {(q.org_id, q.gpu_type): q.gpus for q in s.scalars(select(QuotaRow)).all()}
+    quotas = {(orgs[q.org_id][0], q.gpu_type): q.gpus for q in s.scalars(select(QuotaRow)).all()}
     caps = {c.gpu_type: float(c.fraction) for c in s.scalars(select(SellableCapRow)).all()}
     return SchedulerInput(
         nodes=nodes, running=tuple(running), pending=pending, quotas=quotas, sellable_cap=caps
