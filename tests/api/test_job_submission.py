@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from tests.api.conftest import Api
 
 GOOD: dict[str, Any] = {

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from tests.e2e.server import ServerProcess
 
 FLEET = """

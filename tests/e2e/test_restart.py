@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+
 from tests.e2e.conftest import client, wait_for
 from tests.e2e.server import ServerProcess
 
