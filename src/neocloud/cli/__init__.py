@@ -1,0 +1,1 @@
+"""The `neocloud` command line; it talks to the server only through the SDK."""

@@ -1,0 +1,197 @@
+"""`neocloud fleet`: the fleet file, nodes, offerings, quotas and sellable caps."""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from neocloud.cli.context import JsonFlag, client, wants_json
+from neocloud.cli.output import print_fields, print_json, print_table
+from neocloud.cli.parse import parse_fraction
+from neocloud.domain.jobs import Tier
+from neocloud.schemas.fleet import FleetProblem, FleetSummary, FleetValidation, Quota
+
+app = typer.Typer(help="The fleet: load and inspect it, set quotas and caps.", no_args_is_help=True)
+quota_app = typer.Typer(help="GPUs of a type an org may hold at once.", no_args_is_help=True)
+cap_app = typer.Typer(help="Fraction of a GPU type external work may hold.", no_args_is_help=True)
+app.add_typer(quota_app, name="quota")
+app.add_typer(cap_app, name="cap")
+
+FleetFile = Annotated[
+    Path,
+    typer.Argument(exists=True, dir_okay=False, readable=True, metavar="FILE", help="Fleet YAML."),
+]
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise typer.BadParameter(f"{path} is not UTF-8 text", param_hint="FILE") from None
+
+
+@app.command("validate")
+def validate(ctx: typer.Context, file: FleetFile, as_json: JsonFlag = False) -> None:
+    """Check a fleet file here, without a server; exit 1 if it has problems."""
+    # Imported here: only this command needs the YAML reader.
+    from neocloud.domain.fleet_file import parse_fleet
+
+    parsed = parse_fleet(_read(file))
+    problems = [FleetProblem(path=p.path, message=p.message) for p in parsed.problems]
+    fleet = parsed.fleet if not problems else None
+    by_type: Counter[str] = Counter()
+    if fleet is not None:
+        for node in fleet.nodes:
+            by_type[node.gpu_type] += node.gpus
+    result = FleetValidation(
+        valid=fleet is not None,
+        problems=problems,
+        nodes=len(fleet.nodes) if fleet is not None else 0,
+        gpus=sum(by_type.values()),
+    )
+    if wants_json(ctx, as_json):
+        print_json(result.model_dump(mode="json") | {"gpus_by_type": dict(sorted(by_type.items()))})
+    elif fleet is None:
+        for problem in problems:
+            typer.echo(f"{problem.path}: {problem.message}")
+    else:
+        typer.echo(
+            f"{file}: valid: {result.nodes} nodes, {result.gpus} GPUs in "
+            f"{len(fleet.clusters)} clusters, {len(fleet.regions)} regions"
+        )
+        print_table(["GPU TYPE", "GPUS"], sorted(by_type.items()))
+    if not result.valid:
+        raise typer.Exit(1)
+
+
+def _summary(summary: FleetSummary) -> None:
+    print_fields(
+        [
+            ("regions", ", ".join(summary.regions)),
+            ("clusters", ", ".join(summary.clusters)),
+            ("nodes", summary.nodes),
+            ("gpus", summary.gpus),
+        ]
+    )
+    print_table(
+        ["GPU TYPE", "GPUS", "ALLOCATED", "SELLABLE CAP"],
+        [[g.gpu_type, g.gpus, g.gpus_allocated, g.sellable_cap] for g in summary.gpu_types],
+    )
+
+
+@app.command("load")
+def load(ctx: typer.Context, file: FleetFile, as_json: JsonFlag = False) -> None:
+    """Replace the fleet with a fleet file (operator); problems are listed if it is invalid."""
+    summary = client(ctx).fleet.load(_read(file))
+    if wants_json(ctx, as_json):
+        print_json(summary)
+    else:
+        _summary(summary)
+
+
+@app.command("show")
+def show(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Regions, clusters and capacity per GPU type (operator)."""
+    summary = client(ctx).fleet.get()
+    if wants_json(ctx, as_json):
+        print_json(summary)
+    else:
+        _summary(summary)
+
+
+@app.command("nodes")
+def nodes(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Every node and how many of its GPUs are allocated (operator)."""
+    found = list(client(ctx).fleet.iter_nodes())
+    if wants_json(ctx, as_json):
+        print_json(found)
+        return
+    print_table(
+        ["NAME", "REGION", "CLUSTER", "GPU TYPE", "GPUS", "ALLOCATED", "MODEL", "SCHEDULABLE"],
+        [
+            [
+                n.name,
+                n.region,
+                n.cluster,
+                n.gpu_type,
+                n.gpus,
+                n.gpus_allocated,
+                n.node_model,
+                n.schedulable,
+            ]
+            for n in found
+        ],
+    )
+
+
+@app.command("offerings")
+def offerings(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """GPU types on sale and their current prices per GPU-hour."""
+    offered = client(ctx).fleet.offerings()
+    if wants_json(ctx, as_json):
+        print_json(offered)
+        return
+    tiers = [t for t in Tier if any(t in o.prices for o in offered)]
+    print_table(
+        ["GPU TYPE", "MAX GPUS/NODE", *(t.value.upper() for t in tiers), "CURRENCY"],
+        [
+            [o.gpu_type, o.max_gpus_per_node, *(o.prices.get(t) for t in tiers), o.currency]
+            for o in offered
+        ],
+    )
+
+
+def _quota_rows(quotas: list[Quota]) -> None:
+    print_table(["ORG", "GPU TYPE", "GPUS"], [[q.org_name, q.gpu_type, q.gpus] for q in quotas])
+
+
+@quota_app.command("set")
+def set_quota(
+    ctx: typer.Context,
+    org: Annotated[str, typer.Argument(help="Org id or name.")],
+    gpu_type: Annotated[str, typer.Argument(metavar="GPU_TYPE")],
+    gpus: Annotated[int, typer.Argument(metavar="N", min=0)],
+    as_json: JsonFlag = False,
+) -> None:
+    """Set how many GPUs of a type an org may hold at once (operator)."""
+    quota = client(ctx).quotas.set(org, gpu_type, gpus)
+    if wants_json(ctx, as_json):
+        print_json(quota)
+    else:
+        _quota_rows([quota])
+
+
+@quota_app.command("list")
+def list_quotas(
+    ctx: typer.Context,
+    org: Annotated[str | None, typer.Option("--org", help="Only this org.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List quotas."""
+    quotas = list(client(ctx).quotas.iter(org=org))
+    if wants_json(ctx, as_json):
+        print_json(quotas)
+    else:
+        _quota_rows(quotas)
+
+
+@cap_app.command("set")
+def set_cap(
+    ctx: typer.Context,
+    gpu_type: Annotated[str, typer.Argument(metavar="GPU_TYPE")],
+    fraction: Annotated[
+        Decimal,
+        typer.Argument(parser=parse_fraction, metavar="FRACTION", help="e.g. 0.3 or 30%."),
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Set the fraction of a GPU type that external work may hold (operator)."""
+    cap = client(ctx).sellable_caps.set(gpu_type, fraction)
+    if wants_json(ctx, as_json):
+        print_json(cap)
+    else:
+        print_table(["GPU TYPE", "SELLABLE CAP"], [[cap.gpu_type, cap.fraction]])

@@ -1,0 +1,137 @@
+"""`neocloud usage`, `prices`, `invoices`, `margin` and `economics`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from tests.cli.harness import Cli
+from tests.sdk import sdk_samples as s
+
+
+def rows(stdout: str) -> list[list[str]]:
+    return [line.split() for line in stdout.splitlines()]
+
+
+def test_usage_summary_grouped(cli: Cli) -> None:
+    cli.api.on(
+        "GET",
+        "/v1/usage/summary",
+        [
+            s.usage_row(tier="spot", gpu_hours="2"),
+            s.usage_row(tier="internal", gpu_hours="10.5"),
+        ],
+    )
+
+    result = cli.run(
+        "usage", "--from", "2026-11-01", "--to", "2026-12-01", "--group-by", "gpu_type,tier"
+    )
+
+    assert result.exit_code == 0, result.output
+    assert rows(result.stdout)[1] == ["GPU", "TYPE", "TIER", "GPU-HOURS"]
+    assert ["h100", "internal", "10.5"] in rows(result.stdout)
+    assert dict(cli.api.requests[-1].url.params) == {
+        "from": "2026-11-01T00:00:00Z",
+        "to": "2026-12-01T00:00:00Z",
+        "group_by": "gpu_type,tier",
+    }
+
+
+def test_usage_unknown_group_is_a_usage_error(cli: Cli) -> None:
+    result = cli.run("usage", "--group-by", "colour")
+
+    assert result.exit_code == 2
+    assert cli.api.requests == []
+
+
+def test_usage_records_json_keeps_decimals_as_strings(cli: Cli) -> None:
+    cli.api.on("GET", "/v1/usage/records", s.page([s.usage_record(gpu_seconds="7200.5")]))
+
+    result = cli.run("usage", "records", "--org", "acme", "--json")
+
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)[0]["gpu_seconds"] == "7200.5"
+
+
+def test_prices_set_defaults_to_now(cli: Cli) -> None:
+    cli.api.on("PUT", "/v1/prices", s.price(unit_price="2.49"))
+    before = datetime.now(UTC)
+
+    result = cli.run("prices", "set", "h100", "on_demand", "2.49")
+
+    sent = cli.api.last_json()
+    assert result.exit_code == 0
+    assert sent["unit_price"] == "2.49"
+    assert sent["tier"] == "on_demand"
+    assert before <= datetime.fromisoformat(sent["effective_from"]) <= datetime.now(UTC)
+
+
+def test_prices_set_rejects_a_bad_price_and_tier(cli: Cli) -> None:
+    assert cli.run("prices", "set", "h100", "spot", "cheap").exit_code == 2
+    assert cli.run("prices", "set", "h100", "gold", "1").exit_code == 2
+    assert cli.api.requests == []
+
+
+def test_prices_list_table(cli: Cli) -> None:
+    cli.api.on("GET", "/v1/prices", [s.price()])
+
+    result = cli.run("prices", "list")
+
+    assert ["prc_1", "h100", "spot", "-", "1.10", "USD", "2026-11-01", "00:00:00Z"] in rows(
+        result.stdout
+    )
+
+
+def test_invoice_show_lines_and_total(cli: Cli) -> None:
+    cli.api.on("GET", "/v1/invoices/inv_1", s.invoice())
+
+    result = cli.run("invoices", "show", "inv_1")
+
+    assert result.exit_code == 0
+    assert ["h100", "spot", "h100", "spot", "2", "gpu_hour", "1.10", "2.20"] in rows(result.stdout)
+    assert result.stdout.rstrip().endswith("Total: 2.20 USD")
+
+
+def test_invoices_generate_for_a_period(cli: Cli) -> None:
+    cli.api.on("POST", "/v1/invoices/generate", [s.invoice()])
+
+    result = cli.run("invoices", "generate", "--period", "2026-11", "--json")
+
+    assert cli.api.last_json() == {"period": "2026-11"}
+    assert json.loads(result.stdout) == [s.invoice()]
+
+
+def test_margin_totals_then_breakdowns(cli: Cli) -> None:
+    cli.api.on("GET", "/v1/margin", s.margin_report())
+
+    result = cli.run("margin", "--from", "2026-11-01", "--to", "2026-12-01")
+
+    out = result.stdout
+    assert result.exit_code == 0
+    assert out.index("Totals") < out.index("By GPU type") < out.index("By tier")
+    assert ["idle", "cost", "18376.97"] in rows(out)
+    assert ["h100", "2", "2.20", "3.19", "-0.99", "-"] in rows(out)
+    assert ["spot", "2", "2.20", "3.19", "-0.99", "-"] in rows(out)
+
+
+def test_margin_needs_both_dates(cli: Cli) -> None:
+    assert cli.run("margin", "--from", "2026-11-01").exit_code == 2
+
+
+def test_economics_cost_breakdown(cli: Cli) -> None:
+    cli.api.on("GET", "/v1/economics/cost", s.cost())
+
+    result = cli.run("economics", "cost", "--node-model", "dgx-h100")
+
+    assert result.exit_code == 0
+    assert ["depreciation", "1.14155"] in rows(result.stdout)
+    assert ["total", "1.59552"] in rows(result.stdout)
+    assert cli.api.requests[-1].url.params["node_model"] == "dgx-h100"
+
+
+def test_economics_node_models_json(cli: Cli) -> None:
+    cli.api.on("GET", "/v1/economics/node-models", ["dgx-h100", "mi300x-box"])
+
+    result = cli.run("economics", "node-models", "--json")
+
+    assert json.loads(result.stdout) == ["dgx-h100", "mi300x-box"]

@@ -1,0 +1,266 @@
+"""Wire payloads as the server sends them (Decimals as strings, datetimes in ISO 8601 UTC)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+T0 = "2026-11-01T00:00:00Z"
+
+
+def org(**over: Any) -> dict[str, Any]:
+    """An org."""
+    return {
+        "id": "org_1",
+        "name": "acme",
+        "kind": "external",
+        "display_name": "Acme",
+        "created_at": T0,
+    } | over
+
+
+def project(**over: Any) -> dict[str, Any]:
+    """A project."""
+    return {"id": "prj_1", "org_id": "org_1", "name": "vision", "created_at": T0} | over
+
+
+def member(**over: Any) -> dict[str, Any]:
+    """A member."""
+    return {
+        "id": "mem_1",
+        "org_id": "org_1",
+        "email": "ada@acme.test",
+        "role": "admin",
+        "created_at": T0,
+    } | over
+
+
+def api_key(**over: Any) -> dict[str, Any]:
+    """An API key's metadata."""
+    return {
+        "id": "key_1",
+        "org_id": "org_1",
+        "project_id": None,
+        "name": "ci",
+        "role": "member",
+        "prefix": "nc_ab12",
+        "created_at": T0,
+        "expires_at": None,
+        "revoked_at": None,
+        "last_used_at": None,
+    } | over
+
+
+def whoami(**over: Any) -> dict[str, Any]:
+    """A whoami answer."""
+    return {
+        "key_id": "key_1",
+        "org_id": "org_1",
+        "org_name": "acme",
+        "org_kind": "external",
+        "role": "member",
+        "project_id": None,
+    } | over
+
+
+def fleet_summary(**over: Any) -> dict[str, Any]:
+    """A fleet summary."""
+    return {
+        "regions": ["eu-west"],
+        "clusters": ["c1"],
+        "gpu_types": [
+            {"gpu_type": "h100", "gpus": 16, "gpus_allocated": 4, "sellable_cap": "0.3"},
+        ],
+        "nodes": 2,
+        "gpus": 16,
+    } | over
+
+
+def node(**over: Any) -> dict[str, Any]:
+    """A node."""
+    return {
+        "name": "n1",
+        "region": "eu-west",
+        "cluster": "c1",
+        "gpu_type": "h100",
+        "gpus": 8,
+        "cpus": 96,
+        "memory_gb": 1024,
+        "node_model": "dgx-h100",
+        "topology": {"nvlink_domain": "d1"},
+        "schedulable": True,
+        "gpus_allocated": 2,
+    } | over
+
+
+def offering(**over: Any) -> dict[str, Any]:
+    """An offering."""
+    return {
+        "gpu_type": "h100",
+        "max_gpus_per_node": 8,
+        "prices": {"on_demand": "2.49", "spot": "1.10"},
+        "currency": "USD",
+    } | over
+
+
+def quota(**over: Any) -> dict[str, Any]:
+    """A quota."""
+    return {"org_id": "org_1", "org_name": "acme", "gpu_type": "h100", "gpus": 16} | over
+
+
+def job(**over: Any) -> dict[str, Any]:
+    """A job."""
+    return {
+        "id": "job_1",
+        "org_id": "org_1",
+        "project_id": None,
+        "name": "train",
+        "command": ["python", "train.py"],
+        "env": {},
+        "working_dir": None,
+        "gpu_type": "h100",
+        "gpus_per_node": 2,
+        "nodes": 1,
+        "tier": "spot",
+        "priority_class": None,
+        "max_runtime_seconds": 3600,
+        "grace_seconds": 30,
+        "requeue_on_preemption": True,
+        "state": "pending",
+        "reason": "quota",
+        "message": "quota: org acme holds 16/16 h100",
+        "exit_code": None,
+        "attempts": 0,
+        "created_at": T0,
+        "started_at": None,
+        "ended_at": None,
+        "allocations": [],
+    } | over
+
+
+def job_event(**over: Any) -> dict[str, Any]:
+    """A job event."""
+    return {
+        "seq": 1,
+        "at": T0,
+        "from_state": None,
+        "to_state": "pending",
+        "reason": "submitted",
+        "message": None,
+        "details": {},
+    } | over
+
+
+def job_logs(**over: Any) -> dict[str, Any]:
+    """A chunk of logs."""
+    return {"job_id": "job_1", "offset": 0, "next_offset": 0, "data": "", "complete": False} | over
+
+
+def usage_record(**over: Any) -> dict[str, Any]:
+    """A usage record."""
+    return {
+        "id": "use_1",
+        "org_id": "org_1",
+        "project_id": None,
+        "job_id": "job_1",
+        "gpu_type": "h100",
+        "tier": "spot",
+        "region": "eu-west",
+        "gpus": 2,
+        "started_at": T0,
+        "ended_at": "2026-11-01T01:00:00Z",
+        "gpu_seconds": "7200",
+    } | over
+
+
+def usage_row(**over: Any) -> dict[str, Any]:
+    """A usage summary row."""
+    return {"gpu_type": "h100", "gpu_seconds": "7200", "gpu_hours": "2"} | over
+
+
+def price(**over: Any) -> dict[str, Any]:
+    """A price-book entry."""
+    return {
+        "id": "prc_1",
+        "gpu_type": "h100",
+        "tier": "spot",
+        "region": None,
+        "unit_price": "1.10",
+        "currency": "USD",
+        "effective_from": T0,
+    } | over
+
+
+def invoice(**over: Any) -> dict[str, Any]:
+    """A draft invoice with one line."""
+    return {
+        "id": "inv_1",
+        "org_id": "org_1",
+        "kind": "invoice",
+        "number": None,
+        "status": "draft",
+        "period": "2026-11",
+        "period_start": T0,
+        "period_end": "2026-12-01T00:00:00Z",
+        "currency": "USD",
+        "total": "2.20",
+        "lines": [
+            {
+                "description": "h100 spot",
+                "gpu_type": "h100",
+                "tier": "spot",
+                "quantity": "2",
+                "unit": "gpu_hour",
+                "unit_price": "1.10",
+                "amount": "2.20",
+            }
+        ],
+        "created_at": T0,
+        "finalized_at": None,
+    } | over
+
+
+def margin_report(**over: Any) -> dict[str, Any]:
+    """A margin report."""
+    row = {
+        "gpu_hours_used": "2",
+        "revenue": "2.20",
+        "used_cost": "3.19",
+        "gross_margin": "-0.99",
+        "margin_pct": None,
+    }
+    return {
+        "start": T0,
+        "end": "2026-12-01T00:00:00Z",
+        "currency": "USD",
+        "capacity_gpu_hours": "11520",
+        "used_gpu_hours": "2",
+        "utilisation": "0.0002",
+        "revenue": "2.20",
+        "used_cost": "3.19",
+        "idle_cost": "18376.97",
+        "gross_margin": "-0.99",
+        "margin_pct": None,
+        "margin_after_idle": "-18377.96",
+        "by_gpu_type": [row | {"gpu_type": "h100"}],
+        "by_tier": [row | {"tier": "spot"}],
+    } | over
+
+
+def cost(**over: Any) -> dict[str, Any]:
+    """A cost breakdown (the DESIGN.md §5 worked example)."""
+    return {
+        "node_model": "dgx-h100",
+        "gpus_per_node": 8,
+        "currency": "USD",
+        "depreciation": "1.14155",
+        "capital": "0",
+        "energy": "0.13260",
+        "space": "0.32137",
+        "opex": "0",
+        "total": "1.59552",
+    } | over
+
+
+def page(items: list[dict[str, Any]], next_cursor: str | None = None) -> dict[str, Any]:
+    """A page envelope."""
+    return {"items": items, "next_cursor": next_cursor}
