@@ -1,0 +1,1 @@
+"""Billing rules: price book, usage, rating, periods and invoice states (pure core)."""

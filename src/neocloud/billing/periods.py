@@ -1,0 +1,31 @@
+"""Billing periods: calendar months in UTC, named `YYYY-MM`."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from neocloud.billing.intervals import require_aware, utc
+
+_PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def month_bounds(period: str) -> tuple[datetime, datetime]:
+    """[start, end) of a month `YYYY-MM` in UTC; ValueError naming the value if it is not one."""
+    match = _PERIOD.match(period) if isinstance(period, str) else None
+    if match is None:
+        raise ValueError(f"invalid billing period {period!r}: expected YYYY-MM, e.g. 2026-11")
+    year, month = int(match.group(1)), int(match.group(2))
+    if not 1 <= month <= 12:
+        raise ValueError(f"invalid billing period {period!r}: month must be 01 to 12")
+    if not 1 <= year <= 9998:
+        raise ValueError(f"invalid billing period {period!r}: year must be 0001 to 9998")
+    start = datetime(year, month, 1, tzinfo=UTC)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+    return start, end
+
+
+def period_of(at: datetime) -> str:
+    """The billing period (`YYYY-MM`, UTC) an instant falls in."""
+    moment = utc(require_aware(at, "at"))
+    return f"{moment.year:04d}-{moment.month:02d}"

@@ -1,0 +1,606 @@
+"""The fleet file: YAML text → a validated Fleet, or every problem found, each with its path.
+
+Parsing text is pure. Numbers are read exactly: integers stay Python ints and every YAML float is
+built as a Decimal from the scalar's own text, so `0.08` is exactly 0.08, never a binary float.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import yaml
+
+from neocloud.domain.fleet import Cluster, Fleet, Node, NodeModel
+from neocloud.domain.money import DEFAULT_CURRENCY
+
+ENGINES = ("local", "slurm", "ray")
+MAX_GPUS_PER_NODE = 64
+MAX_NODE_COUNT = 10_000
+
+_GPU_TYPE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
+_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_NAME_HINT = "a name (letters, digits, '.', '_', '-')"
+
+# Length limits match the columns the store keeps these names in.
+_REGION_LEN = 63
+_CLUSTER_LEN = 63
+_NODE_LEN = 128
+_NODE_MODEL_LEN = 63
+_GPU_TYPE_LEN = 32
+_LABEL_LEN = 128
+
+_TOP_KEYS = ("topology_key", "node_models", "regions")
+_MODEL_KEYS = (
+    "name",
+    "capex_per_node",
+    "life_years",
+    "power_kw_per_node",
+    "draw_fraction",
+    "idle_draw_fraction",
+    "pue",
+    "price_per_kwh",
+    "colo_per_kw_month",
+    "other_opex_per_node_year",
+    "cost_of_capital_rate",
+    "currency",
+)
+_REGION_KEYS = ("name", "clusters")
+_CLUSTER_KEYS = ("name", "engine", "engine_options", "nodes")
+_NODE_KEYS = (
+    "name",
+    "name_prefix",
+    "count",
+    "gpu_type",
+    "gpus",
+    "cpus",
+    "memory_gb",
+    "node_model",
+    "topology",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FleetProblem:
+    """One error in a fleet file: where (`regions[0].clusters[1].nodes[3].gpus`) and what."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class FleetParse:
+    """The result of parsing a fleet file: a Fleet when there are no problems, else None."""
+
+    fleet: Fleet | None
+    problems: list[FleetProblem]
+
+    @property
+    def ok(self) -> bool:
+        """True when the file produced a fleet."""
+        return self.fleet is not None
+
+
+class _ExactLoader(yaml.SafeLoader):
+    """A SafeLoader that builds floats as exact Decimals and refuses duplicate mapping keys."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """Build a mapping, raising on a key written twice (YAML would silently keep the last)."""
+        seen: set[tuple[str, str]] = set()
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                continue
+            key = (key_node.tag, key_node.value)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"found duplicate key '{key_node.value}'",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _construct_decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
+    """Build a YAML float as an exact Decimal from the scalar's text."""
+    assert isinstance(node, yaml.ScalarNode)
+    text = str(loader.construct_scalar(node))
+    try:
+        return _decimal_from_yaml_float(text)
+    except InvalidOperation:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"'{text}' is not a number", node.start_mark
+        ) from None
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
+    """Build a YAML int, turning a malformed explicit !!int into a YAML error with a position."""
+    try:
+        value: int = yaml.SafeLoader.construct_yaml_int(loader, node)  # type: ignore[arg-type]
+    except ValueError:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"'{node.value}' is not an integer", node.start_mark
+        ) from None
+    return value
+
+
+def _decimal_from_yaml_float(raw: str) -> Decimal:
+    """The YAML 1.1 float forms PyYAML accepts, read exactly."""
+    text = raw.replace("_", "").lower()
+    negative = text.startswith("-")
+    if text[:1] in "+-":
+        text = text[1:]
+    if text == ".nan":
+        return Decimal("NaN")
+    if text == ".inf":
+        value = Decimal("Infinity")
+    elif ":" in text:
+        # Sexagesimal (base 60) floats such as 1:30.5 are legal YAML 1.1.
+        value = Decimal(0)
+        for part in text.split(":"):
+            value = value * 60 + Decimal(part)
+    else:
+        value = Decimal(text)
+    # copy_negate is exact; multiplying by -1 would round to the context's precision.
+    return value.copy_negate() if negative else value
+
+
+_ExactLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
+_ExactLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML text with exact numbers; raises yaml.YAMLError on bad syntax."""
+    # yaml.load is safe here: _ExactLoader is a SafeLoader and builds only plain data.
+    return yaml.load(text, Loader=_ExactLoader)
+
+
+def parse_fleet(text: str) -> FleetParse:
+    """Parse and validate a fleet file, reporting every problem rather than the first."""
+    try:
+        document = load_yaml(text)
+    except yaml.YAMLError as exc:
+        return FleetParse(None, [FleetProblem("<yaml>", _yaml_message(exc))])
+    reader = _FleetReader()
+    fleet = reader.read(document)
+    if reader.problems:
+        return FleetParse(None, reader.problems)
+    return FleetParse(fleet, [])
+
+
+def _yaml_message(exc: yaml.YAMLError) -> str:
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        return f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
+    return str(exc)
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | Decimal):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+@dataclass(frozen=True, slots=True)
+class _Bound:
+    """A numeric range check: the value must satisfy every bound given."""
+
+    gt: Decimal | None = None
+    ge: Decimal | None = None
+    le: Decimal | None = None
+
+    def violation(self, value: Decimal) -> str | None:
+        """The message for a value out of range, or None when it is in range."""
+        if self.ge is not None and self.le is not None and not self.ge <= value <= self.le:
+            return f"must be between {self.ge} and {self.le}"
+        if self.gt is not None and not value > self.gt:
+            return f"must be > {self.gt}"
+        if self.ge is not None and not value >= self.ge:
+            return f"must be >= {self.ge}"
+        if self.le is not None and not value <= self.le:
+            return f"must be <= {self.le}"
+        return None
+
+
+_NON_NEGATIVE = _Bound(ge=Decimal(0))
+_POSITIVE = _Bound(gt=Decimal(0))
+_FRACTION = _Bound(ge=Decimal(0), le=Decimal(1))
+
+
+class _FleetReader:
+    """Walks the parsed document, collecting problems and building the fleet when it can."""
+
+    def __init__(self) -> None:
+        self.problems: list[FleetProblem] = []
+        # Every node-model name written in the file, usable or not, so that a node naming a
+        # model with its own problems is not blamed a second time.
+        self.declared_models: set[str] = set()
+        self.regions: list[str] = []
+        self.clusters: list[Cluster] = []
+        self.nodes: list[Node] = []
+        # Names are unique across the whole fleet: the scheduler and the store key on them.
+        self.seen_regions: dict[str, str] = {}
+        self.seen_clusters: dict[str, str] = {}
+        self.seen_nodes: dict[str, str] = {}
+
+    def add(self, path: str, message: str) -> None:
+        """Record one problem."""
+        self.problems.append(FleetProblem(path, message))
+
+    # -- generic readers -------------------------------------------------------------------
+
+    def mapping(self, value: object, path: str, allowed: tuple[str, ...]) -> dict[Any, Any] | None:
+        """The value as a mapping with only allowed keys reported; None if it is not one."""
+        if not isinstance(value, dict):
+            self.add(path, f"must be a mapping, got {_describe(value)}")
+            return None
+        for key in value:
+            if key not in allowed:
+                self.add(path, f"unknown key '{key}'")
+        return value
+
+    def items(self, m: Mapping[Any, Any], key: str, path: str) -> list[Any] | None:
+        """A required, non-empty list under key."""
+        where = _join(path, key)
+        if key not in m:
+            self.add(where, "missing required key")
+            return None
+        value = m[key]
+        if not isinstance(value, list):
+            self.add(where, f"must be a list, got {_describe(value)}")
+            return None
+        if not value:
+            self.add(where, "must not be empty")
+            return None
+        return value
+
+    def text(
+        self,
+        m: Mapping[Any, Any],
+        key: str,
+        path: str,
+        *,
+        pattern: re.Pattern[str],
+        max_len: int,
+        hint: str,
+        default: str | None = None,
+    ) -> str | None:
+        """A string matching pattern; the default when absent, or a problem if required."""
+        where = _join(path, key)
+        if key not in m:
+            if default is None:
+                self.add(where, "missing required key")
+            return default
+        value = m[key]
+        if not isinstance(value, str):
+            self.add(where, f"must be a string, got {_describe(value)}")
+            return None
+        if len(value) > max_len:
+            self.add(where, f"must be at most {max_len} characters")
+            return None
+        if not pattern.match(value):
+            self.add(where, f"must be {hint}, got '{value}'")
+            return None
+        return value
+
+    def integer(
+        self, m: Mapping[Any, Any], key: str, path: str, bound: _Bound, *, required: bool = True
+    ) -> int | None:
+        """A whole number within bound."""
+        where = _join(path, key)
+        if key not in m:
+            if required:
+                self.add(where, "missing required key")
+            return None
+        value = m[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.add(where, f"must be a whole number, got {_describe(value)}")
+            return None
+        problem = bound.violation(Decimal(value))
+        if problem:
+            self.add(where, problem)
+            return None
+        return value
+
+    def number(
+        self,
+        m: Mapping[Any, Any],
+        key: str,
+        path: str,
+        bound: _Bound,
+        *,
+        default: Decimal | None = None,
+    ) -> Decimal | None:
+        """An exact Decimal within bound; the default when absent, or a problem if required."""
+        where = _join(path, key)
+        if key not in m:
+            if default is None:
+                self.add(where, "missing required key")
+            return default
+        value = m[key]
+        if isinstance(value, bool) or not isinstance(value, int | Decimal):
+            self.add(where, f"must be a number, got {_describe(value)}")
+            return None
+        number = Decimal(value)
+        if not number.is_finite():
+            self.add(where, "must be a finite number")
+            return None
+        problem = bound.violation(number)
+        if problem:
+            self.add(where, problem)
+            return None
+        return number
+
+    def unique(self, seen: dict[str, str], kind: str, name: str, path: str) -> bool:
+        """Record name as used at path; report a duplicate and return False if it was."""
+        if name in seen:
+            self.add(path, f"duplicate {kind} '{name}' (first at {seen[name]})")
+            return False
+        seen[name] = path
+        return True
+
+    def name(self, m: Mapping[Any, Any], key: str, path: str, max_len: int) -> str | None:
+        """A required name (letters, digits, '.', '_', '-')."""
+        return self.text(m, key, path, pattern=_NAME, max_len=max_len, hint=_NAME_HINT)
+
+    # -- the fleet -------------------------------------------------------------------------
+
+    def read(self, document: object) -> Fleet | None:
+        """Validate the whole document and build the Fleet (meaningful only without problems)."""
+        if document is None:
+            self.add("<root>", "the fleet file is empty")
+            return None
+        top = self.mapping(document, "<root>", _TOP_KEYS)
+        if top is None:
+            return None
+        topology_key = self.text(
+            top,
+            "topology_key",
+            "",
+            pattern=_LABEL_KEY,
+            max_len=_LABEL_LEN,
+            hint="a label key (letters, digits, '.', '_', '-', '/')",
+            default="nvlink_domain",
+        )
+        models = self.node_models(top)
+        region_items = self.items(top, "regions", "")
+        for i, item in enumerate(region_items or []):
+            self.region(item, f"regions[{i}]", models)
+        if region_items and not self.nodes and not self.problems:
+            self.add("regions", "the fleet has no nodes")
+        if self.problems or topology_key is None or models is None:
+            return None
+        return Fleet(
+            regions=tuple(self.regions),
+            clusters=tuple(self.clusters),
+            nodes=tuple(self.nodes),
+            node_models=models,
+            topology_key=topology_key,
+        )
+
+    def node_models(self, top: Mapping[Any, Any]) -> dict[str, NodeModel] | None:
+        """Read node_models; None if any of them is unusable."""
+        items = self.items(top, "node_models", "")
+        if items is None:
+            return None
+        self.declared_models = {
+            item["name"]
+            for item in items
+            if isinstance(item, dict) and isinstance(item.get("name"), str)
+        }
+        models: dict[str, NodeModel] = {}
+        seen: dict[str, str] = {}
+        first_currency: tuple[str, str] | None = None
+        complete = True
+        for i, item in enumerate(items):
+            path = f"node_models[{i}]"
+            model = self.node_model(item, path)
+            if model is None:
+                complete = False
+            elif self.unique(seen, "node model", model.name, f"{path}.name"):
+                # Costs of different node models are added up, so they must share a currency.
+                if first_currency is None:
+                    first_currency = (model.currency, f"{path}.currency")
+                elif model.currency != first_currency[0]:
+                    self.add(
+                        f"{path}.currency",
+                        f"all node models must use one currency"
+                        f" ({first_currency[0]} at {first_currency[1]})",
+                    )
+                models[model.name] = model
+        return models if complete else None
+
+    def node_model(self, item: object, path: str) -> NodeModel | None:
+        """Read one node model."""
+        m = self.mapping(item, path, _MODEL_KEYS)
+        if m is None:
+            return None
+        before = len(self.problems)
+        name = self.name(m, "name", path, _NODE_MODEL_LEN)
+        capex = self.number(m, "capex_per_node", path, _NON_NEGATIVE)
+        life = self.number(m, "life_years", path, _POSITIVE)
+        power = self.number(m, "power_kw_per_node", path, _POSITIVE)
+        draw = self.number(m, "draw_fraction", path, _FRACTION, default=Decimal(1))
+        idle = self.number(m, "idle_draw_fraction", path, _FRACTION, default=Decimal("0.3"))
+        pue = self.number(m, "pue", path, _Bound(ge=Decimal(1)))
+        kwh = self.number(m, "price_per_kwh", path, _NON_NEGATIVE)
+        colo = self.number(m, "colo_per_kw_month", path, _NON_NEGATIVE, default=Decimal(0))
+        opex = self.number(m, "other_opex_per_node_year", path, _NON_NEGATIVE, default=Decimal(0))
+        rate = self.number(m, "cost_of_capital_rate", path, _FRACTION, default=Decimal(0))
+        currency = self.text(
+            m,
+            "currency",
+            path,
+            pattern=_CURRENCY,
+            max_len=3,
+            hint="a three-letter upper-case currency code",
+            default=DEFAULT_CURRENCY,
+        )
+        if draw is not None and idle is not None and idle > draw:
+            self.add(f"{path}.idle_draw_fraction", f"must be <= draw_fraction ({draw})")
+        if len(self.problems) > before:
+            return None
+        assert name is not None and capex is not None and life is not None
+        assert power is not None and draw is not None and idle is not None
+        assert pue is not None and kwh is not None and colo is not None
+        assert opex is not None and rate is not None and currency is not None
+        return NodeModel(
+            name=name,
+            capex_per_node=capex,
+            life_years=life,
+            power_kw_per_node=power,
+            pue=pue,
+            price_per_kwh=kwh,
+            draw_fraction=draw,
+            idle_draw_fraction=idle,
+            colo_per_kw_month=colo,
+            other_opex_per_node_year=opex,
+            cost_of_capital_rate=rate,
+            currency=currency,
+        )
+
+    def region(self, item: object, path: str, models: Mapping[str, NodeModel] | None) -> None:
+        """Read one region and its clusters."""
+        m = self.mapping(item, path, _REGION_KEYS)
+        if m is None:
+            return
+        name = self.name(m, "name", path, _REGION_LEN)
+        if name is not None and self.unique(self.seen_regions, "region", name, f"{path}.name"):
+            self.regions.append(name)
+        for i, cluster in enumerate(self.items(m, "clusters", path) or []):
+            self.cluster(cluster, f"{path}.clusters[{i}]", name or "", models)
+
+    def cluster(
+        self, item: object, path: str, region: str, models: Mapping[str, NodeModel] | None
+    ) -> None:
+        """Read one cluster and its nodes."""
+        m = self.mapping(item, path, _CLUSTER_KEYS)
+        if m is None:
+            return
+        name = self.name(m, "name", path, _CLUSTER_LEN)
+        if name is not None:
+            self.unique(self.seen_clusters, "cluster", name, f"{path}.name")
+        engine = m.get("engine", "local")
+        if engine not in ENGINES:
+            self.add(f"{path}.engine", f"must be one of {', '.join(ENGINES)}, got '{engine}'")
+        options = self.labels(m, "engine_options", path, key_pattern=_NAME)
+        if name is not None and isinstance(engine, str) and options is not None:
+            self.clusters.append(Cluster(name, region, engine, options))
+        for i, node in enumerate(self.items(m, "nodes", path) or []):
+            self.node(node, f"{path}.nodes[{i}]", region, name or "", models)
+
+    def node(
+        self,
+        item: object,
+        path: str,
+        region: str,
+        cluster: str,
+        models: Mapping[str, NodeModel] | None,
+    ) -> None:
+        """Read one node entry: a single named node, or name_prefix + count expanded."""
+        m = self.mapping(item, path, _NODE_KEYS)
+        if m is None:
+            return
+        names, name_key = self.node_names(m, path)
+        gpu_type = self.text(
+            m,
+            "gpu_type",
+            path,
+            pattern=_GPU_TYPE,
+            max_len=_GPU_TYPE_LEN,
+            hint="a lower-case id like 'h100' (a-z, 0-9, '_', '-')",
+        )
+        gpus = self.integer(m, "gpus", path, _Bound(gt=Decimal(0), le=Decimal(MAX_GPUS_PER_NODE)))
+        cpus = self.integer(m, "cpus", path, _Bound(ge=Decimal(1)))
+        memory = self.integer(m, "memory_gb", path, _Bound(ge=Decimal(1)))
+        model = self.name(m, "node_model", path, _NODE_MODEL_LEN)
+        if model is not None and model not in self.declared_models:
+            self.add(f"{path}.node_model", f"unknown node model '{model}'")
+        topology = self.labels(m, "topology", path, key_pattern=_LABEL_KEY)
+        for name in names:
+            self.unique(self.seen_nodes, "node", name, f"{path}.{name_key}")
+        if (
+            gpu_type is None
+            or gpus is None
+            or cpus is None
+            or memory is None
+            or model is None
+            or topology is None
+            or models is None
+            or model not in models
+        ):
+            return
+        for name in names:
+            self.nodes.append(
+                Node(name, region, cluster, gpu_type, gpus, cpus, memory, model, topology)
+            )
+
+    def node_names(self, m: Mapping[Any, Any], path: str) -> tuple[list[str], str]:
+        """The node names an entry declares, and the key they came from."""
+        has_name, has_prefix = "name" in m, "name_prefix" in m
+        if has_name and (has_prefix or "count" in m):
+            self.add(path, "give either name, or name_prefix and count, not both")
+            return [], "name"
+        if has_name:
+            name = self.name(m, "name", path, _NODE_LEN)
+            return ([name] if name is not None else []), "name"
+        if not has_prefix and "count" not in m:
+            self.add(f"{path}.name", "missing required key (or name_prefix and count)")
+            return [], "name"
+        prefix = self.name(m, "name_prefix", path, _NODE_LEN - 5)
+        count = self.integer(m, "count", path, _Bound(gt=Decimal(0), le=Decimal(MAX_NODE_COUNT)))
+        if prefix is None or count is None:
+            return [], "name_prefix"
+        # At least two digits so that names sort in order for the usual small counts.
+        width = max(2, len(str(count)))
+        return [f"{prefix}{i:0{width}d}" for i in range(1, count + 1)], "name_prefix"
+
+    def labels(
+        self, m: Mapping[Any, Any], key: str, path: str, *, key_pattern: re.Pattern[str]
+    ) -> dict[str, str] | None:
+        """An optional mapping of string keys to non-empty string values."""
+        where = _join(path, key)
+        value = m.get(key, {})
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            self.add(where, f"must be a mapping, got {_describe(value)}")
+            return None
+        labels: dict[str, str] = {}
+        before = len(self.problems)
+        for k, v in value.items():
+            if not isinstance(k, str) or not key_pattern.match(k) or len(k) > _LABEL_LEN:
+                self.add(where, f"invalid key '{k}'")
+            elif not isinstance(v, str):
+                self.add(f"{where}.{k}", f"must be a string (quote numbers), got {_describe(v)}")
+            elif not v or len(v) > _LABEL_LEN:
+                self.add(f"{where}.{k}", f"must be 1 to {_LABEL_LEN} characters")
+            else:
+                labels[k] = v
+        return labels if len(self.problems) == before else None
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+__all__ = ["ENGINES", "FleetParse", "FleetProblem", "load_yaml", "parse_fleet"]

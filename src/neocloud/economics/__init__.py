@@ -1,0 +1,1 @@
+"""Economics: what capacity costs the provider, and the margin earned on it (pure core)."""
