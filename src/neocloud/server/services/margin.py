@@ -13,7 +13,7 @@ from neocloud.billing.rating import MissingPrice, rate_invoice
 from neocloud.billing.usage import UsageSpan
 from neocloud.domain.jobs import Tier
 from neocloud.domain.tenancy import OrgKind, Permission
-from neocloud.economics.margin import margin_report
+from neocloud.economics.margin import MissingCapacity, margin_report
 from neocloud.schemas import billing as api
 from neocloud.server.auth import Principal
 from neocloud.server.errors import ApiError
@@ -42,5 +42,8 @@ def report(s: Session, p: Principal, start: datetime, end: datetime) -> api.Marg
             raise ApiError(409, "missing_price", f"cannot rate usage: {exc}") from exc
         for line in rated.lines:
             revenue[(line.gpu_type, line.tier)] += line.amount
-    m = margin_report(start, end, capacity_blocks(s), spans, dict(revenue))
+    try:
+        m = margin_report(start, end, capacity_blocks(s), spans, dict(revenue))
+    except MissingCapacity as exc:
+        raise ApiError(409, "missing_capacity", f"cannot cost usage: {exc}") from exc
     return api.MarginReport.model_validate(m, from_attributes=True)
