@@ -143,3 +143,12 @@ def test_cancel_json(cli: Cli) -> None:
 
     assert result.exit_code == 0
     assert json.loads(result.stdout)["state"] == "cancelled"
+
+
+def test_brackets_in_values_are_printed_not_read_as_markup(cli: Cli) -> None:
+    cli.api.on("GET", "/v1/jobs/job_1", s.job(name="[bold]sweep[/bold]", command=["echo", "[x]"]))
+
+    result = cli.run("jobs", "show", "job_1")
+
+    assert "[bold]sweep[/bold]" in result.stdout
+    assert "echo [x]" in result.stdout

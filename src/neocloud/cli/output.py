@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import typer
@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from neocloud.sdk.errors import UNREACHABLE, NeocloudError
 
@@ -22,6 +23,7 @@ Cell = str | int | Decimal | datetime | bool | None
 
 # Piped output is for grep and friends: folding at 80 columns would split the values.
 _PIPE_WIDTH = 200
+TABLE_PLACES = 6
 
 
 def console(*, stderr: bool = False) -> Console:
@@ -58,24 +60,33 @@ def text(value: Cell) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, Decimal):
-        # Fixed-point: a price reads 0.00001, not 1E-5.
-        return format(value, "f")
+        return decimal_text(value)
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
     return str(value)
 
 
+def decimal_text(value: Decimal) -> str:
+    """Fixed-point, at most 6 decimal places (tables are for reading; `--json` stays exact)."""
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -TABLE_PLACES:
+        value = value.quantize(Decimal(1).scaleb(-TABLE_PLACES), rounding=ROUND_HALF_UP)
+    # Fixed-point: a price reads 0.00001, not 1E-5.
+    return format(value, "f")
+
+
 def print_table(
     columns: Sequence[str], rows: Iterable[Sequence[Cell]], *, title: str | None = None
 ) -> None:
-    """A table; numeric-looking columns are right-aligned by the caller's choice of values."""
+    """A table; a column whose every value is a number is right-aligned."""
     table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
     materialised = [[text(c) for c in row] for row in rows]
     for i, name in enumerate(columns):
         numeric = bool(materialised) and all(_is_number(r[i]) for r in materialised)
         table.add_column(name, justify="right" if numeric else "left", overflow="fold")
     for row in materialised:
-        table.add_row(*row)
+        # Text, not markup: a job name like "[test]" must print as it is.
+        table.add_row(*(Text(cell) for cell in row))
     console().print(table)
 
 
@@ -85,7 +96,7 @@ def print_fields(fields: Sequence[tuple[str, Cell]], *, title: str | None = None
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     for name, value in fields:
-        table.add_row(name, text(value))
+        table.add_row(name, Text(text(value)))
     console().print(table)
 
 
