@@ -26,9 +26,11 @@ def margin(
         typer.Option("--from", parser=parse_moment, metavar="DATE", help="ISO date or datetime."),
     ],
     end: Annotated[
-        datetime,
-        typer.Option("--to", parser=parse_moment, metavar="DATE", help="ISO date or datetime."),
-    ],
+        datetime | None,
+        typer.Option(
+            "--to", parser=parse_moment, metavar="DATE", help="ISO date or datetime; default now."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Gross margin between two dates: totals, then by GPU type and by tier (operator)."""

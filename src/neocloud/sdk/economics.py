@@ -10,9 +10,10 @@ from neocloud.sdk.transport import Resource, When
 class Economics(Resource):
     """Margin (`/v1/margin`) and cost model (`/v1/economics`)."""
 
-    def margin(self, *, start: When, end: When) -> MarginReport:
-        """Revenue, cost and gross margin between two moments, by GPU type and tier."""
-        return self._t.call("GET", "/v1/margin", MarginReport, params={"from": start, "to": end})
+    def margin(self, *, start: When, end: When | None = None) -> MarginReport:
+        """Revenue, cost and gross margin between two moments (end: now), by GPU type and tier."""
+        params = {"from": start} if end is None else {"from": start, "to": end}
+        return self._t.call("GET", "/v1/margin", MarginReport, params=params)
 
     def cost(self, node_model: str) -> CostBreakdownOut:
         """What one GPU-hour of a node model costs at full allocation, by component."""
