@@ -2,8 +2,9 @@
 
 from neocloud.scheduler.model import (
     GpuSlot,
-    Placement,
+    NodeState,
     PendingJob,
+    Placement,
     Preempt,
     RunningJob,
     SchedulerInput,
@@ -12,9 +13,11 @@ from neocloud.scheduler.model import (
     Wait,
     WaitReason,
 )
+from neocloud.scheduler.schedule import schedule
 
 __all__ = [
     "GpuSlot",
+    "NodeState",
     "PendingJob",
     "Placement",
     "Preempt",
@@ -24,4 +27,5 @@ __all__ = [
     "Start",
     "Wait",
     "WaitReason",
+    "schedule",
 ]

@@ -1,0 +1,907 @@
+"""The scheduler's rules (DESIGN.md §4, v1), one table per rule.
+
+Fleets are written as `node("n1", 8, domain="d1")`, jobs as `job("a", Tier.INTERNAL, gpus=8)`,
+and running work as `running("s", Tier.SPOT, {"n1": range(8)})`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import pytest
+
+from neocloud.domain.jobs import PriorityClass, Resources, Tier
+from neocloud.domain.tenancy import OrgKind
+from neocloud.scheduler import (
+    GpuSlot,
+    NodeState,
+    PendingJob,
+    Preempt,
+    RunningJob,
+    SchedulerInput,
+    SchedulingResult,
+    Start,
+    Wait,
+    WaitReason,
+    schedule,
+)
+from neocloud.scheduler.ordering import admission_key, admission_order
+
+INTERNAL_ORG = "acme"
+EXTERNAL_ORG = "globex"
+
+
+def node(
+    name: str,
+    gpus: int = 8,
+    gpu_type: str = "h100",
+    domain: str | None = None,
+    schedulable: bool = True,
+) -> NodeState:
+    return NodeState(
+        name=name, gpu_type=gpu_type, gpus=gpus, domain=domain, schedulable=schedulable
+    )
+
+
+def _org(tier: Tier, org: str | None) -> tuple[str, OrgKind]:
+    if tier is Tier.INTERNAL:
+        return org or INTERNAL_ORG, OrgKind.INTERNAL
+    return org or EXTERNAL_ORG, OrgKind.EXTERNAL
+
+
+def job(
+    job_id: str,
+    tier: Tier = Tier.ON_DEMAND,
+    gpus: int = 1,
+    nodes: int = 1,
+    gpu_type: str = "h100",
+    order: int = 0,
+    priority: PriorityClass | None = None,
+    org: str | None = None,
+) -> PendingJob:
+    name, kind = _org(tier, org)
+    return PendingJob(
+        id=job_id,
+        org=name,
+        org_kind=kind,
+        tier=tier,
+        resources=Resources(gpu_type=gpu_type, gpus_per_node=gpus, nodes=nodes),
+        order=order,
+        priority_class=priority,
+    )
+
+
+def running(
+    job_id: str,
+    tier: Tier,
+    on: Mapping[str, Iterable[int]],
+    started: int = 0,
+    gpu_type: str = "h100",
+    preempting_for: str | None = None,
+    org: str | None = None,
+    grace: int = 30,
+) -> RunningJob:
+    name, kind = _org(tier, org)
+    return RunningJob(
+        id=job_id,
+        org=name,
+        org_kind=kind,
+        tier=tier,
+        gpu_type=gpu_type,
+        placement=tuple(GpuSlot(n, tuple(indices)) for n, indices in on.items()),
+        started_order=started,
+        preempting_for=preempting_for,
+        grace_seconds=grace,
+    )
+
+
+def snapshot(
+    nodes: Sequence[NodeState],
+    pending: Sequence[PendingJob] = (),
+    run: Sequence[RunningJob] = (),
+    quotas: Mapping[tuple[str, str], int] | None = None,
+    cap: Mapping[str, float] | None = None,
+) -> SchedulerInput:
+    # Internal work needs a quota to run at all; unless a test is about quotas, give a roomy one.
+    default_quotas = {(INTERNAL_ORG, "h100"): 1000, (INTERNAL_ORG, "a100"): 1000}
+    return SchedulerInput(
+        nodes=tuple(nodes),
+        running=tuple(run),
+        pending=tuple(pending),
+        quotas=default_quotas if quotas is None else quotas,
+        sellable_cap=cap or {},
+    )
+
+
+def started(result: SchedulingResult) -> dict[str, dict[str, tuple[int, ...]]]:
+    """job id → node → GPU indices, for the jobs that start."""
+    return {s.job_id: {slot.node: slot.gpu_indices for slot in s.placement} for s in result.starts}
+
+
+def waits(result: SchedulingResult) -> dict[str, WaitReason]:
+    return {w.job_id: w.reason for w in result.waits}
+
+
+def wait_of(result: SchedulingResult, job_id: str) -> Wait:
+    (found,) = [w for w in result.waits if w.job_id == job_id]
+    return found
+
+
+def victims(result: SchedulingResult) -> dict[str, str]:
+    """victim id → id of the job it is preempted for."""
+    return {p.job_id: p.by_job_id for p in result.preemptions}
+
+
+# --- ordering -------------------------------------------------------------------------------
+
+ONE_GPU = [node("n1", 1)]
+
+
+@pytest.mark.parametrize(
+    ("pending", "winner"),
+    [
+        pytest.param(
+            [
+                job("spot", Tier.SPOT, order=0),
+                job("od", Tier.ON_DEMAND, order=1),
+                job("res", Tier.RESERVED, order=2),
+                job("int", Tier.INTERNAL, order=3),
+            ],
+            "int",
+            id="internal-beats-every-external-tier",
+        ),
+        pytest.param(
+            [job("spot", Tier.SPOT, order=0), job("od", Tier.ON_DEMAND, order=1)],
+            "od",
+            id="on-demand-beats-spot",
+        ),
+        pytest.param(
+            [job("od", Tier.ON_DEMAND, order=0), job("res", Tier.RESERVED, order=1)],
+            "res",
+            id="reserved-beats-on-demand",
+        ),
+        pytest.param(
+            [
+                job("batch", Tier.INTERNAL, order=0, priority=PriorityClass.BATCH),
+                job("research", Tier.INTERNAL, order=1, priority=PriorityClass.RESEARCH),
+                job("prod", Tier.INTERNAL, order=2, priority=PriorityClass.PRODUCTION),
+            ],
+            "prod",
+            id="production-beats-research-and-batch",
+        ),
+        pytest.param(
+            [
+                job("batch", Tier.INTERNAL, order=0, priority=PriorityClass.BATCH),
+                job("unset", Tier.INTERNAL, order=1, priority=None),
+            ],
+            "unset",
+            id="no-priority-class-ranks-as-research-above-batch",
+        ),
+        pytest.param(
+            [
+                job("unset", Tier.INTERNAL, order=1, priority=None),
+                job("research", Tier.INTERNAL, order=0, priority=PriorityClass.RESEARCH),
+            ],
+            "research",
+            id="no-priority-class-ties-with-research-by-submission",
+        ),
+        pytest.param(
+            [job("late", Tier.ON_DEMAND, order=7), job("early", Tier.ON_DEMAND, order=3)],
+            "early",
+            id="same-tier-by-submission-order",
+        ),
+    ],
+)
+def test_the_highest_job_in_admission_order_gets_the_only_gpu(
+    pending: list[PendingJob], winner: str
+) -> None:
+    result = schedule(snapshot(ONE_GPU, pending))
+    assert list(started(result)) == [winner]
+    assert set(waits(result)) == {j.id for j in pending} - {winner}
+
+
+def test_priority_classes_do_not_rank_external_work() -> None:
+    # The API refuses a priority class outside tier internal; the scheduler ignores one anyway.
+    early = job("early", Tier.ON_DEMAND, order=0, priority=PriorityClass.BATCH)
+    late = job("late", Tier.ON_DEMAND, order=1, priority=PriorityClass.PRODUCTION)
+    assert admission_key(early) < admission_key(late)
+
+
+def test_jobs_a_preemption_is_for_are_considered_first() -> None:
+    internal = job("int", Tier.INTERNAL, order=5)
+    promised = job("od", Tier.ON_DEMAND, order=9)
+    order = admission_order([internal, promised], {"od"})
+    assert [j.id for j in order] == ["od", "int"]
+
+
+# --- quotas ---------------------------------------------------------------------------------
+
+QUOTA_FLEET = [node("n1"), node("n2"), node("n3"), node("a1", gpu_type="a100")]
+
+
+@pytest.mark.parametrize(
+    ("pending", "run", "quotas", "reason", "message"),
+    [
+        pytest.param(
+            job("j", Tier.INTERNAL, gpus=8),
+            [],
+            {},
+            WaitReason.QUOTA,
+            "quota: org acme has no h100 quota, needs 8",
+            id="internal-org-without-quota-entry-may-not-run",
+        ),
+        pytest.param(
+            job("j", Tier.INTERNAL, gpus=8),
+            [running("r", Tier.INTERNAL, {"n1": range(8), "n2": range(8)})],
+            {("acme", "h100"): 16},
+            WaitReason.QUOTA,
+            "quota: org acme holds 16/16 h100, needs 8 more",
+            id="internal-org-at-its-quota",
+        ),
+        pytest.param(
+            job("j", Tier.INTERNAL, gpus=4),
+            [running("r", Tier.INTERNAL, {"n1": range(8)})],
+            {("acme", "h100"): 10},
+            WaitReason.QUOTA,
+            "quota: org acme holds 8/10 h100, needs 4 more",
+            id="request-that-would-exceed-the-quota",
+        ),
+        pytest.param(
+            job("j", Tier.INTERNAL, gpus=8),
+            [],
+            {("acme", "a100"): 64},
+            WaitReason.QUOTA,
+            "quota: org acme has no h100 quota, needs 8",
+            id="quota-of-another-gpu-type-grants-nothing",
+        ),
+        pytest.param(
+            job("j", Tier.ON_DEMAND, gpus=4),
+            [running("s", Tier.SPOT, {"n1": range(6)}, preempting_for="gone")],
+            {("globex", "h100"): 8},
+            WaitReason.QUOTA,
+            "quota: org globex holds 6/8 h100, needs 4 more",
+            id="external-quota-counts-jobs-being-preempted",
+        ),
+    ],
+)
+def test_quota_keeps_a_job_waiting(
+    pending: PendingJob,
+    run: list[RunningJob],
+    quotas: dict[tuple[str, str], int],
+    reason: WaitReason,
+    message: str,
+) -> None:
+    result = schedule(snapshot(QUOTA_FLEET, [pending], run, quotas=quotas))
+    assert result.starts == ()
+    assert result.waits == (Wait(pending.id, reason, message),)
+
+
+@pytest.mark.parametrize(
+    ("pending", "run", "quotas"),
+    [
+        pytest.param(
+            job("j", Tier.INTERNAL, gpus=8),
+            [running("r", Tier.INTERNAL, {"n1": range(8)})],
+            {("acme", "h100"): 16},
+            id="internal-org-exactly-reaching-its-quota",
+        ),
+        pytest.param(
+            job("j", Tier.INTERNAL, gpus=8),
+            [running("r", Tier.INTERNAL, {"n1": range(8)}, org="other")],
+            {("acme", "h100"): 8, ("other", "h100"): 8},
+            id="another-orgs-holdings-do-not-count",
+        ),
+        pytest.param(
+            job("j", Tier.ON_DEMAND, gpus=8, nodes=2),
+            [running("r", Tier.ON_DEMAND, {"n1": range(8)})],
+            {},
+            id="external-org-without-quota-entry-is-unbounded",
+        ),
+    ],
+)
+def test_quota_lets_a_job_start(
+    pending: PendingJob, run: list[RunningJob], quotas: dict[tuple[str, str], int]
+) -> None:
+    result = schedule(snapshot(QUOTA_FLEET, [pending], run, quotas=quotas))
+    assert list(started(result)) == [pending.id]
+
+
+# --- sellable cap ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("nodes", "run", "cap", "gpus", "starts"),
+    [
+        pytest.param([node("n1", 16)], [], {"h100": 0.3}, 4, True, id="floor-of-0.3x16-is-4"),
+        pytest.param([node("n1", 16)], [], {"h100": 0.3}, 5, False, id="5-exceeds-floor-4"),
+        pytest.param([node("n1", 100)], [], {"h100": 0.29}, 29, True, id="0.29x100-is-29-exact"),
+        pytest.param([node("n1", 8)], [], {}, 8, True, id="missing-cap-means-all-sellable"),
+        pytest.param([node("n1", 8)], [], {"h100": 0.0}, 1, False, id="zero-cap-sells-nothing"),
+        pytest.param(
+            [node("n1", 8)],
+            [],
+            {"a100": 0.0},
+            8,
+            True,
+            id="cap-of-another-type-does-not-apply",
+        ),
+        pytest.param(
+            [node("n1", 8), node("n2", 8)],
+            [
+                running("res", Tier.RESERVED, {"n1": range(2)}),
+                running("spot", Tier.SPOT, {"n1": range(2, 4)}),
+                running("od", Tier.ON_DEMAND, {"n1": range(4, 6)}),
+            ],
+            {"h100": 0.5},
+            3,
+            False,
+            id="reserved-on-demand-and-spot-all-count",
+        ),
+        pytest.param(
+            [node("n1", 8), node("n2", 8)],
+            [running("int", Tier.INTERNAL, {"n1": range(8)})],
+            {"h100": 0.5},
+            8,
+            True,
+            id="internal-work-does-not-count",
+        ),
+        pytest.param(
+            [node("n1", 8), node("n2", 8), node("n3", 8, schedulable=False)],
+            [],
+            {"h100": 0.25},
+            4,
+            True,
+            id="total-counts-schedulable-nodes-only-4",
+        ),
+        pytest.param(
+            [node("n1", 8), node("n2", 8), node("n3", 8, schedulable=False)],
+            [],
+            {"h100": 0.25},
+            5,
+            False,
+            id="total-counts-schedulable-nodes-only-5",
+        ),
+    ],
+)
+def test_sellable_cap_bounds_all_external_work(
+    nodes: list[NodeState], run: list[RunningJob], cap: dict[str, float], gpus: int, starts: bool
+) -> None:
+    # A spot job cannot preempt, so the cap alone decides (higher tiers may reclaim cap room).
+    pending = job("j", Tier.SPOT, gpus=gpus)
+    result = schedule(snapshot(nodes, [pending], run, cap=cap))
+    if starts:
+        assert list(started(result)) == ["j"]
+    else:
+        assert waits(result) == {"j": WaitReason.SELLABLE_CAP}
+
+
+def test_sellable_cap_sentence() -> None:
+    run = [running("r", Tier.RESERVED, {"n1": range(4)})]
+    result = schedule(snapshot([node("n1")], [job("j")], run, cap={"h100": 0.5}))
+    assert wait_of(result, "j").message == (
+        "sellable cap: external work holds 4/4 h100 (50% of 8), needs 1 more"
+    )
+
+
+def test_sellable_cap_must_be_a_fraction() -> None:
+    with pytest.raises(ValueError, match="sellable_cap"):
+        schedule(snapshot([node("n1")], [job("j")], cap={"h100": 1.5}))
+
+
+# --- placement ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("nodes", "run", "pending", "expected"),
+    [
+        pytest.param(
+            [node("n1"), node("n2")],
+            [running("r", Tier.INTERNAL, {"n2": range(6)})],
+            job("j", gpus=2),
+            {"n2": (6, 7)},
+            id="best-fit-keeps-the-empty-node-whole",
+        ),
+        pytest.param(
+            [node("n2"), node("n1")],
+            [],
+            job("j", gpus=2),
+            {"n1": (0, 1)},
+            id="ties-broken-by-node-name",
+        ),
+        pytest.param(
+            [node("n1")],
+            [running("r", Tier.INTERNAL, {"n1": (0, 2)})],
+            job("j", gpus=3),
+            {"n1": (1, 3, 4)},
+            id="lowest-free-indices-first",
+        ),
+        pytest.param(
+            [node("n1", 2), node("n2", schedulable=False)],
+            [],
+            job("j", gpus=2),
+            {"n1": (0, 1)},
+            id="unschedulable-nodes-are-never-used",
+        ),
+        pytest.param(
+            [node("a1", 2, gpu_type="a100"), node("n1")],
+            [],
+            job("j", gpus=2),
+            {"n1": (0, 1)},
+            id="only-nodes-of-the-requested-type",
+        ),
+        pytest.param(
+            [node("n1"), node("n2")],
+            [],
+            job("j", gpus=4, nodes=2),
+            {"n1": (0, 1, 2, 3), "n2": (0, 1, 2, 3)},
+            id="gang-takes-distinct-nodes",
+        ),
+        pytest.param(
+            [node("n1", domain="d1"), node("n2", domain="d2"), node("n3", domain="d2")],
+            [],
+            job("j", gpus=8, nodes=2),
+            {"n2": tuple(range(8)), "n3": tuple(range(8))},
+            id="gang-prefers-one-topology-domain",
+        ),
+        pytest.param(
+            [node("n1", domain="d1"), node("n2", domain="d2"), node("n3", domain="d3")],
+            [],
+            job("j", gpus=8, nodes=2),
+            {"n1": tuple(range(8)), "n2": tuple(range(8))},
+            id="gang-spans-domains-when-none-holds-it",
+        ),
+        pytest.param(
+            [
+                node("n1", domain="big"),
+                node("n2", domain="big"),
+                node("n3", domain="big"),
+                node("n4", domain="small"),
+                node("n5", domain="small"),
+            ],
+            [],
+            job("j", gpus=8, nodes=2),
+            {"n4": tuple(range(8)), "n5": tuple(range(8))},
+            id="gang-takes-the-fullest-domain-that-fits",
+        ),
+    ],
+)
+def test_placement(
+    nodes: list[NodeState],
+    run: list[RunningJob],
+    pending: PendingJob,
+    expected: dict[str, tuple[int, ...]],
+) -> None:
+    assert started(schedule(snapshot(nodes, [pending], run))) == {pending.id: expected}
+
+
+def test_gang_is_all_or_nothing() -> None:
+    nodes = [node("n1"), node("n2")]
+    run = [running("r", Tier.INTERNAL, {"n2": range(1)})]
+    result = schedule(snapshot(nodes, [job("j", gpus=8, nodes=2)], run))
+    assert result.starts == ()
+    assert waits(result) == {"j": WaitReason.CAPACITY}
+
+
+def test_gpus_placed_in_a_pass_are_taken_for_later_jobs() -> None:
+    pending = [
+        job("a", Tier.INTERNAL, gpus=6, order=0),
+        job("b", Tier.INTERNAL, gpus=2, order=1),
+        job("c", Tier.INTERNAL, gpus=1, order=2),
+    ]
+    result = schedule(snapshot([node("n1")], pending))
+    assert started(result) == {"a": {"n1": (0, 1, 2, 3, 4, 5)}, "b": {"n1": (6, 7)}}
+    assert waits(result) == {"c": WaitReason.CAPACITY}
+
+
+def test_head_of_line_a_smaller_lower_job_may_start_while_a_big_one_waits() -> None:
+    # Known v1 limit: no backfill reservation, so the big internal job can be overtaken.
+    run = [running("r", Tier.INTERNAL, {"n1": range(4)})]
+    pending = [job("big", Tier.INTERNAL, gpus=8, order=0), job("small", gpus=4, order=1)]
+    result = schedule(snapshot([node("n1")], pending, run))
+    assert list(started(result)) == ["small"]
+    assert waits(result) == {"big": WaitReason.CAPACITY}
+
+
+# --- preemption -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tier", "rule"),
+    [
+        pytest.param(Tier.INTERNAL, "spot_reclaim_for_internal", id="internal"),
+        pytest.param(Tier.RESERVED, "spot_reclaim_for_reserved", id="reserved"),
+        pytest.param(Tier.ON_DEMAND, "spot_reclaim_for_on_demand", id="on-demand"),
+    ],
+)
+def test_higher_tiers_reclaim_gpus_from_spot(tier: Tier, rule: str) -> None:
+    run = [running("s", Tier.SPOT, {"n1": range(8)}, grace=45)]
+    result = schedule(snapshot([node("n1")], [job("j", tier, gpus=4)], run))
+    assert result.preemptions == (Preempt(job_id="s", by_job_id="j", rule=rule, grace_seconds=45),)
+    assert result.starts == ()
+    assert result.waits == (
+        Wait(
+            "j",
+            WaitReason.PREEMPTING,
+            "preempting: waiting for 1 spot job to release 8 h100 (preempted)",
+        ),
+    )
+
+
+ONE_NODE = [node("n1")]
+
+
+@pytest.mark.parametrize(
+    ("nodes", "run", "pending"),
+    [
+        pytest.param(
+            [node("n1"), node("n2")],
+            [
+                running("s", Tier.SPOT, {"n1": range(8)}),
+                running("i", Tier.INTERNAL, {"n2": range(8)}),
+            ],
+            job("j", Tier.SPOT, gpus=4),
+            id="spot-never-preempts-spot",
+        ),
+        pytest.param(
+            ONE_NODE,
+            [running("r", Tier.RESERVED, {"n1": range(8)})],
+            job("j", Tier.INTERNAL, gpus=4),
+            id="reserved-is-never-a-victim",
+        ),
+        pytest.param(
+            ONE_NODE,
+            [running("o", Tier.ON_DEMAND, {"n1": range(8)})],
+            job("j", Tier.INTERNAL, gpus=4),
+            id="on-demand-is-never-a-victim",
+        ),
+        pytest.param(
+            ONE_NODE,
+            [running("i", Tier.INTERNAL, {"n1": range(8)}, org="other")],
+            job("j", Tier.RESERVED, gpus=4),
+            id="external-never-preempts-internal",
+        ),
+        pytest.param(
+            ONE_NODE,
+            [running("i", Tier.INTERNAL, {"n1": range(8)}, org="other")],
+            job("j", Tier.INTERNAL, gpus=4, priority=PriorityClass.PRODUCTION),
+            id="v1-never-preempts-internal-work",
+        ),
+        pytest.param(
+            [node("n1"), node("a1", gpu_type="a100")],
+            [
+                running("s", Tier.SPOT, {"a1": range(8)}, gpu_type="a100"),
+                running("o", Tier.ON_DEMAND, {"n1": range(8)}),
+            ],
+            job("j", Tier.INTERNAL, gpus=4),
+            id="spot-on-another-gpu-type-does-not-help",
+        ),
+        pytest.param(
+            [node("n1"), node("n2")],
+            [
+                running("s", Tier.SPOT, {"n1": range(8)}),
+                running("o", Tier.ON_DEMAND, {"n2": range(1)}),
+            ],
+            job("j", Tier.INTERNAL, gpus=8, nodes=2),
+            id="no-victims-when-preempting-would-not-make-it-fit",
+        ),
+    ],
+)
+def test_no_preemption(nodes: list[NodeState], run: list[RunningJob], pending: PendingJob) -> None:
+    result = schedule(snapshot(nodes, [pending], run))
+    assert result.preemptions == ()
+    assert waits(result) == {pending.id: WaitReason.CAPACITY}
+
+
+@pytest.mark.parametrize(
+    ("nodes", "run", "pending", "expected"),
+    [
+        pytest.param(
+            [node("n1"), node("n2")],
+            [
+                running("big", Tier.SPOT, {"n1": range(8)}, started=9),
+                running("small", Tier.SPOT, {"n2": range(2)}, started=1),
+                running("i", Tier.INTERNAL, {"n2": range(2, 8)}),
+            ],
+            job("j", Tier.INTERNAL, gpus=2),
+            {"small"},
+            id="fewest-gpus-first",
+        ),
+        pytest.param(
+            [node("n1")],
+            [
+                running("old", Tier.SPOT, {"n1": range(4)}, started=1),
+                running("new", Tier.SPOT, {"n1": range(4, 8)}, started=2),
+            ],
+            job("j", Tier.INTERNAL, gpus=4),
+            {"new"},
+            id="then-most-recently-started",
+        ),
+        pytest.param(
+            [node("n1"), node("n2")],
+            [
+                running("a", Tier.SPOT, {"n1": (0,)}, started=5),
+                running("b", Tier.SPOT, {"n1": (1,)}, started=6),
+                running("c", Tier.SPOT, {"n1": (2,)}, started=7),
+                running("i1", Tier.INTERNAL, {"n1": range(3, 8)}),
+                running("d", Tier.SPOT, {"n2": range(4)}, started=1),
+                running("i2", Tier.INTERNAL, {"n2": range(4, 8)}),
+            ],
+            job("j", Tier.INTERNAL, gpus=4),
+            {"d"},
+            id="never-more-than-needed",
+        ),
+        pytest.param(
+            [node("n1"), node("n2"), node("n3")],
+            [
+                running("s1", Tier.SPOT, {"n1": range(8)}, started=1),
+                running("s2", Tier.SPOT, {"n2": range(8)}, started=2),
+                running("o", Tier.ON_DEMAND, {"n3": range(8)}),
+            ],
+            job("j", Tier.INTERNAL, gpus=8, nodes=2),
+            {"s1", "s2"},
+            id="a-gang-reclaims-whole-nodes",
+        ),
+        pytest.param(
+            [node("n1"), node("n2")],
+            [
+                running("s1", Tier.SPOT, {"n1": range(4)}, started=1),
+                running("s2", Tier.SPOT, {"n1": range(4, 8)}, started=2),
+            ],
+            job("j", Tier.RESERVED, gpus=4),
+            {"s2"},
+            id="reclaims-cap-room-even-when-gpus-are-free",
+        ),
+    ],
+)
+def test_victim_choice(
+    nodes: list[NodeState], run: list[RunningJob], pending: PendingJob, expected: set[str]
+) -> None:
+    cap = {"h100": 0.5}
+    result = schedule(snapshot(nodes, [pending], run, cap=cap))
+    assert victims(result) == {v: pending.id for v in expected}
+    assert waits(result) == {pending.id: WaitReason.PREEMPTING}
+
+
+def test_two_jobs_in_one_pass_never_claim_the_same_victim() -> None:
+    run = [
+        running("s1", Tier.SPOT, {"n1": range(8)}, started=1),
+        running("s2", Tier.SPOT, {"n2": range(8)}, started=2),
+    ]
+    pending = [job("a", Tier.INTERNAL, gpus=8, order=0), job("b", Tier.ON_DEMAND, gpus=8, order=1)]
+    result = schedule(snapshot([node("n1"), node("n2")], pending, run))
+    assert victims(result) == {"s2": "a", "s1": "b"}
+
+
+def test_quota_is_checked_before_preempting() -> None:
+    run = [running("s", Tier.SPOT, {"n1": range(8)})]
+    pending = [job("j", Tier.INTERNAL, gpus=8)]
+    result = schedule(snapshot([node("n1")], pending, run, quotas={("acme", "h100"): 4}))
+    assert result.preemptions == ()
+    assert waits(result) == {"j": WaitReason.QUOTA}
+
+
+def test_preemption_sentence_counts_victims_and_gpus() -> None:
+    run = [
+        running("s1", Tier.SPOT, {"n1": range(2)}, started=1),
+        running("s2", Tier.SPOT, {"n1": range(2, 4)}, started=2),
+        running("i", Tier.INTERNAL, {"n1": range(4, 8)}),
+    ]
+    result = schedule(snapshot([node("n1")], [job("j", Tier.INTERNAL, gpus=4)], run))
+    assert wait_of(result, "j").message == (
+        "preempting: waiting for 2 spot jobs to release 4 h100 (preempted)"
+    )
+
+
+# --- victims already exiting ----------------------------------------------------------------
+
+
+def test_promised_job_waits_without_choosing_new_victims() -> None:
+    run = [
+        running("v", Tier.SPOT, {"n1": range(4)}, preempting_for="j"),
+        running("s", Tier.SPOT, {"n1": range(4, 8)}, started=9),
+    ]
+    result = schedule(snapshot([node("n1")], [job("j", Tier.INTERNAL, gpus=4)], run))
+    assert result.preemptions == ()
+    assert result.waits == (
+        Wait(
+            "j",
+            WaitReason.PREEMPTING,
+            "preempting: waiting for 1 spot job to release 4 h100 (preempted)",
+        ),
+    )
+
+
+def test_promised_job_starts_once_its_gpus_are_free() -> None:
+    # One victim has exited, the other has not yet: free GPUs now suffice, so start.
+    run = [running("v2", Tier.SPOT, {"n1": range(2, 4)}, preempting_for="j")]
+    result = schedule(
+        snapshot([node("n1", 4), node("n2", 2)], [job("j", Tier.INTERNAL, gpus=2)], run)
+    )
+    assert started(result) == {"j": {"n1": (0, 1)}}
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        pytest.param(job("o", Tier.ON_DEMAND, gpus=4, order=0), id="a-lower-job"),
+        pytest.param(job("o", Tier.INTERNAL, gpus=4, order=0), id="even-a-higher-job"),
+        pytest.param(job("o", Tier.SPOT, gpus=4, order=0), id="spot"),
+    ],
+)
+def test_free_gpus_a_promised_job_needs_are_not_given_away(other: PendingJob) -> None:
+    run = [
+        running("v", Tier.SPOT, {"n1": range(4)}, preempting_for="j"),
+        running("i", Tier.INTERNAL, {"n2": range(8)}, org="other"),
+    ]
+    pending = [job("j", Tier.RESERVED, gpus=8, order=5), other]
+    result = schedule(snapshot([node("n1"), node("n2")], pending, run))
+    assert result.starts == ()
+    assert result.preemptions == ()
+    assert waits(result) == {"j": WaitReason.PREEMPTING, "o": WaitReason.PRIORITY}
+    assert wait_of(result, "o").message == (
+        "priority: the free h100 GPUs that fit are held for j, "
+        "waiting for preempted spot work to exit"
+    )
+
+
+def test_free_gpus_a_promised_job_does_not_need_may_be_used() -> None:
+    run = [running("v", Tier.SPOT, {"n1": range(4)}, preempting_for="j")]
+    pending = [job("j", Tier.INTERNAL, gpus=8), job("o", gpus=4)]
+    result = schedule(snapshot([node("n1"), node("n2", 4)], pending, run))
+    assert started(result) == {"o": {"n2": (0, 1, 2, 3)}}
+    assert waits(result) == {"j": WaitReason.PREEMPTING}
+
+
+def test_victims_of_a_cancelled_job_keep_their_gpus_until_they_exit() -> None:
+    run = [running("v", Tier.SPOT, {"n1": range(8)}, preempting_for="cancelled")]
+    result = schedule(snapshot([node("n1")], [job("o", Tier.INTERNAL, gpus=8)], run))
+    assert result.starts == ()
+    assert result.preemptions == ()
+    assert waits(result) == {"o": WaitReason.CAPACITY}
+
+
+def test_cap_room_promised_to_a_waiting_job_is_not_given_away() -> None:
+    run = [running("v", Tier.SPOT, {"n1": range(8)}, preempting_for="r")]
+    pending = [job("r", Tier.RESERVED, gpus=8, order=0), job("o", Tier.ON_DEMAND, gpus=4, order=1)]
+    result = schedule(snapshot([node("n1"), node("n2")], pending, run, cap={"h100": 0.5}))
+    assert result.starts == ()
+    assert waits(result) == {"r": WaitReason.PREEMPTING, "o": WaitReason.SELLABLE_CAP}
+
+
+def test_exits_already_under_way_are_waited_for_not_added_to() -> None:
+    # The cap is full now, but a victim exiting for a cancelled job will free enough room.
+    run = [
+        running("v", Tier.SPOT, {"n1": range(8)}, preempting_for="cancelled"),
+        running("s", Tier.SPOT, {"n2": range(4)}),
+    ]
+    pending = [job("r", Tier.RESERVED, gpus=4)]
+    result = schedule(snapshot([node("n1"), node("n2")], pending, run, cap={"h100": 0.75}))
+    assert result.preemptions == ()
+    assert result.waits == (
+        Wait(
+            "r",
+            WaitReason.SELLABLE_CAP,
+            "sellable cap: external work holds 12/12 h100 (75% of 16), needs 4 more",
+        ),
+    )
+
+
+def test_promised_job_whose_victims_gpus_became_unusable_preempts_again() -> None:
+    nodes = [node("n1", schedulable=False), node("n2")]
+    run = [
+        running("v", Tier.SPOT, {"n1": range(8)}, preempting_for="j"),
+        running("s", Tier.SPOT, {"n2": range(8)}),
+    ]
+    result = schedule(snapshot(nodes, [job("j", Tier.INTERNAL, gpus=8)], run))
+    assert victims(result) == {"s": "j"}
+    assert wait_of(result, "j").message == (
+        "preempting: waiting for 2 spot jobs to release 16 h100 (preempted)"
+    )
+
+
+# --- explanations ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("nodes", "run", "pending", "message"),
+    [
+        pytest.param(
+            [node("n1"), node("n2")],
+            [
+                running("a", Tier.INTERNAL, {"n1": range(2)}),
+                running("b", Tier.INTERNAL, {"n2": range(4)}),
+            ],
+            job("j", gpus=8),
+            "capacity: needs 8 h100 on one node, largest free block is 6 GPUs on one node",
+            id="single-node",
+        ),
+        pytest.param(
+            [node("n1"), node("n2")],
+            [
+                running("a", Tier.INTERNAL, {"n1": range(2)}),
+                running("b", Tier.INTERNAL, {"n2": range(4)}),
+            ],
+            job("j", gpus=8, nodes=2),
+            "capacity: needs 2 nodes × 8 h100, largest free block is 6 GPUs on one node",
+            id="gang",
+        ),
+        pytest.param(
+            [node("n1"), node("n2")],
+            [running("a", Tier.INTERNAL, {"n1": range(2)})],
+            job("j", gpus=8, nodes=2),
+            "capacity: needs 2 nodes × 8 h100, largest free block is 8 GPUs on one node; "
+            "only 1 node with 8 free",
+            id="gang-with-too-few-whole-nodes",
+        ),
+        pytest.param(
+            [node("n1")],
+            [],
+            job("j", gpus=4, gpu_type="b200"),
+            "unsatisfiable: no schedulable node has b200 GPUs",
+            id="gpu-type-absent",
+        ),
+        pytest.param(
+            [node("n1", schedulable=False)],
+            [],
+            job("j", gpus=4),
+            "unsatisfiable: no schedulable node has h100 GPUs",
+            id="only-unschedulable-nodes-of-the-type",
+        ),
+        pytest.param(
+            [node("n1"), node("n2", 4)],
+            [],
+            job("j", gpus=16),
+            "unsatisfiable: needs 16 h100 on one node, the largest h100 node has 8",
+            id="more-gpus-per-node-than-any-node",
+        ),
+        pytest.param(
+            [node("n1"), node("n2", 4)],
+            [],
+            job("j", gpus=8, nodes=2),
+            "unsatisfiable: needs 2 nodes with 8 h100 each, the fleet has 1 such schedulable node",
+            id="fewer-big-enough-nodes-than-the-gang",
+        ),
+    ],
+)
+def test_wait_sentences(
+    nodes: list[NodeState], run: list[RunningJob], pending: PendingJob, message: str
+) -> None:
+    result = schedule(snapshot(nodes, [pending], run))
+    assert [w.message for w in result.waits] == [message]
+
+
+def test_every_pending_job_that_does_not_start_gets_exactly_one_wait() -> None:
+    nodes = [node("n1"), node("n2")]
+    run = [running("s", Tier.SPOT, {"n2": range(8)})]
+    pending = [
+        job("prod", Tier.INTERNAL, gpus=8, priority=PriorityClass.PRODUCTION),
+        job("preempts", Tier.INTERNAL, gpus=8, order=1),
+        job("capacity", Tier.ON_DEMAND, gpus=1, order=2),
+        job("quota", Tier.INTERNAL, gpus=1, org="noquota", order=3),
+        job("never", Tier.SPOT, gpus=9, order=4),
+    ]
+    result = schedule(snapshot(nodes, pending, run))
+    assert list(started(result)) == ["prod"]
+    assert waits(result) == {
+        "preempts": WaitReason.PREEMPTING,
+        "capacity": WaitReason.CAPACITY,
+        "quota": WaitReason.QUOTA,
+        "never": WaitReason.UNSATISFIABLE,
+    }
+    assert len(result.waits) == 4
+
+
+def test_same_input_same_output() -> None:
+    nodes = [node("n1", domain="d1"), node("n2", domain="d1"), node("n3", 4)]
+    run = [running("s", Tier.SPOT, {"n1": range(3)}), running("t", Tier.SPOT, {"n3": (1,)})]
+    pending = [
+        job(f"j{i}", Tier.ON_DEMAND if i % 2 else Tier.INTERNAL, gpus=i % 5 + 1, order=i)
+        for i in range(8)
+    ]
+    first = schedule(snapshot(nodes, pending, run))
+    assert schedule(snapshot(nodes[::-1], pending[::-1], run[::-1])) == first
+
+
+def test_starts_are_well_formed() -> None:
+    result = schedule(snapshot([node("n1")], [job("j", gpus=2)]))
+    assert result.starts == (Start("j", (GpuSlot("n1", (0, 1)),)),)
