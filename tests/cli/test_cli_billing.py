@@ -114,8 +114,11 @@ def test_margin_totals_then_breakdowns(cli: Cli) -> None:
     assert ["spot", "2", "2.20", "3.19", "-0.99", "-"] in rows(out)
 
 
-def test_margin_needs_both_dates(cli: Cli) -> None:
-    assert cli.run("margin", "--from", "2026-11-01").exit_code == 2
+def test_margin_needs_a_start_and_runs_to_now_by_default(cli: Cli) -> None:
+    assert cli.run("margin").exit_code == 2
+    cli.api.on("GET", "/v1/margin", s.margin_report())
+    assert cli.run("margin", "--from", "2026-11-01").exit_code == 0
+    assert "to=" not in str(cli.api.requests[-1].url)
 
 
 def test_economics_cost_breakdown(cli: Cli) -> None:
