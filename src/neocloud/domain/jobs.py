@@ -62,7 +62,7 @@ class JobState(StrEnum):
 
     @property
     def terminal(self) -> bool:
-        """A job in a terminal state never changes again (a requeued preemption goes back to pending)."""
+        """A terminal job never changes again (a requeued preemption goes back to pending)."""
         return self in _TERMINAL
 
 
@@ -72,7 +72,13 @@ _TERMINAL = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED})
 TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     JobState.PENDING: frozenset({JobState.SCHEDULED, JobState.CANCELLED, JobState.FAILED}),
     JobState.SCHEDULED: frozenset(
-        {JobState.RUNNING, JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.PREEMPTED}
+        {
+            JobState.RUNNING,
+            JobState.SUCCEEDED,
+            JobState.FAILED,
+            JobState.CANCELLED,
+            JobState.PREEMPTED,
+        }
     ),
     JobState.RUNNING: frozenset(
         {JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.PREEMPTED}
