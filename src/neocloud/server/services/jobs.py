@@ -306,7 +306,8 @@ def active_gpu_count(s: Session) -> int:
 
 def count_by_state(s: Session) -> dict[str, int]:
     """Jobs per state (for metrics)."""
-    return dict(s.execute(select(JobRow.state, func.count()).group_by(JobRow.state)).tuples().all())
+    rows = s.execute(select(JobRow.state, func.count()).group_by(JobRow.state)).all()
+    return {state: int(count) for state, count in rows}
 
 
 def ensure_no_running_on(s: Session, node: str) -> None:
