@@ -37,6 +37,7 @@ class PostgresServer:
         self.reason = ""
         self._own: Path | None = None
         self._dbname = f"neocloud_test_{uuid.uuid4().hex[:10]}"
+        self._extra: list[str] = []
 
     def start(self) -> bool:
         """True when a server is usable; otherwise `reason` says why."""
@@ -104,6 +105,20 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{self._dbname}"')
         return True
 
+    def fresh_database(self) -> str:
+        """Create another empty database (dropped with the session's) and return its URL."""
+        assert self.admin_dsn
+        name = f"{self._dbname}_{len(self._extra) + 1}"
+        with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        self._extra.append(name)
+        return self._url_of(name)
+
+    def _url_of(self, name: str) -> str:
+        assert self.admin_dsn
+        base = self.admin_dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        return f"{base}/{name}"
+
     @property
     def url(self) -> str:
         """SQLAlchemy URL of the test database."""
@@ -116,7 +131,8 @@ class PostgresServer:
         if self.admin_dsn:
             try:
                 with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{self._dbname}" WITH (FORCE)')
+                    for name in [self._dbname, *self._extra]:
+                        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             except psycopg.Error:
                 pass
         if self._own is not None:

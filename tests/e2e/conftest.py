@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import skip_or_fail
 from tests.e2e.server import ServerProcess
 
 FLEET = """
@@ -68,7 +69,23 @@ def fleet_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def server(tmp_path: Path, fleet_file: Path) -> Iterator[ServerProcess]:
-    """The control plane running for one test."""
+    """The control plane running for one test, on SQLite in its data directory."""
     srv = ServerProcess(tmp_path / "data", fleet_file).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_server(
+    request: pytest.FixtureRequest, tmp_path: Path, fleet_file: Path
+) -> Iterator[ServerProcess]:
+    """The control plane on each database backend (a fresh PostgreSQL database per test)."""
+    env = {}
+    if request.param == "postgresql":
+        pg = request.getfixturevalue("pg_server")
+        if pg is None:
+            skip_or_fail("PostgreSQL is not available")
+        env["NEOCLOUD_DATABASE_URL"] = pg.fresh_database()
+    srv = ServerProcess(tmp_path / "data", fleet_file, env=env).start()
     yield srv
     srv.stop()

@@ -65,7 +65,8 @@ def internal_gpu_seconds(op: httpx.Client, since: datetime) -> Decimal:
     return sum((Decimal(r["gpu_seconds"]) for r in items if r["tier"] == "internal"), Decimal(0))
 
 
-def test_spot_preempted_for_internal_then_billed(server: ServerProcess, tmp_path: Path) -> None:
+def test_spot_preempted_for_internal_then_billed(any_server: ServerProcess, tmp_path: Path) -> None:
+    server = any_server
     began = datetime.now(UTC) - timedelta(seconds=5)
     op = client(server.url, server.operator_key)
     # A price of our own, in force from a minute ago, so the expected bill is unambiguous.

@@ -104,7 +104,7 @@ class ControlLoop:
                 log.exception("poll failed for job %s", job_id)
                 continue
             with self.db.session() as s:
-                job = s.get(JobRow, job_id)
+                job = s.get(JobRow, job_id, with_for_update=True)
                 if job is not None and job.state in ACTIVE and job.engine_handle == handle_text:
                     self._apply_status(s, job, status)
 
@@ -204,7 +204,7 @@ class ControlLoop:
                 log.exception("could not signal job %s; will retry", job_id)
                 continue
             with self.db.session() as s:
-                job = s.get(JobRow, job_id)
+                job = s.get(JobRow, job_id, with_for_update=True)
                 if job is not None:
                     job.stop_sent_at = self.clock()
 
@@ -314,14 +314,14 @@ class ControlLoop:
             except Exception as exc:
                 log.exception("launch failed for job %s", job_id)
                 with self.db.session() as s:
-                    failed = s.get(JobRow, job_id)
+                    failed = s.get(JobRow, job_id, with_for_update=True)
                     if failed is not None and failed.state == JobState.SCHEDULED.value:
                         now = self.clock()
                         close_allocations(s, failed, None, now, now)
                         transition(s, failed, JobState.FAILED, "launch_failed", now, str(exc)[:500])
                 continue
             with self.db.session() as s:
-                launched = s.get(JobRow, job_id)
+                launched = s.get(JobRow, job_id, with_for_update=True)
                 if launched is not None:
                     launched.engine_handle = handle.to_str()
                     for a in s.scalars(

@@ -35,7 +35,11 @@ def build_snapshot(s: Session, usable_engines: Iterable[str]) -> SchedulerInput:
         )
         for n in s.scalars(select(NodeRow).order_by(NodeRow.name)).all()
     )
-    active = s.scalars(select(JobRow).where(JobRow.state.in_(ACTIVE)).order_by(JobRow.seq)).all()
+    # Row locks (PostgreSQL) keep a concurrent cancel from interleaving with this pass's
+    # decisions; SQLite serialises writers with BEGIN IMMEDIATE instead.
+    active = s.scalars(
+        select(JobRow).where(JobRow.state.in_(ACTIVE)).order_by(JobRow.seq).with_for_update()
+    ).all()
     allocs: dict[str, list[AllocationRow]] = {}
     if active:
         for a in s.scalars(
@@ -76,7 +80,10 @@ def build_snapshot(s: Session, usable_engines: Iterable[str]) -> SchedulerInput:
             grace_seconds=j.grace_seconds,
         )
         for j in s.scalars(
-            select(JobRow).where(JobRow.state == JobState.PENDING.value).order_by(JobRow.seq)
+            select(JobRow)
+            .where(JobRow.state == JobState.PENDING.value)
+            .order_by(JobRow.seq)
+            .with_for_update()
         ).all()
     )
     quotas = {(orgs[q.org_id][0], q.gpu_type): q.gpus for q in s.scalars(select(QuotaRow)).all()}

@@ -203,8 +203,8 @@ def submit(s: Session, p: Principal, body: api.JobCreate, now: datetime) -> api.
     return job_out(job, [])
 
 
-def _visible_job(s: Session, p: Principal, job_id: str) -> JobRow:
-    job = s.get(JobRow, job_id)
+def _visible_job(s: Session, p: Principal, job_id: str, lock: bool = False) -> JobRow:
+    job = s.get(JobRow, job_id, with_for_update=lock)
     if job is None or not p.can_see_org(job.org_id):
         raise not_found("job", job_id)
     if p.project_id is not None and not p.is_operator and job.project_id != p.project_id:
@@ -268,7 +268,8 @@ def events(s: Session, p: Principal, job_id: str) -> list[api.JobEvent]:
 def cancel(s: Session, p: Principal, job_id: str, now: datetime) -> api.Job:
     """Cancel: a pending job ends now; a running one is asked to stop (SIGTERM, grace, SIGKILL)."""
     p.require(Permission.RUN_JOBS)
-    job = _visible_job(s, p, job_id)
+    # Locked so the control loop cannot schedule the job between our read and our write.
+    job = _visible_job(s, p, job_id, lock=True)
     state = JobState(job.state)
     if state.terminal or (state is JobState.PREEMPTED and not job.requeue_on_preemption):
         raise conflict(f"job {job.id} already {state}", {"state": state.value})
