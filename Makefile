@@ -5,8 +5,11 @@ BIN    := $(VENV)/bin
 
 .PHONY: up test lint types unit install clean
 
+# Debian ships venv without ensurepip unless python3-venv is installed: then the system pip
+# bootstraps pip into the bare environment instead.
 $(BIN)/.installed: requirements.lock pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV) && $(PYTHON) -m venv --without-pip $(VENV) \
+	  && $(PYTHON) -m pip --python $(BIN)/python install -q pip; }
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q --require-hashes -r requirements.lock
 	$(BIN)/pip install -q --no-deps -e .
