@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 import neocloud
-from neocloud.domain.fleet_file import FleetProblem, load_yaml, parse_fleet
+from neocloud.domain.exact_yaml import load_yaml
+from neocloud.domain.fleet_file import FleetProblem, parse_fleet
 from neocloud.economics.cost_model import cost_per_gpu_hour
 
 EXAMPLE = """\

@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import yaml
 
+from neocloud.domain.exact_yaml import load_yaml
 from neocloud.domain.fleet import Cluster, Fleet, Node, NodeModel
 from neocloud.domain.money import DEFAULT_CURRENCY
 
@@ -87,81 +88,6 @@ class FleetParse:
     def ok(self) -> bool:
         """True when the file produced a fleet."""
         return self.fleet is not None
-
-
-class _ExactLoader(yaml.SafeLoader):
-    """A SafeLoader that builds floats as exact Decimals and refuses duplicate mapping keys."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        """Build a mapping, raising on a key written twice (YAML would silently keep the last)."""
-        seen: set[tuple[str, str]] = set()
-        for key_node, _ in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
-                continue
-            key = (key_node.tag, key_node.value)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping",
-                    node.start_mark,
-                    f"found duplicate key '{key_node.value}'",
-                    key_node.start_mark,
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _construct_decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
-    """Build a YAML float as an exact Decimal from the scalar's text."""
-    assert isinstance(node, yaml.ScalarNode)
-    text = str(loader.construct_scalar(node))
-    try:
-        return _decimal_from_yaml_float(text)
-    except InvalidOperation:
-        raise yaml.constructor.ConstructorError(
-            None, None, f"'{text}' is not a number", node.start_mark
-        ) from None
-
-
-def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
-    """Build a YAML int, turning a malformed explicit !!int into a YAML error with a position."""
-    try:
-        value: int = yaml.SafeLoader.construct_yaml_int(loader, node)  # type: ignore[arg-type]
-    except ValueError:
-        raise yaml.constructor.ConstructorError(
-            None, None, f"'{node.value}' is not an integer", node.start_mark
-        ) from None
-    return value
-
-
-def _decimal_from_yaml_float(raw: str) -> Decimal:
-    """The YAML 1.1 float forms PyYAML accepts, read exactly."""
-    text = raw.replace("_", "").lower()
-    negative = text.startswith("-")
-    if text[:1] in "+-":
-        text = text[1:]
-    if text == ".nan":
-        return Decimal("NaN")
-    if text == ".inf":
-        value = Decimal("Infinity")
-    elif ":" in text:
-        # Sexagesimal (base 60) floats such as 1:30.5 are legal YAML 1.1.
-        value = Decimal(0)
-        for part in text.split(":"):
-            value = value * 60 + Decimal(part)
-    else:
-        value = Decimal(text)
-    # copy_negate is exact; multiplying by -1 would round to the context's precision.
-    return value.copy_negate() if negative else value
-
-
-_ExactLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
-_ExactLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-
-
-def load_yaml(text: str) -> Any:
-    """Parse YAML text with exact numbers; raises yaml.YAMLError on bad syntax."""
-    # yaml.load is safe here: _ExactLoader is a SafeLoader and builds only plain data.
-    return yaml.load(text, Loader=_ExactLoader)
 
 
 def parse_fleet(text: str) -> FleetParse:
@@ -603,4 +529,4 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-__all__ = ["ENGINES", "FleetParse", "FleetProblem", "load_yaml", "parse_fleet"]
+__all__ = ["ENGINES", "FleetParse", "FleetProblem", "parse_fleet"]
