@@ -44,6 +44,10 @@ class PendingJob:
     order: int
     priority_class: PriorityClass | None = None
     grace_seconds: int = DEFAULT_GRACE_SECONDS
+    # Seconds the job may run; backfill uses it to know when GPUs will be free again.
+    max_runtime_seconds: int = 3600
+    # When it was submitted, on the caller's clock (seconds; epoch or virtual).
+    submitted_at: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,9 @@ class RunningJob:
     priority_class: PriorityClass | None = None
     preempting_for: str | None = None
     grace_seconds: int = DEFAULT_GRACE_SECONDS
+    # Start on the caller's clock and the max runtime: the job ends by started_at + max_runtime.
+    started_at: float = 0.0
+    max_runtime_seconds: int = 3600
 
     @property
     def gpus(self) -> int:
@@ -83,6 +90,17 @@ class SchedulerInput:
     quotas: Mapping[tuple[str, str], int] = field(default_factory=dict)
     # gpu_type → fraction of that type's GPUs external work may hold at once (0..1). Missing = 1.
     sellable_cap: Mapping[str, float] = field(default_factory=dict)
+    # The caller's clock now (seconds; epoch in the server, virtual in the simulator).
+    now: float = 0.0
+    # (org, gpu_type) → GPUs under an active reserved contract: the org's reserved jobs are
+    # guaranteed up to this; what it does not use may run spot work, reclaimed when it needs it.
+    contracts: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    # (org, gpu_type) → GPUs an internal org may borrow beyond its quota from capacity other
+    # internal orgs' quotas leave unused (reclaimable by the lender). Missing = 0: no borrowing.
+    borrow_limits: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    # Fair share inside a tier: org → weight (missing = 1) and org → decayed GPU-seconds used.
+    weights: Mapping[str, float] = field(default_factory=dict)
+    usage: Mapping[str, float] = field(default_factory=dict)
 
 
 class WaitReason(StrEnum):
@@ -94,6 +112,10 @@ class WaitReason(StrEnum):
     PREEMPTING = "preempting"
     PRIORITY = "priority"
     UNSATISFIABLE = "unsatisfiable"
+    FAIR_SHARE = "fair_share"
+    PLANNED_START = "planned_start"
+    CONTRACT = "contract"
+    BORROW_LIMIT = "borrow_limit"
 
 
 @dataclass(frozen=True, slots=True)
