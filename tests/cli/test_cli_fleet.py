@@ -74,10 +74,14 @@ def test_validate_lists_every_problem_and_exits_1(cli: Cli, tmp_path: Path) -> N
     expected = fleet_file.parse_fleet(INVALID).problems
     assert len(expected) >= 2
 
-    result = cli.run("fleet", "validate", str(write(tmp_path, INVALID)))
+    path = write(tmp_path, INVALID)
+    result = cli.run("fleet", "validate", str(path))
 
     assert result.exit_code == 1
-    assert result.stdout.splitlines() == [f"{p.path}: {p.message}" for p in expected]
+    assert all(p.line for p in expected), "every problem is located by its line"
+    assert result.stdout.splitlines() == [
+        f"{path}:{p.line}: {p.path}: {p.message}" for p in expected
+    ]
     assert cli.built == []
 
 

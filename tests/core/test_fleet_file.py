@@ -571,3 +571,45 @@ def test_the_demo_fleet_parses_cleanly() -> None:
     # The 4-GPU H100 node is the worked example halved, so a GPU-hour costs the same.
     h100 = fleet.node_models[fleet.nodes[0].node_model]
     assert round(cost_per_gpu_hour(h100, 4).total, 4) == Decimal("1.5955")
+
+
+LOCATED = """\
+node_models:
+  - name: m
+    capex_per_node: 1
+    life_years: 5
+    power_kw_per_node: 1
+    pue: 0.5
+    price_per_kwh: 0.1
+regions:
+  - name: r
+    clusters:
+      - name: c
+        nodes:
+          - name: a
+            gpu_type: h100
+            gpus: 0
+            cpus: 1
+            memory_gb: 1
+            node_model: m
+            colour: blue
+"""
+
+
+@pytest.mark.parametrize(
+    ("path", "line"),
+    [
+        ("node_models[0].pue", 6),
+        ("regions[0].clusters[0].nodes[0].gpus", 15),
+        ("regions[0].clusters[0].nodes[0]", 13),
+    ],
+    ids=["model-field", "node-field", "unknown-key-at-its-entry"],
+)
+def test_every_problem_names_its_line(path: str, line: int) -> None:
+    problems = {p.path: p.line for p in parse_fleet(LOCATED).problems}
+    assert problems[path] == line
+
+
+def test_a_yaml_syntax_error_names_its_line() -> None:
+    (problem,) = parse_fleet("regions:\n  - name: [unclosed\n").problems
+    assert problem.path == "<yaml>" and problem.line is not None

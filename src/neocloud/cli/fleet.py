@@ -41,7 +41,7 @@ def validate(ctx: typer.Context, file: FleetFile, as_json: JsonFlag = False) -> 
     from neocloud.domain.fleet_file import parse_fleet
 
     parsed = parse_fleet(_read(file))
-    problems = [FleetProblem(path=p.path, message=p.message) for p in parsed.problems]
+    problems = [FleetProblem(path=p.path, message=p.message, line=p.line) for p in parsed.problems]
     fleet = parsed.fleet if not problems else None
     by_type: Counter[str] = Counter()
     if fleet is not None:
@@ -57,7 +57,8 @@ def validate(ctx: typer.Context, file: FleetFile, as_json: JsonFlag = False) -> 
         print_json(result.model_dump(mode="json") | {"gpus_by_type": dict(sorted(by_type.items()))})
     elif fleet is None:
         for problem in problems:
-            typer.echo(f"{problem.path}: {problem.message}")
+            where = f"{file}:{problem.line}" if problem.line else str(file)
+            typer.echo(f"{where}: {problem.path}: {problem.message}")
     else:
         typer.echo(
             f"{file}: valid: {result.nodes} nodes, {result.gpus} GPUs in "

@@ -6,6 +6,7 @@ loader, so `0.08` is exactly 0.08 and a key written twice is reported instead of
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -85,3 +86,31 @@ def load_yaml(text: str) -> Any:
     """Parse YAML text with exact numbers; raises yaml.YAMLError on bad syntax."""
     # yaml.load is safe here: _ExactLoader is a SafeLoader and builds only plain data.
     return yaml.load(text, Loader=_ExactLoader)
+
+
+_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def line_of(text: str, path: str) -> int | None:
+    """The 1-based line of the deepest node a problem path like `a[0].b.c` reaches, if any."""
+    try:
+        node: yaml.Node | None = yaml.compose(text, Loader=_ExactLoader)
+    except yaml.YAMLError:
+        return None
+    line = node.start_mark.line + 1 if node is not None else None
+    for name, index in _TOKEN.findall(path):
+        if isinstance(node, yaml.SequenceNode) and index:
+            if int(index) >= len(node.value):
+                break
+            node = node.value[int(index)]
+        elif isinstance(node, yaml.MappingNode) and name:
+            match = next((kv for kv in node.value if getattr(kv[0], "value", None) == name), None)
+            if match is None:
+                break
+            line = match[0].start_mark.line + 1
+            node = match[1]
+            continue
+        else:
+            break
+        line = node.start_mark.line + 1
+    return line

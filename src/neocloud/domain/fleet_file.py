@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
 import yaml
 
-from neocloud.domain.exact_yaml import load_yaml
+from neocloud.domain.exact_yaml import line_of, load_yaml
 from neocloud.domain.fleet import Cluster, Fleet, Node, NodeModel
 from neocloud.domain.money import DEFAULT_CURRENCY
 
@@ -72,6 +72,8 @@ class FleetProblem:
 
     path: str
     message: str
+    # 1-based line in the file of the entry the path points at (None when it cannot be located).
+    line: int | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
@@ -95,11 +97,14 @@ def parse_fleet(text: str) -> FleetParse:
     try:
         document = load_yaml(text)
     except yaml.YAMLError as exc:
-        return FleetParse(None, [FleetProblem("<yaml>", _yaml_message(exc))])
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        return FleetParse(None, [FleetProblem("<yaml>", _yaml_message(exc), line)])
     reader = _FleetReader()
     fleet = reader.read(document)
     if reader.problems:
-        return FleetParse(None, reader.problems)
+        located = [replace(p, line=line_of(text, p.path)) for p in reader.problems]
+        return FleetParse(None, located)
     return FleetParse(fleet, [])
 
 

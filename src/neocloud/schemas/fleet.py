@@ -21,6 +21,7 @@ class FleetProblem(BaseModel):
 
     path: str
     message: str
+    line: int | None = None
 
 
 class FleetValidation(BaseModel):

@@ -36,7 +36,9 @@ ACTIVE_STATES = (JobState.SCHEDULED.value, JobState.RUNNING.value)
 def validate(text: str) -> api.FleetValidation:
     """Every problem of a fleet file, with its path."""
     parsed = parse_fleet(text)
-    problems = [api.FleetProblem(path=p.path, message=p.message) for p in parsed.problems]
+    problems = [
+        api.FleetProblem(path=p.path, message=p.message, line=p.line) for p in parsed.problems
+    ]
     fleet = parsed.fleet
     return api.FleetValidation(
         valid=not problems,
@@ -65,7 +67,7 @@ def load_fleet_text(s: Session, text: str, now: datetime) -> api.FleetSummary:
     """Load a fleet file without an auth check (start-up seeding uses this)."""
     parsed = parse_fleet(text)
     if parsed.fleet is None or parsed.problems:
-        problems = [{"path": x.path, "message": x.message} for x in parsed.problems]
+        problems = [{"path": x.path, "message": x.message, "line": x.line} for x in parsed.problems]
         first = problems[0] if problems else {"path": "<yaml>", "message": "invalid fleet"}
         raise ApiError(
             422,
