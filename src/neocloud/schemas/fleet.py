@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
 from pydantic import BaseModel, Field
@@ -78,11 +79,18 @@ class Offering(BaseModel):
 
 
 class QuotaSet(StrictModel):
-    """Set an org's quota of a GPU type (GPUs held at once)."""
+    """Set an org's quota of a GPU type (GPUs held at once) and how many more it may borrow."""
 
     org: str
     gpu_type: str
     gpus: int = Field(ge=0, le=1_000_000)
+    borrow_limit: int = Field(
+        default=0,
+        ge=0,
+        le=1_000_000,
+        description="GPUs an internal org may hold beyond its quota out of other internal orgs' "
+        "unused quota (reclaimed when they need it)",
+    )
 
 
 class Quota(BaseModel):
@@ -92,6 +100,34 @@ class Quota(BaseModel):
     org_name: str
     gpu_type: str
     gpus: int
+    borrow_limit: int = 0
+
+
+class ContractCreate(StrictModel):
+    """A reserved contract: N GPUs of a type for a term at a rate (take-or-pay)."""
+
+    org: str
+    gpu_type: str
+    gpus: int = Field(ge=1, le=1_000_000)
+    starts_at: datetime
+    ends_at: datetime
+    unit_price: Decimal = Field(ge=0, le=100_000, description="per GPU-hour")
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+
+
+class Contract(BaseModel):
+    """A reserved contract."""
+
+    id: str
+    org_id: str
+    org_name: str
+    gpu_type: str
+    gpus: int
+    starts_at: datetime
+    ends_at: datetime
+    unit_price: Decimal
+    currency: str
+    created_at: datetime
 
 
 class SellableCapSet(StrictModel):

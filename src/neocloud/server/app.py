@@ -14,12 +14,17 @@ from neocloud.server import metrics
 from neocloud.server.context import AppContext
 from neocloud.server.errors import install_error_handlers
 from neocloud.server.loops.control import ControlLoop
-from neocloud.server.routers import billing, fleet, health, jobs, tenancy
+from neocloud.server.routers import billing, contracts, fleet, health, jobs, tenancy
 
 
 def create_app(ctx: AppContext) -> FastAPI:
     """Build the API around a context; the control loop runs while the app is up."""
-    loop = ControlLoop(ctx.db, ctx.engines, interval_seconds=ctx.settings.loop_interval_seconds)
+    loop = ControlLoop(
+        ctx.db,
+        ctx.engines,
+        interval_seconds=ctx.settings.loop_interval_seconds,
+        half_life_seconds=ctx.settings.fair_share_half_life_seconds,
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -40,7 +45,7 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.state.ctx = ctx
     app.state.loop = loop
     install_error_handlers(app)
-    for module in (health, tenancy, fleet, jobs, billing):
+    for module in (health, tenancy, fleet, contracts, jobs, billing):
         app.include_router(module.router)
 
     @app.middleware("http")

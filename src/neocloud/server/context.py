@@ -21,6 +21,8 @@ class Settings:
     database_url: str
     data_dir: Path
     loop_interval_seconds: float = 0.5
+    # Fair share: how fast past usage stops counting against an org (Slurm's PriorityDecayHalfLife).
+    fair_share_half_life_seconds: float = 7 * 86_400
     invoice_prefix: str = "NC"
     run_loops: bool = True
     extra: dict[str, str] = field(default_factory=dict)

@@ -29,9 +29,11 @@ def build_context(data_dir: Path, database_url: str | None = None) -> AppContext
     url = database_url or os.environ.get("NEOCLOUD_DATABASE_URL") or sqlite_url(data_dir)
     db = Database(url)
     db.migrate()
-    return AppContext(
-        settings=Settings(database_url=url, data_dir=data_dir), db=db, engines=EngineRegistry()
-    )
+    settings = Settings(database_url=url, data_dir=data_dir)
+    half_life = os.environ.get("NEOCLOUD_FAIR_SHARE_HALF_LIFE_SECONDS")
+    if half_life:
+        settings.fair_share_half_life_seconds = float(half_life)
+    return AppContext(settings=settings, db=db, engines=EngineRegistry())
 
 
 def local_engine(ctx: AppContext) -> LocalEngine:

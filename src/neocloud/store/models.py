@@ -97,12 +97,29 @@ class NodeRow(Base):
 
 
 class QuotaRow(Base):
-    """GPUs of a type an org may hold at once."""
+    """GPUs of a type an org may hold at once, and how many more it may borrow."""
 
     __tablename__ = "quotas"
     org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), primary_key=True)
     gpu_type: Mapped[str] = mapped_column(String(32), primary_key=True)
     gpus: Mapped[int] = mapped_column(Integer)
+    borrow_limit: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class ContractRow(Base):
+    """A reserved commitment: N GPUs of a type for a term at a rate (take-or-pay)."""
+
+    __tablename__ = "contracts"
+    __table_args__ = (Index("ix_contracts_type_term", "gpu_type", "starts_at", "ends_at"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), index=True)
+    gpu_type: Mapped[str] = mapped_column(String(32))
+    gpus: Mapped[int] = mapped_column(Integer)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    unit_price: Mapped[Decimal] = mapped_column(ExactDecimal)
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class SellableCapRow(Base):

@@ -43,11 +43,13 @@ class ControlLoop:
         engines: EngineRegistry,
         clock: Callable[[], datetime] = utcnow,
         interval_seconds: float = 0.5,
+        half_life_seconds: float = 7 * 86_400,
     ) -> None:
         self.db = db
         self.engines = engines
         self.clock = clock
         self.interval = interval_seconds
+        self.half_life_seconds = half_life_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -212,9 +214,9 @@ class ControlLoop:
     def schedule_pass(self) -> SchedulingResult:
         """Run the pure scheduler on a snapshot and record its decisions."""
         with self.db.session() as s:
-            snapshot = build_snapshot(s, self.engines.engines.keys())
-            result = schedule(snapshot)
             now = self.clock()
+            snapshot = build_snapshot(s, self.engines.engines.keys(), now, self.half_life_seconds)
+            result = schedule(snapshot)
             for start in result.starts:
                 self._record_start(s, start, now)
             for pre in result.preemptions:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,7 +11,16 @@ from sqlalchemy.orm import Session
 from neocloud.domain.jobs import JobState, PriorityClass, Resources, Tier
 from neocloud.domain.tenancy import OrgKind
 from neocloud.scheduler.model import GpuSlot, NodeState, PendingJob, RunningJob, SchedulerInput
-from neocloud.store.models import AllocationRow, JobRow, NodeRow, OrgRow, QuotaRow, SellableCapRow
+from neocloud.server.services import contracts
+from neocloud.store.models import (
+    AllocationRow,
+    JobRow,
+    NodeRow,
+    OrgRow,
+    QuotaRow,
+    SellableCapRow,
+    UsageRecordRow,
+)
 
 ACTIVE = (JobState.SCHEDULED.value, JobState.RUNNING.value)
 
@@ -20,11 +29,51 @@ def _micros(t: datetime) -> int:
     return int(t.timestamp() * 1_000_000)
 
 
-def build_snapshot(s: Session, usable_engines: Iterable[str]) -> SchedulerInput:
-    """Nodes that can take work, jobs holding GPUs, jobs waiting, quotas and caps."""
+def _seconds(t: datetime) -> float:
+    return t.timestamp()
+
+
+def decayed_usage(
+    s: Session, orgs: dict[str, tuple[str, OrgKind]], now: datetime, half_life_seconds: float
+) -> dict[str, float]:
+    """GPU-seconds per org name, each halved every half-life since it was used (Slurm-style).
+
+    Ended allocations count from their end; running ones count in full up to now. Usage older
+    than ten half-lives (< 0.1 % of its weight) is left out so the query stays bounded.
+    """
+    horizon = now - timedelta(seconds=10 * half_life_seconds)
+    out: dict[str, float] = {}
+    for org_id, seconds, ended in s.execute(
+        select(UsageRecordRow.org_id, UsageRecordRow.gpu_seconds, UsageRecordRow.ended_at).where(
+            UsageRecordRow.ended_at > horizon
+        )
+    ).all():
+        age = max(0.0, (now - ended).total_seconds())
+        name = orgs[org_id][0]
+        out[name] = out.get(name, 0.0) + float(seconds) * 0.5 ** (age / half_life_seconds)
+    for org_id, indices, started in s.execute(
+        select(JobRow.org_id, AllocationRow.gpu_indices, AllocationRow.started_at)
+        .join(JobRow, JobRow.id == AllocationRow.job_id)
+        .where(AllocationRow.ended_at.is_(None), AllocationRow.started_at.is_not(None))
+    ).all():
+        if started is None:
+            continue
+        name = orgs[org_id][0]
+        out[name] = out.get(name, 0.0) + len(indices) * max(0.0, (now - started).total_seconds())
+    return out
+
+
+def build_snapshot(
+    s: Session,
+    usable_engines: Iterable[str],
+    now: datetime,
+    half_life_seconds: float = 7 * 86_400,
+) -> SchedulerInput:
+    """Nodes that can take work, jobs holding GPUs, jobs waiting, limits and fair-share usage."""
     engines = set(usable_engines)
     # The scheduler knows orgs by name (unique, stable), so its sentences read "org acme holds …".
-    orgs = {o.id: (o.name, OrgKind(o.kind)) for o in s.scalars(select(OrgRow)).all()}
+    org_rows = s.scalars(select(OrgRow)).all()
+    orgs = {o.id: (o.name, OrgKind(o.kind)) for o in org_rows}
     nodes = tuple(
         NodeState(
             name=n.name,
@@ -66,6 +115,8 @@ def build_snapshot(s: Session, usable_engines: Iterable[str]) -> SchedulerInput:
                 priority_class=PriorityClass(j.priority_class) if j.priority_class else None,
                 preempting_for=j.preempting_for,
                 grace_seconds=j.grace_seconds,
+                started_at=_seconds(first_start),
+                max_runtime_seconds=j.max_runtime_seconds,
             )
         )
     pending = tuple(
@@ -78,6 +129,8 @@ def build_snapshot(s: Session, usable_engines: Iterable[str]) -> SchedulerInput:
             order=j.seq,
             priority_class=PriorityClass(j.priority_class) if j.priority_class else None,
             grace_seconds=j.grace_seconds,
+            max_runtime_seconds=j.max_runtime_seconds,
+            submitted_at=_seconds(j.created_at),
         )
         for j in s.scalars(
             select(JobRow)
@@ -86,8 +139,23 @@ def build_snapshot(s: Session, usable_engines: Iterable[str]) -> SchedulerInput:
             .with_for_update()
         ).all()
     )
-    quotas = {(orgs[q.org_id][0], q.gpu_type): q.gpus for q in s.scalars(select(QuotaRow)).all()}
+    quota_rows = s.scalars(select(QuotaRow)).all()
+    quotas = {(orgs[q.org_id][0], q.gpu_type): q.gpus for q in quota_rows}
+    borrow = {(orgs[q.org_id][0], q.gpu_type): q.borrow_limit for q in quota_rows if q.borrow_limit}
     caps = {c.gpu_type: float(c.fraction) for c in s.scalars(select(SellableCapRow)).all()}
+    contracted: dict[tuple[str, str], int] = {}
+    for c in contracts.active(s, now):
+        key = (orgs[c.org_id][0], c.gpu_type)
+        contracted[key] = contracted.get(key, 0) + c.gpus
     return SchedulerInput(
-        nodes=nodes, running=tuple(running), pending=pending, quotas=quotas, sellable_cap=caps
+        nodes=nodes,
+        running=tuple(running),
+        pending=pending,
+        quotas=quotas,
+        sellable_cap=caps,
+        now=_seconds(now),
+        contracts=contracted,
+        borrow_limits=borrow,
+        weights={o.name: float(o.fair_share_weight) for o in org_rows},
+        usage=decayed_usage(s, orgs, now, half_life_seconds),
     )

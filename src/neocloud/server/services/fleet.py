@@ -209,13 +209,22 @@ def set_quota(s: Session, p: Principal, body: api.QuotaSet) -> api.Quota:
     p.require(Permission.OPERATE)
     org = resolve_org(s, p, body.org)
     _known_gpu_type(s, body.gpu_type)
+    if body.borrow_limit and OrgKind(org.kind) is not OrgKind.INTERNAL:
+        raise invalid("borrow_limit", "only internal orgs borrow; external orgs buy contracts")
     row = s.get(QuotaRow, (org.id, body.gpu_type))
     if row is None:
         row = QuotaRow(org_id=org.id, gpu_type=body.gpu_type, gpus=body.gpus)
         s.add(row)
     row.gpus = body.gpus
+    row.borrow_limit = body.borrow_limit
     s.flush()
-    return api.Quota(org_id=org.id, org_name=org.name, gpu_type=row.gpu_type, gpus=row.gpus)
+    return api.Quota(
+        org_id=org.id,
+        org_name=org.name,
+        gpu_type=row.gpu_type,
+        gpus=row.gpus,
+        borrow_limit=row.borrow_limit,
+    )
 
 
 def list_quotas(s: Session, p: Principal, org_ident: str | None) -> list[api.Quota]:
@@ -229,7 +238,13 @@ def list_quotas(s: Session, p: Principal, org_ident: str | None) -> list[api.Quo
     elif not p.is_operator:
         stmt = stmt.where(QuotaRow.org_id == p.org_id)
     return [
-        api.Quota(org_id=o.id, org_name=o.name, gpu_type=q.gpu_type, gpus=q.gpus)
+        api.Quota(
+            org_id=o.id,
+            org_name=o.name,
+            gpu_type=q.gpu_type,
+            gpus=q.gpus,
+            borrow_limit=q.borrow_limit,
+        )
         for q, o in s.execute(stmt.order_by(OrgRow.name, QuotaRow.gpu_type)).all()
     ]
 

@@ -14,6 +14,7 @@ from neocloud.schemas import jobs as api
 from neocloud.server.auth import Principal
 from neocloud.server.errors import ApiError, conflict, invalid, not_found
 from neocloud.server.pagination import page_of, paginate
+from neocloud.server.services import contracts
 from neocloud.server.services.lifecycle import record_event, transition
 from neocloud.server.services.tenancy import resolve_org, resolve_project
 from neocloud.store.ids import new_id
@@ -24,7 +25,6 @@ from neocloud.store.models import (
     JobSeqRow,
     NodeRow,
     OrgRow,
-    QuotaRow,
 )
 
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -150,12 +150,14 @@ def submit(s: Session, p: Principal, body: api.JobCreate, now: datetime) -> api.
     if kind is OrgKind.EXTERNAL and body.tier not in EXTERNAL_TIERS:
         raise invalid("tier", "external orgs choose reserved, on_demand or spot")
     if body.tier is Tier.RESERVED:
-        contract = s.get(QuotaRow, (org.id, body.resources.gpu_type))
-        if contract is None or contract.gpus == 0:
+        contracted = contracts.active_gpus(s, org.id, body.resources.gpu_type, now)
+        needed = body.resources.gpus_per_node * body.resources.nodes
+        if contracted < needed:
             raise invalid(
                 "tier",
-                f"org {org.name} has no reserved {body.resources.gpu_type} capacity; "
-                "use on_demand or spot, or ask for a reservation",
+                f"org {org.name} has {contracted} {body.resources.gpu_type} under an active "
+                f"contract; this job needs {needed}. Use on_demand or spot, "
+                "or sign a reservation",
             )
     if any(not arg or "\x00" in arg for arg in body.command[:1]) or any(
         "\x00" in a for a in body.command
