@@ -169,5 +169,5 @@ def test_quota_set_json(cli: Cli) -> None:
     result = cli.run("fleet", "quota", "set", "acme", "h100", "32", "--json")
 
     assert result.exit_code == 0
-    assert cli.api.last_json() == {"org": "acme", "gpu_type": "h100", "gpus": 32}
+    assert cli.api.last_json() == {"org": "acme", "gpu_type": "h100", "gpus": 32, "borrow_limit": 0}
     assert json.loads(result.stdout) == s.quota(gpus=32)

@@ -104,7 +104,13 @@ def offering(**over: Any) -> dict[str, Any]:
 
 def quota(**over: Any) -> dict[str, Any]:
     """A quota."""
-    return {"org_id": "org_1", "org_name": "acme", "gpu_type": "h100", "gpus": 16} | over
+    return {
+        "org_id": "org_1",
+        "org_name": "acme",
+        "gpu_type": "h100",
+        "gpus": 16,
+        "borrow_limit": 0,
+    } | over
 
 
 def job(**over: Any) -> dict[str, Any]:
@@ -264,3 +270,19 @@ def cost(**over: Any) -> dict[str, Any]:
 def page(items: list[dict[str, Any]], next_cursor: str | None = None) -> dict[str, Any]:
     """A page envelope."""
     return {"items": items, "next_cursor": next_cursor}
+
+
+def contract(**over: Any) -> dict[str, Any]:
+    """A reserved contract."""
+    return {
+        "id": "ctr_1",
+        "org_id": "org_1",
+        "org_name": "acme",
+        "gpu_type": "h100",
+        "gpus": 16,
+        "starts_at": T0,
+        "ends_at": "2027-11-01T00:00:00Z",
+        "unit_price": "2.10",
+        "currency": "USD",
+        "created_at": T0,
+    } | over

@@ -14,6 +14,7 @@ import pytest
 from neocloud.schemas.billing import Invoice, MarginReport, Price, UsageRecord, UsageSummaryRow
 from neocloud.schemas.common import Page
 from neocloud.schemas.fleet import (
+    Contract,
     CostBreakdownOut,
     FleetSummary,
     FleetValidation,
@@ -149,7 +150,30 @@ ROUTES: dict[str, Route] = {
         "/v1/quotas",
         s.quota(),
         Quota,
-        body={"org": "acme", "gpu_type": "h100", "gpus": 16},
+        body={"org": "acme", "gpu_type": "h100", "gpus": 16, "borrow_limit": 0},
+    ),
+    "contracts.create": Route(
+        lambda c: c.contracts.create(
+            "acme",
+            "h100",
+            16,
+            starts_at=datetime(2026, 11, 1, tzinfo=UTC),
+            ends_at=datetime(2027, 11, 1, tzinfo=UTC),
+            unit_price="2.10",
+        ),
+        "POST",
+        "/v1/contracts",
+        s.contract(),
+        Contract,
+        body={
+            "org": "acme",
+            "gpu_type": "h100",
+            "gpus": 16,
+            "starts_at": "2026-11-01T00:00:00Z",
+            "ends_at": "2027-11-01T00:00:00Z",
+            "unit_price": "2.10",
+            "currency": "USD",
+        },
     ),
     "quotas.list": Route(
         lambda c: c.quotas.list(org="acme"),

@@ -147,7 +147,10 @@ def offerings(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
 
 def _quota_rows(quotas: list[Quota]) -> None:
-    print_table(["ORG", "GPU TYPE", "GPUS"], [[q.org_name, q.gpu_type, q.gpus] for q in quotas])
+    print_table(
+        ["ORG", "GPU TYPE", "GPUS", "MAY BORROW"],
+        [[q.org_name, q.gpu_type, q.gpus, q.borrow_limit] for q in quotas],
+    )
 
 
 @quota_app.command("set")
@@ -156,10 +159,18 @@ def set_quota(
     org: Annotated[str, typer.Argument(help="Org id or name.")],
     gpu_type: Annotated[str, typer.Argument(metavar="GPU_TYPE")],
     gpus: Annotated[int, typer.Argument(metavar="N", min=0)],
+    borrow_limit: Annotated[
+        int,
+        typer.Option(
+            "--borrow-limit",
+            min=0,
+            help="GPUs an internal org may borrow beyond N from others' unused quota.",
+        ),
+    ] = 0,
     as_json: JsonFlag = False,
 ) -> None:
     """Set how many GPUs of a type an org may hold at once (operator)."""
-    quota = client(ctx).quotas.set(org, gpu_type, gpus)
+    quota = client(ctx).quotas.set(org, gpu_type, gpus, borrow_limit=borrow_limit)
     if wants_json(ctx, as_json):
         print_json(quota)
     else:

@@ -109,6 +109,47 @@ def list_jobs(
         _job_rows(jobs)
 
 
+@app.command("why")
+def why(
+    ctx: typer.Context,
+    job_id: Annotated[str, typer.Argument(metavar="ID")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Why a job is where it is: its reason now, and every preemption with its cause and rule."""
+    api = client(ctx)
+    job = api.jobs.get(job_id)
+    preemptions = [
+        {
+            "at": e.at.isoformat(),
+            "by_job": e.details.get("by_job"),
+            "rule": e.details.get("rule"),
+            "grace_seconds": e.details.get("grace_seconds"),
+        }
+        for e in api.jobs.events(job_id)
+        if e.reason == "preemption_notice"
+    ]
+    if wants_json(ctx, as_json):
+        print_json(
+            {
+                "job_id": job.id,
+                "state": job.state.value,
+                "reason": job.reason,
+                "message": job.message,
+                "preemptions": preemptions,
+            }
+        )
+        return
+    typer.echo(f"{job.id} is {job.state}: {job.reason or '-'}")
+    if job.message:
+        typer.echo(f"  {job.message}")
+    if preemptions:
+        print_table(
+            ["PREEMPTED AT", "BY JOB", "RULE", "GRACE"],
+            [[p["at"], p["by_job"], p["rule"], f"{p['grace_seconds']}s"] for p in preemptions],
+            title="Preemptions",
+        )
+
+
 @app.command("show")
 def show(
     ctx: typer.Context,

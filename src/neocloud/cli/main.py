@@ -8,7 +8,18 @@ import typer
 from typer.core import TyperGroup
 
 from neocloud import __version__
-from neocloud.cli import economics, fleet, invoices, jobs, keys, orgs, prices, up, usage
+from neocloud.cli import (
+    contracts,
+    economics,
+    fleet,
+    invoices,
+    jobs,
+    keys,
+    orgs,
+    prices,
+    up,
+    usage,
+)
 from neocloud.cli.context import GlobalOptions
 from neocloud.cli.margin import margin
 from neocloud.cli.output import report_error
@@ -68,6 +79,7 @@ app.command("up")(up.up)
 app.add_typer(orgs.app, name="orgs")
 app.add_typer(keys.app, name="keys")
 app.add_typer(fleet.app, name="fleet")
+app.add_typer(contracts.app, name="contracts")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(usage.app, name="usage")
 app.add_typer(prices.app, name="prices")

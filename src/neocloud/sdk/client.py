@@ -8,6 +8,7 @@ import httpx
 
 from neocloud.schemas.tenancy import Whoami
 from neocloud.sdk.config import resolve_settings
+from neocloud.sdk.contracts import Contracts
 from neocloud.sdk.economics import Economics
 from neocloud.sdk.fleet import Fleet, Quotas, SellableCaps
 from neocloud.sdk.invoices import Invoices
@@ -51,6 +52,7 @@ class Client:
         self.fleet = Fleet(self._transport)
         self.quotas = Quotas(self._transport)
         self.sellable_caps = SellableCaps(self._transport)
+        self.contracts = Contracts(self._transport)
         self.jobs = Jobs(self._transport)
         self.usage = Usage(self._transport)
         self.prices = Prices(self._transport)

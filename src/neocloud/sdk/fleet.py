@@ -56,9 +56,9 @@ class Fleet(Resource):
 class Quotas(Resource):
     """GPUs of a type an org may hold at once (`/v1/quotas`)."""
 
-    def set(self, org: str, gpu_type: str, gpus: int) -> Quota:
-        """Set an org's quota of a GPU type (operator)."""
-        body = build(QuotaSet, org=org, gpu_type=gpu_type, gpus=gpus)
+    def set(self, org: str, gpu_type: str, gpus: int, *, borrow_limit: int = 0) -> Quota:
+        """Set an org's quota of a GPU type and how many more it may borrow (operator)."""
+        body = build(QuotaSet, org=org, gpu_type=gpu_type, gpus=gpus, borrow_limit=borrow_limit)
         return self._t.call("PUT", "/v1/quotas", Quota, body=body)
 
     def list(
