@@ -9,6 +9,8 @@ of it.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
@@ -140,6 +142,14 @@ def test_spot_preempted_for_internal_then_billed(any_server: ServerProcess, tmp_
     assert notice["details"]["rule"].startswith("spot_reclaim")
     assert reasons[4:6] == ["preempted", "requeued"]
     assert reasons[-1] == "exited"
+    why = subprocess.run(
+        [str(Path(sys.executable).with_name("neocloud")), "--json", "jobs", "why", spot["id"]],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "NEOCLOUD_URL": server.url, "NEOCLOUD_API_KEY": keys["acme"]},
+    )  # fmt: skip
+    assert why.returncode == 0, why.stderr
+    (preemption,) = json.loads(why.stdout)["preemptions"]
+    assert preemption["by_job"] == inner_id and preemption["rule"].startswith("spot_reclaim")
 
     # Usage: one immutable record per attempt, matching the processes' real lifetimes within 1 s.
     records = acme.get("/v1/usage/records", params={"from": "2020-01-01"}).json()["items"]
