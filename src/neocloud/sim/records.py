@@ -1,0 +1,50 @@
+"""What happened to each job in a simulation, and the outcome of a whole run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from neocloud.domain.jobs import Tier
+from neocloud.sim.trace import TraceJob
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """One job's history: when it first started, when it ended, how long it waited in all."""
+
+    job: TraceJob
+    first_start: float | None
+    end: float | None
+    # Every second spent pending: before the first start and after each requeue.
+    pending_s: float
+    preemptions: int
+    # GPU-seconds held over every attempt (preempted attempts and their grace included).
+    gpu_seconds: float
+    # Stopped at its max runtime before its duration was done.
+    timed_out: bool = False
+
+    @property
+    def finished(self) -> bool:
+        """True if the job ran to its end."""
+        return self.end is not None
+
+    @property
+    def jct(self) -> float | None:
+        """Job completion time: end − submit, or None if it never finished."""
+        return None if self.end is None else self.end - self.job.submit_time
+
+
+@dataclass(frozen=True, slots=True)
+class SimOutcome:
+    """A finished simulation: every job's record and the fleet-wide integrals."""
+
+    records: tuple[JobRecord, ...]
+    fleet_gpus: int
+    # Virtual time of the first submission and of the last end (release of GPUs).
+    start: float
+    end: float
+    # Fragmentation integrated over time (stranded GPUs × seconds): per tier, and None = all.
+    stranded_gpu_seconds: Mapping[Tier | None, float]
+    scheduler_steps: int
+    events: int
