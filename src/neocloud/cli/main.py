@@ -17,6 +17,7 @@ from neocloud.cli import (
     keys,
     orgs,
     prices,
+    simulate,
     up,
     usage,
 )
@@ -86,6 +87,7 @@ app.add_typer(prices.app, name="prices")
 app.add_typer(invoices.app, name="invoices")
 app.command("margin")(margin)
 app.add_typer(economics.app, name="economics")
+app.command("simulate")(simulate.simulate)
 
 
 def main() -> None:
