@@ -125,6 +125,7 @@ class _Run:
         self._stranded: dict[Tier | None, float] = {}
         self._stranded_now: dict[Tier | None, int] = {}
         self._done = 0
+        self._pending = 0
         self._last_end: float | None = None
         self._steps = 0
         self._events = 0
@@ -134,7 +135,11 @@ class _Run:
         arrivals = 0
         now = self._jobs[0].submit_time if self._jobs else 0.0
         start, last = now, now
+        batches = 0
         while arrivals < len(self._jobs) or self._heap:
+            batches += 1
+            if self._progress is not None and batches % 4096 == 0:
+                self._progress(self._done, len(self._jobs))
             now = self._next_time(arrivals)
             while self._heap and self._heap[0][0] == now:
                 _, kind, _, index, attempt = heapq.heappop(self._heap)
@@ -149,10 +154,12 @@ class _Run:
                 arrivals += 1
             self._integrate(last, now)
             last = now
+            # With nothing pending a step could decide nothing (only GPUs were freed): skip it.
+            if self._pending == 0:
+                self._stranded_now = {}
+                continue
             self._apply(self._scheduler.step(now), now)
             self._steps += 1
-            if self._progress is not None and self._steps % 4096 == 0:
-                self._progress(self._done, len(self._jobs))
         if self._progress is not None:
             self._progress(self._done, len(self._jobs))
         return SimOutcome(
@@ -182,6 +189,7 @@ class _Run:
         state = self._state[index]
         job = state.job
         state.queued_at = now
+        self._pending += 1
         self._order += 1
         self._scheduler.submit(
             PendingJob(
@@ -202,6 +210,7 @@ class _Run:
         for start in result.starts:
             index = self._index[start.job_id]
             state = self._state[index]
+            self._pending -= 1
             state.started_at = now
             state.placement = start.placement
             state.pending_s += now - state.queued_at
