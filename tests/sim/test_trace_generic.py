@@ -152,6 +152,11 @@ def test_duplicate_ids_and_an_org_in_two_kinds_are_problems() -> None:
     ]
 
 
+def test_a_byte_order_mark_is_not_part_of_the_header() -> None:
+    load = load_generic("\ufeff" + csv_text("submit_time,duration,num_gpus", "0,1,1"), "t", shape())
+    assert load.ok and len(load.jobs) == 1
+
+
 def test_blank_lines_are_skipped_and_line_numbers_stay_true() -> None:
     text = csv_text("submit_time,duration,num_gpus", "", "0,1,1", "", "0,1,x")
     problems = [str(p) for p in load_generic(text, "t.csv", shape()).problems]

@@ -38,7 +38,8 @@ def read_rows(
     problems: list[InputProblem],
 ) -> Iterator[Row]:
     """The data rows of a CSV with a header; header and shape problems go to `problems`."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # Spreadsheets often save UTF-8 with a byte-order mark; it is not part of the first column.
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
     header = next(reader, None)
     if header is None:
         problems.append(InputProblem(file, 1, None, "the file is empty (a header row is needed)"))
