@@ -1,135 +1,41 @@
-"""The scheduler's rules (DESIGN.md §4, v1), one table per rule.
+"""The scheduler's rules (DESIGN.md §4), one table per rule: ordering, quotas, the sellable cap,
+placement and gangs, preemption of spot work, and the sentences of waiting jobs.
 
-Fleets are written as `node("n1", 8, domain="d1")`, jobs as `job("a", Tier.INTERNAL, gpus=8)`,
-and running work as `running("s", Tier.SPOT, {"n1": range(8)})`.
+Lending and borrowing, backfill and fair share have their own files
+(test_scheduler_lending.py, test_scheduler_backfill.py, test_scheduler_fairshare.py); the
+builders are in test_scheduler_support.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-
 import pytest
 
-from neocloud.domain.jobs import PriorityClass, Resources, Tier
-from neocloud.domain.tenancy import OrgKind
+from neocloud.domain.jobs import PriorityClass, Tier
 from neocloud.scheduler import (
     GpuSlot,
     NodeState,
     PendingJob,
     Preempt,
     RunningJob,
-    SchedulerInput,
-    SchedulingResult,
     Start,
     Wait,
     WaitReason,
     schedule,
 )
 from neocloud.scheduler.ordering import admission_key, admission_order
+from tests.core.test_scheduler_support import (
+    job,
+    node,
+    running,
+    snapshot,
+    started,
+    victims,
+    wait_of,
+    waits,
+)
 
-INTERNAL_ORG = "acme"
-EXTERNAL_ORG = "globex"
-
-
-def node(
-    name: str,
-    gpus: int = 8,
-    gpu_type: str = "h100",
-    domain: str | None = None,
-    schedulable: bool = True,
-) -> NodeState:
-    return NodeState(
-        name=name, gpu_type=gpu_type, gpus=gpus, domain=domain, schedulable=schedulable
-    )
-
-
-def _org(tier: Tier, org: str | None) -> tuple[str, OrgKind]:
-    if tier is Tier.INTERNAL:
-        return org or INTERNAL_ORG, OrgKind.INTERNAL
-    return org or EXTERNAL_ORG, OrgKind.EXTERNAL
-
-
-def job(
-    job_id: str,
-    tier: Tier = Tier.ON_DEMAND,
-    gpus: int = 1,
-    nodes: int = 1,
-    gpu_type: str = "h100",
-    order: int = 0,
-    priority: PriorityClass | None = None,
-    org: str | None = None,
-) -> PendingJob:
-    name, kind = _org(tier, org)
-    return PendingJob(
-        id=job_id,
-        org=name,
-        org_kind=kind,
-        tier=tier,
-        resources=Resources(gpu_type=gpu_type, gpus_per_node=gpus, nodes=nodes),
-        order=order,
-        priority_class=priority,
-    )
-
-
-def running(
-    job_id: str,
-    tier: Tier,
-    on: Mapping[str, Iterable[int]],
-    started: int = 0,
-    gpu_type: str = "h100",
-    preempting_for: str | None = None,
-    org: str | None = None,
-    grace: int = 30,
-) -> RunningJob:
-    name, kind = _org(tier, org)
-    return RunningJob(
-        id=job_id,
-        org=name,
-        org_kind=kind,
-        tier=tier,
-        gpu_type=gpu_type,
-        placement=tuple(GpuSlot(n, tuple(indices)) for n, indices in on.items()),
-        started_order=started,
-        preempting_for=preempting_for,
-        grace_seconds=grace,
-    )
-
-
-def snapshot(
-    nodes: Sequence[NodeState],
-    pending: Sequence[PendingJob] = (),
-    run: Sequence[RunningJob] = (),
-    quotas: Mapping[tuple[str, str], int] | None = None,
-    cap: Mapping[str, float] | None = None,
-) -> SchedulerInput:
-    # Internal work needs a quota to run at all; unless a test is about quotas, give a roomy one.
-    default_quotas = {(INTERNAL_ORG, "h100"): 1000, (INTERNAL_ORG, "a100"): 1000}
-    return SchedulerInput(
-        nodes=tuple(nodes),
-        running=tuple(run),
-        pending=tuple(pending),
-        quotas=default_quotas if quotas is None else quotas,
-        sellable_cap=cap or {},
-    )
-
-
-def started(result: SchedulingResult) -> dict[str, dict[str, tuple[int, ...]]]:
-    """job id → node → GPU indices, for the jobs that start."""
-    return {s.job_id: {slot.node: slot.gpu_indices for slot in s.placement} for s in result.starts}
-
-
-def waits(result: SchedulingResult) -> dict[str, WaitReason]:
-    return {w.job_id: w.reason for w in result.waits}
-
-
-def wait_of(result: SchedulingResult, job_id: str) -> Wait:
-    (found,) = [w for w in result.waits if w.job_id == job_id]
-    return found
-
-
-def victims(result: SchedulingResult) -> dict[str, str]:
-    """victim id → id of the job it is preempted for."""
-    return {p.job_id: p.by_job_id for p in result.preemptions}
+# Reserved work needs an active contract; globex has one big enough for any test here.
+CONTRACT = {("globex", "h100"): 64}
 
 
 # --- ordering -------------------------------------------------------------------------------
@@ -195,7 +101,9 @@ ONE_GPU = [node("n1", 1)]
 def test_the_highest_job_in_admission_order_gets_the_only_gpu(
     pending: list[PendingJob], winner: str
 ) -> None:
-    result = schedule(snapshot(ONE_GPU, pending))
+    # A reserved job needs a contract; one GPU under contract fits the one-GPU fleet's cap.
+    contracts = {("globex", "h100"): 1} if any(j.tier is Tier.RESERVED for j in pending) else {}
+    result = schedule(snapshot(ONE_GPU, pending, contracts=contracts))
     assert list(started(result)) == [winner]
     assert set(waits(result)) == {j.id for j in pending} - {winner}
 
@@ -205,6 +113,14 @@ def test_priority_classes_do_not_rank_external_work() -> None:
     early = job("early", Tier.ON_DEMAND, order=0, priority=PriorityClass.BATCH)
     late = job("late", Tier.ON_DEMAND, order=1, priority=PriorityClass.PRODUCTION)
     assert admission_key(early) < admission_key(late)
+
+
+def test_fair_share_ranks_orgs_inside_a_tier_before_priority_class() -> None:
+    # Org rank first (lower share first), then class, then submission order.
+    beta_prod = job("b", Tier.INTERNAL, org="beta", priority=PriorityClass.PRODUCTION)
+    acme_batch = job("a", Tier.INTERNAL, priority=PriorityClass.BATCH, order=9)
+    ranks = {"acme": 0, "beta": 1}
+    assert admission_key(acme_batch, ranks) < admission_key(beta_prod, ranks)
 
 
 def test_jobs_a_preemption_is_for_are_considered_first() -> None:
@@ -479,7 +395,8 @@ def test_gang_is_all_or_nothing() -> None:
     run = [running("r", Tier.INTERNAL, {"n2": range(1)})]
     result = schedule(snapshot(nodes, [job("j", gpus=8, nodes=2)], run))
     assert result.starts == ()
-    assert waits(result) == {"j": WaitReason.CAPACITY}
+    # The first job that waits for GPUs holds the backfill reservation: it has a planned start.
+    assert waits(result) == {"j": WaitReason.PLANNED_START}
 
 
 def test_gpus_placed_in_a_pass_are_taken_for_later_jobs() -> None:
@@ -490,16 +407,20 @@ def test_gpus_placed_in_a_pass_are_taken_for_later_jobs() -> None:
     ]
     result = schedule(snapshot([node("n1")], pending))
     assert started(result) == {"a": {"n1": (0, 1, 2, 3, 4, 5)}, "b": {"n1": (6, 7)}}
-    assert waits(result) == {"c": WaitReason.CAPACITY}
+    assert waits(result) == {"c": WaitReason.PLANNED_START}
 
 
-def test_head_of_line_a_smaller_lower_job_may_start_while_a_big_one_waits() -> None:
-    # Known v1 limit: no backfill reservation, so the big internal job can be overtaken.
-    run = [running("r", Tier.INTERNAL, {"n1": range(4)})]
-    pending = [job("big", Tier.INTERNAL, gpus=8, order=0), job("small", gpus=4, order=1)]
+def test_a_smaller_lower_job_may_not_take_gpus_the_blocked_big_one_needs() -> None:
+    # Backfill: the big job's planned start is when r ends; a small job that would run past it
+    # on the GPUs the big job needs waits (see test_scheduler_backfill.py for the full rule).
+    run = [running("r", Tier.INTERNAL, {"n1": range(4)}, runtime=600)]
+    pending = [
+        job("big", Tier.INTERNAL, gpus=8, order=0),
+        job("small", gpus=4, order=1, runtime=7200),
+    ]
     result = schedule(snapshot([node("n1")], pending, run))
-    assert list(started(result)) == ["small"]
-    assert waits(result) == {"big": WaitReason.CAPACITY}
+    assert result.starts == ()
+    assert waits(result) == {"big": WaitReason.PLANNED_START, "small": WaitReason.PLANNED_START}
 
 
 # --- preemption -----------------------------------------------------------------------------
@@ -515,7 +436,8 @@ def test_head_of_line_a_smaller_lower_job_may_start_while_a_big_one_waits() -> N
 )
 def test_higher_tiers_reclaim_gpus_from_spot(tier: Tier, rule: str) -> None:
     run = [running("s", Tier.SPOT, {"n1": range(8)}, grace=45)]
-    result = schedule(snapshot([node("n1")], [job("j", tier, gpus=4)], run))
+    contracts = {("globex", "h100"): 4} if tier is Tier.RESERVED else {}
+    result = schedule(snapshot([node("n1")], [job("j", tier, gpus=4)], run, contracts=contracts))
     assert result.preemptions == (Preempt(job_id="s", by_job_id="j", rule=rule, grace_seconds=45),)
     assert result.starts == ()
     assert result.waits == (
@@ -564,7 +486,7 @@ ONE_NODE = [node("n1")]
             ONE_NODE,
             [running("i", Tier.INTERNAL, {"n1": range(8)}, org="other")],
             job("j", Tier.INTERNAL, gpus=4, priority=PriorityClass.PRODUCTION),
-            id="v1-never-preempts-internal-work",
+            id="internal-work-within-its-quota-is-never-a-victim",
         ),
         pytest.param(
             [node("n1"), node("a1", gpu_type="a100")],
@@ -587,9 +509,11 @@ ONE_NODE = [node("n1")]
     ],
 )
 def test_no_preemption(nodes: list[NodeState], run: list[RunningJob], pending: PendingJob) -> None:
-    result = schedule(snapshot(nodes, [pending], run))
+    contracts = {("globex", "h100"): 4} if pending.tier is Tier.RESERVED else {}
+    result = schedule(snapshot(nodes, [pending], run, contracts=contracts))
     assert result.preemptions == ()
-    assert waits(result) == {pending.id: WaitReason.CAPACITY}
+    # It waits for GPUs, with a planned start from the running jobs' max runtimes.
+    assert waits(result) == {pending.id: WaitReason.PLANNED_START}
 
 
 @pytest.mark.parametrize(
@@ -656,8 +580,8 @@ def test_no_preemption(nodes: list[NodeState], run: list[RunningJob], pending: P
 def test_victim_choice(
     nodes: list[NodeState], run: list[RunningJob], pending: PendingJob, expected: set[str]
 ) -> None:
-    cap = {"h100": 0.5}
-    result = schedule(snapshot(nodes, [pending], run, cap=cap))
+    cap, contracts = {"h100": 0.5}, {("globex", "h100"): 4}
+    result = schedule(snapshot(nodes, [pending], run, cap=cap, contracts=contracts))
     assert victims(result) == {v: pending.id for v in expected}
     assert waits(result) == {pending.id: WaitReason.PREEMPTING}
 
@@ -734,13 +658,13 @@ def test_free_gpus_a_promised_job_needs_are_not_given_away(other: PendingJob) ->
         running("i", Tier.INTERNAL, {"n2": range(8)}, org="other"),
     ]
     pending = [job("j", Tier.RESERVED, gpus=8, order=5), other]
-    result = schedule(snapshot([node("n1"), node("n2")], pending, run))
+    contracts = {("globex", "h100"): 8}
+    result = schedule(snapshot([node("n1"), node("n2")], pending, run, contracts=contracts))
     assert result.starts == ()
     assert result.preemptions == ()
     assert waits(result) == {"j": WaitReason.PREEMPTING, "o": WaitReason.PRIORITY}
     assert wait_of(result, "o").message == (
-        "priority: the free h100 GPUs that fit are held for j, "
-        "waiting for preempted spot work to exit"
+        "priority: the free h100 GPUs that fit are held for j, waiting for preempted work to exit"
     )
 
 
@@ -763,7 +687,10 @@ def test_victims_of_a_cancelled_job_keep_their_gpus_until_they_exit() -> None:
 def test_cap_room_promised_to_a_waiting_job_is_not_given_away() -> None:
     run = [running("v", Tier.SPOT, {"n1": range(8)}, preempting_for="r")]
     pending = [job("r", Tier.RESERVED, gpus=8, order=0), job("o", Tier.ON_DEMAND, gpus=4, order=1)]
-    result = schedule(snapshot([node("n1"), node("n2")], pending, run, cap={"h100": 0.5}))
+    contracts = {("globex", "h100"): 8}
+    result = schedule(
+        snapshot([node("n1"), node("n2")], pending, run, cap={"h100": 0.5}, contracts=contracts)
+    )
     assert result.starts == ()
     assert waits(result) == {"r": WaitReason.PREEMPTING, "o": WaitReason.SELLABLE_CAP}
 
@@ -775,7 +702,10 @@ def test_exits_already_under_way_are_waited_for_not_added_to() -> None:
         running("s", Tier.SPOT, {"n2": range(4)}),
     ]
     pending = [job("r", Tier.RESERVED, gpus=4)]
-    result = schedule(snapshot([node("n1"), node("n2")], pending, run, cap={"h100": 0.75}))
+    contracts = {("globex", "h100"): 4}
+    result = schedule(
+        snapshot([node("n1"), node("n2")], pending, run, cap={"h100": 0.75}, contracts=contracts)
+    )
     assert result.preemptions == ()
     assert result.waits == (
         Wait(
@@ -812,7 +742,8 @@ def test_promised_job_whose_victims_gpus_became_unusable_preempts_again() -> Non
                 running("b", Tier.INTERNAL, {"n2": range(4)}),
             ],
             job("j", gpus=8),
-            "capacity: needs 8 h100 on one node, largest free block is 6 GPUs on one node",
+            "capacity: needs 8 h100 on one node, largest free block is 6 GPUs on one node; "
+            "planned to start in 1 h when job a ends",
             id="single-node",
         ),
         pytest.param(
@@ -822,7 +753,8 @@ def test_promised_job_whose_victims_gpus_became_unusable_preempts_again() -> Non
                 running("b", Tier.INTERNAL, {"n2": range(4)}),
             ],
             job("j", gpus=8, nodes=2),
-            "capacity: needs 2 nodes × 8 h100, largest free block is 6 GPUs on one node",
+            "capacity: needs 2 nodes × 8 h100, largest free block is 6 GPUs on one node; "
+            "planned to start in 1 h when jobs a, b end",
             id="gang",
         ),
         pytest.param(
@@ -830,7 +762,7 @@ def test_promised_job_whose_victims_gpus_became_unusable_preempts_again() -> Non
             [running("a", Tier.INTERNAL, {"n1": range(2)})],
             job("j", gpus=8, nodes=2),
             "capacity: needs 2 nodes × 8 h100, largest free block is 8 GPUs on one node; "
-            "only 1 node with 8 free",
+            "only 1 node with 8 free; planned to start in 1 h when job a ends",
             id="gang-with-too-few-whole-nodes",
         ),
         pytest.param(
@@ -876,7 +808,7 @@ def test_every_pending_job_that_does_not_start_gets_exactly_one_wait() -> None:
     pending = [
         job("prod", Tier.INTERNAL, gpus=8, priority=PriorityClass.PRODUCTION),
         job("preempts", Tier.INTERNAL, gpus=8, order=1),
-        job("capacity", Tier.ON_DEMAND, gpus=1, order=2),
+        job("planned", Tier.ON_DEMAND, gpus=1, order=2),
         job("quota", Tier.INTERNAL, gpus=1, org="noquota", order=3),
         job("never", Tier.SPOT, gpus=9, order=4),
     ]
@@ -884,7 +816,7 @@ def test_every_pending_job_that_does_not_start_gets_exactly_one_wait() -> None:
     assert list(started(result)) == ["prod"]
     assert waits(result) == {
         "preempts": WaitReason.PREEMPTING,
-        "capacity": WaitReason.CAPACITY,
+        "planned": WaitReason.PLANNED_START,
         "quota": WaitReason.QUOTA,
         "never": WaitReason.UNSATISFIABLE,
     }

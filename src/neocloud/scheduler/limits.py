@@ -1,23 +1,46 @@
-"""Quotas and the sellable cap: how many GPUs an org, and all external work together, may hold.
+"""Capacity rules: quotas with borrowing, reserved contracts and the sellable cap.
 
-Holdings are counted twice. `now` is what running jobs physically hold (victims still exiting
-included), and a start must fit under every limit there. `future` is what will be held once the
-preemptions under way complete and the jobs waiting on them start; a start must fit there too,
-so it cannot take room already promised, and a preemption is judged by it alone.
+Holdings are counted twice (see `books`). `now` is what running jobs physically hold (victims
+still exiting included), and a start must fit every limit there. `future` is what will be held
+once the preemptions under way complete and the jobs waiting on them start; a start must fit
+there too, so it cannot take room already promised, and a preemption is judged by it alone.
+
+Internal orgs (a cohort per GPU type): an org may hold up to quota + borrow limit; the part
+above its quota only out of quota other internal orgs leave unused, i.e. all internal orgs
+together hold at most the sum of their quotas. Work within its org's quota may reclaim borrowed
+capacity (production and research classes; batch waits for it to come back).
+
+Reserved: an org's reserved work holds at most its active contract of the type.
+
+Sellable cap per GPU type: floor(fraction × GPUs of schedulable nodes). What counts against it
+is on-demand held + each org's reserved contract in full (or what it holds, if more) + spot held
+beyond the contract room reserved work leaves unused: spot work running in that room is lent
+capacity and is not counted twice. In symbols, per type,
+    counted = D + Σ_org max(C_org, R_org) + max(0, S − Σ_org max(0, C_org − R_org)).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
+from neocloud.domain.jobs import PriorityClass, Tier
 from neocloud.domain.tenancy import OrgKind
-from neocloud.scheduler.explain import cap_message, quota_message
-from neocloud.scheduler.model import PendingJob, RunningJob, SchedulerInput, WaitReason
+from neocloud.scheduler import explain
+from neocloud.scheduler.books import Book
+from neocloud.scheduler.model import PendingJob, SchedulerInput, WaitReason
 
 DEFAULT_SELLABLE_FRACTION = Decimal(1)
+# Classes that may reclaim quota their org lent (no class counts as research); batch waits.
+RECLAIMING_CLASSES = frozenset({PriorityClass.PRODUCTION, PriorityClass.RESEARCH, None})
+
+# A sentence, written only when someone reads it: most waits are not re-announced.
+Sentence = Callable[[], str]
+# Versions of the holdings a verdict depends on: the org's, the cohort's, the cap's.
+Stamp = tuple[int, int, int]
 
 
 def sellable_fraction(value: float | Decimal) -> Decimal:
@@ -39,119 +62,292 @@ class LimitBlock:
     """A limit a job would break: the wait reason and the sentence that explains it."""
 
     reason: WaitReason
-    message: str
+    sentence: Sentence
+
+    @property
+    def message(self) -> str:
+        """The sentence, written out."""
+        return self.sentence()
 
 
 @dataclass(frozen=True, slots=True)
 class Shortfall:
-    """GPUs victims must release before a job fits its limits (zero or less: nothing needed)."""
+    """GPUs victims must release before a job fits its limits (zero or less: nothing needed).
+
+    `org_gpus` by the job's own org's spot work (an external org's quota), `cohort_gpus` by
+    internal work held above its org's quota, `spot_gpus` by any spot work (the sellable cap).
+    """
 
     org: str
-    org_gpus: int
-    external_gpus: int
+    org_gpus: int = 0
+    cohort_gpus: int = 0
+    spot_gpus: int = 0
 
     @property
     def met(self) -> bool:
         """True if the job fits its limits without releasing anything."""
-        return self.org_gpus <= 0 and self.external_gpus <= 0
+        return self.org_gpus <= 0 and self.cohort_gpus <= 0 and self.spot_gpus <= 0
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the limits say about a job: may it start, what release would make it fit, and
+    which work it may take GPUs from (spot; internal work held above its org's quota)."""
+
+    block: LimitBlock | None
+    shortfall: Shortfall | None
+    reclaims_spot: bool
+    reclaims_borrowed: bool
 
 
 class Limits:
-    """GPUs held per (org, GPU type) and by external work per GPU type during one pass."""
+    """Holdings per org, per tier and per cohort, and the checks every start must pass."""
 
-    def __init__(self, snapshot: SchedulerInput, totals: Mapping[str, int]) -> None:
-        self._quotas = snapshot.quotas
-        self._totals = dict(totals)
-        self._fractions = {
-            gpu_type: sellable_fraction(value) for gpu_type, value in snapshot.sellable_cap.items()
-        }
-        self._org_now: dict[tuple[str, str], int] = {}
-        self._org_future: dict[tuple[str, str], int] = {}
-        self._ext_now: dict[str, int] = {}
-        self._ext_future: dict[str, int] = {}
-        for job in snapshot.running:
-            self._add_now(job.org, job.gpu_type, job.tier.external, job.gpus)
-            if job.preempting_for is None:
-                self._add_future(job.org, job.gpu_type, job.tier.external, job.gpus)
+    def __init__(self, snapshot: SchedulerInput, kinds: Mapping[str, OrgKind]) -> None:
+        self._quotas = dict(snapshot.quotas)
+        self._borrow = dict(snapshot.borrow_limits)
+        self._contracts = {k: v for k, v in snapshot.contracts.items() if v > 0}
+        self._fractions = {t: sellable_fraction(v) for t, v in snapshot.sellable_cap.items()}
+        self._kinds = dict(kinds)
+        self._totals: dict[str, int] = {}
+        self._cohort: dict[str, int] = {}
+        self._now = Book(self._contracts)
+        self._future = Book(self._contracts)
+        self._org_version: dict[tuple[str, str], int] = {}
+        self._cohort_version: dict[str, int] = {}
+        self._cap_version: dict[str, int] = {}
+        self._recount_cohort()
 
-    def block(self, job: PendingJob) -> LimitBlock | None:
-        """The limit `job` would break if it started now, or None."""
-        gpu_type, need = job.resources.gpu_type, job.resources.total_gpus
-        key = (job.org, gpu_type)
-        if self._has_quota(job):
-            quota = self._quotas.get(key)
-            held = self._org_now.get(key, 0)
-            usage = max(held, self._org_future.get(key, 0))
-            if quota is None or usage + need > quota:
-                return LimitBlock(
-                    WaitReason.QUOTA,
-                    quota_message(job.org, gpu_type, held, usage - held, quota, need),
-                )
-        if job.tier.external:
-            cap = self.cap(gpu_type)
-            held = self._ext_now.get(gpu_type, 0)
-            usage = max(held, self._ext_future.get(gpu_type, 0))
-            if usage + need > cap:
-                message = cap_message(
-                    gpu_type,
-                    held,
-                    usage - held,
-                    cap,
-                    self._fraction(gpu_type),
-                    self._totals.get(gpu_type, 0),
-                    need,
-                )
-                return LimitBlock(WaitReason.SELLABLE_CAP, message)
-        return None
+    # -- what the scheduler tells the limits ----------------------------------------------
+    def set_total(self, gpu_type: str, total: int) -> None:
+        """GPUs of a type over schedulable nodes (the sellable cap is a share of it)."""
+        self._totals[gpu_type] = total
+        self._cap_version[gpu_type] = self._cap_version.get(gpu_type, 0) + 1
 
-    def shortfall(self, job: PendingJob) -> Shortfall | None:
-        """GPUs victims must release before `job` fits its limits once promised work is done.
+    def learn_kind(self, org: str, kind: OrgKind) -> None:
+        """Record an org's kind from one of its jobs (changes the cohort if it had a quota)."""
+        if self._kinds.get(org) is not kind:
+            self._kinds[org] = kind
+            self._recount_cohort()
 
-        None if no release can ever be enough (an internal org without a quota for the type).
-        """
-        gpu_type, need = job.resources.gpu_type, job.resources.total_gpus
-        org_gpus = 0
-        if self._has_quota(job):
-            quota = self._quotas.get((job.org, gpu_type))
-            if quota is None:
-                return None
-            org_gpus = self._org_future.get((job.org, gpu_type), 0) + need - quota
-        external_gpus = 0
-        if job.tier.external:
-            external_gpus = self._ext_future.get(gpu_type, 0) + need - self.cap(gpu_type)
-        return Shortfall(org=job.org, org_gpus=org_gpus, external_gpus=external_gpus)
+    def add(
+        self,
+        org: str,
+        kind: OrgKind,
+        tier: Tier,
+        gpu_type: str,
+        gpus: int,
+        *,
+        now: bool,
+        future: bool,
+    ) -> None:
+        """Count `gpus` more (or fewer, if negative) held by a job, now and/or in the future."""
+        if now:
+            self._now.add(org, kind, tier, gpu_type, gpus)
+        if future:
+            self._future.add(org, kind, tier, gpu_type, gpus)
+        key = (org, gpu_type)
+        self._org_version[key] = self._org_version.get(key, 0) + 1
+        if kind is OrgKind.INTERNAL:
+            self._cohort_version[gpu_type] = self._cohort_version.get(gpu_type, 0) + 1
+        if tier.external:
+            self._cap_version[gpu_type] = self._cap_version.get(gpu_type, 0) + 1
 
-    def start(self, job: PendingJob) -> None:
-        """Count a job that starts in this pass."""
-        gpu_type, need = job.resources.gpu_type, job.resources.total_gpus
-        self._add_now(job.org, gpu_type, job.tier.external, need)
-        self._add_future(job.org, gpu_type, job.tier.external, need)
-
-    def promise(self, job: PendingJob, victims: Iterable[RunningJob]) -> None:
-        """Count a job waiting on preemption as held, and its new victims as gone."""
-        gpu_type, need = job.resources.gpu_type, job.resources.total_gpus
-        self._add_future(job.org, gpu_type, job.tier.external, need)
-        for victim in victims:
-            self._add_future(victim.org, victim.gpu_type, victim.tier.external, -victim.gpus)
+    # -- what the limits tell the scheduler ----------------------------------------------
+    def stamp(self, job: PendingJob) -> Stamp:
+        """Versions of what `job`'s verdict depends on: equal stamps, equal verdicts."""
+        gpu_type = job.resources.gpu_type
+        return (
+            self._org_version.get((job.org, gpu_type), 0),
+            self._cohort_version.get(gpu_type, 0) if job.org_kind is OrgKind.INTERNAL else -1,
+            self._cap_version.get(gpu_type, 0) if job.tier.external else -1,
+        )
 
     def cap(self, gpu_type: str) -> int:
-        """GPUs of a type all external work together may hold."""
+        """GPUs of a type all external work together may count."""
         return sellable_gpus(self._fraction(gpu_type), self._totals.get(gpu_type, 0))
+
+    def is_internal(self, org: str) -> bool:
+        """Internal orgs form the borrowing cohort; unknown orgs count as internal."""
+        return self._kinds.get(org, OrgKind.INTERNAL) is OrgKind.INTERNAL
+
+    def borrowed(self, org: str, gpu_type: str) -> int:
+        """GPUs an internal org will hold above its quota once promised work is done."""
+        if not self.is_internal(org):
+            return 0
+        held = self._future.org.get((org, gpu_type), 0)
+        return max(0, held - self._quotas.get((org, gpu_type), 0))
+
+    def would_borrow(self, job: PendingJob) -> bool:
+        """True if an internal org's job would take it above its quota."""
+        if job.org_kind is not OrgKind.INTERNAL:
+            return False
+        key = (job.org, job.resources.gpu_type)
+        held = max(self._now.org.get(key, 0), self._future.org.get(key, 0))
+        return held + job.resources.total_gpus > self._quotas.get(key, 0)
+
+    def check(self, job: PendingJob) -> Verdict:
+        """May `job` start now under every limit; if not, can releasing GPUs make it fit?"""
+        checks = _Check(job)
+        if job.org_kind is OrgKind.INTERNAL:
+            self._check_internal(job, checks)
+        elif (job.org, job.resources.gpu_type) in self._quotas:
+            self._check_external_quota(job, checks)
+        if job.tier is Tier.RESERVED:
+            self._check_contract(job, checks)
+        if job.tier.external:
+            self._check_cap(job, checks)
+        return checks.verdict()
+
+    # -- the rules -------------------------------------------------------------------------
+    def _check_internal(self, job: PendingJob, checks: _Check) -> None:
+        gpu_type, need, org = job.resources.gpu_type, job.resources.total_gpus, job.org
+        key = (org, gpu_type)
+        quota, limit = self._quotas.get(key), self._borrow.get(key, 0)
+        held_now, held_future = self._now.org.get(key, 0), self._future.org.get(key, 0)
+        held = max(held_now, held_future)
+        if quota is None and limit <= 0:
+            sentence = partial(explain.quota_message, org, gpu_type, held_now, 0, None, need)
+            checks.fail(LimitBlock(WaitReason.QUOTA, sentence), resolvable=False)
+            return
+        quota = quota or 0
+        if held + need > quota + limit:
+            if limit <= 0:
+                promised = held - held_now
+                sentence = partial(
+                    explain.quota_message, org, gpu_type, held_now, promised, quota, need
+                )
+                block = LimitBlock(WaitReason.QUOTA, sentence)
+            else:
+                sentence = partial(
+                    explain.borrow_limit_message, org, gpu_type, held, quota, limit, need
+                )
+                block = LimitBlock(WaitReason.BORROW_LIMIT, sentence)
+            checks.fail(block, resolvable=held_future + need <= quota + limit)
+            return
+        within = held_future + need <= quota
+        checks.reclaims_spot = within
+        cohort = self._cohort.get(gpu_type, 0)
+        everyone = max(self._now.internal.get(gpu_type, 0), self._future.internal.get(gpu_type, 0))
+        if everyone + need <= cohort:
+            return
+        short = self._future.internal.get(gpu_type, 0) + need - cohort
+        if within:
+            reclaims = job.priority_class in RECLAIMING_CLASSES
+            sentence = partial(explain.lent_message, org, gpu_type, held, quota, everyone, cohort)
+            checks.fail(LimitBlock(WaitReason.QUOTA, sentence), resolvable=reclaims or short <= 0)
+            checks.cohort_gpus = short
+            checks.reclaims_borrowed = reclaims
+        else:
+            borrow = held + need - quota
+            sentence = partial(
+                explain.cohort_message, org, gpu_type, borrow, quota, everyone, cohort
+            )
+            checks.fail(LimitBlock(WaitReason.BORROW_LIMIT, sentence), resolvable=short <= 0)
+
+    def _check_external_quota(self, job: PendingJob, checks: _Check) -> None:
+        gpu_type, need, org = job.resources.gpu_type, job.resources.total_gpus, job.org
+        key = (org, gpu_type)
+        quota = self._quotas[key]
+        held_now, held_future = self._now.org.get(key, 0), self._future.org.get(key, 0)
+        held = max(held_now, held_future)
+        if held + need > quota:
+            sentence = partial(
+                explain.quota_message, org, gpu_type, held_now, held - held_now, quota, need
+            )
+            checks.fail(LimitBlock(WaitReason.QUOTA, sentence), resolvable=True)
+        checks.org_gpus = held_future + need - quota
+
+    def _check_contract(self, job: PendingJob, checks: _Check) -> None:
+        gpu_type, need, org = job.resources.gpu_type, job.resources.total_gpus, job.org
+        key = (org, gpu_type)
+        contract = self._contracts.get(key, 0)
+        held = max(self._now.reserved.get(key, 0), self._future.reserved.get(key, 0))
+        if held + need > contract:
+            sentence = partial(explain.contract_message, org, gpu_type, held, contract, need)
+            checks.fail(LimitBlock(WaitReason.CONTRACT, sentence), resolvable=False)
+
+    def _check_cap(self, job: PendingJob, checks: _Check) -> None:
+        gpu_type, need, tier, org = (
+            job.resources.gpu_type,
+            job.resources.total_gpus,
+            job.tier,
+            job.org,
+        )
+        cap = self.cap(gpu_type)
+        before_now, after_now = self._now.counted(gpu_type, tier, org, need)
+        before_future, after_future = self._future.counted(gpu_type, tier, org, need)
+        block = None
+        if max(after_now, after_future) > cap:
+            sentence = partial(
+                explain.cap_message,
+                gpu_type,
+                before_now,
+                self._now.external(gpu_type),
+                max(0, before_future - before_now),
+                cap,
+                self._fraction(gpu_type),
+                self._totals.get(gpu_type, 0),
+                need,
+            )
+            block = LimitBlock(WaitReason.SELLABLE_CAP, sentence)
+        if tier is Tier.SPOT:
+            if block is not None:
+                checks.fail(block, resolvable=False)
+            return
+        # Reserved and on-demand work may reclaim cap room from spot work, never from each other.
+        room = self._future.spot_room(gpu_type, tier, org, need, cap)
+        checks.reclaims_spot = True
+        if block is not None:
+            checks.fail(block, resolvable=room is not None)
+        if room is not None:
+            checks.spot_gpus = self._future.spot.get(gpu_type, 0) - room
+
+    def _recount_cohort(self) -> None:
+        self._cohort = {}
+        for (org, gpu_type), quota in self._quotas.items():
+            if self.is_internal(org):
+                self._cohort[gpu_type] = self._cohort.get(gpu_type, 0) + quota
+        for gpu_type in self._cohort_version:
+            self._cohort_version[gpu_type] += 1
 
     def _fraction(self, gpu_type: str) -> Decimal:
         return self._fractions.get(gpu_type, DEFAULT_SELLABLE_FRACTION)
 
-    def _has_quota(self, job: PendingJob) -> bool:
-        # Internal orgs may only use what their quota grants; external orgs are bounded by a
-        # quota only when the operator set one (the sellable cap bounds them anyway).
-        return job.org_kind is OrgKind.INTERNAL or (job.org, job.resources.gpu_type) in self._quotas
 
-    def _add_now(self, org: str, gpu_type: str, external: bool, gpus: int) -> None:
-        self._org_now[(org, gpu_type)] = self._org_now.get((org, gpu_type), 0) + gpus
-        if external:
-            self._ext_now[gpu_type] = self._ext_now.get(gpu_type, 0) + gpus
+class _Check:
+    """Collects the outcome of the rules for one job: the first block wins the sentence."""
 
-    def _add_future(self, org: str, gpu_type: str, external: bool, gpus: int) -> None:
-        self._org_future[(org, gpu_type)] = self._org_future.get((org, gpu_type), 0) + gpus
-        if external:
-            self._ext_future[gpu_type] = self._ext_future.get(gpu_type, 0) + gpus
+    __slots__ = (
+        "block",
+        "cohort_gpus",
+        "org",
+        "org_gpus",
+        "reclaims_borrowed",
+        "reclaims_spot",
+        "resolvable",
+        "spot_gpus",
+    )
+
+    def __init__(self, job: PendingJob) -> None:
+        self.org = job.org
+        self.block: LimitBlock | None = None
+        self.resolvable = True
+        self.org_gpus = 0
+        self.cohort_gpus = 0
+        self.spot_gpus = 0
+        self.reclaims_spot = job.tier in (Tier.RESERVED, Tier.ON_DEMAND)
+        self.reclaims_borrowed = False
+
+    def fail(self, block: LimitBlock, *, resolvable: bool) -> None:
+        if self.block is None:
+            self.block = block
+        self.resolvable = self.resolvable and resolvable
+
+    def verdict(self) -> Verdict:
+        shortfall = (
+            Shortfall(self.org, self.org_gpus, self.cohort_gpus, self.spot_gpus)
+            if self.resolvable
+            else None
+        )
+        return Verdict(self.block, shortfall, self.reclaims_spot, self.reclaims_borrowed)

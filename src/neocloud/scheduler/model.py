@@ -101,6 +101,15 @@ class SchedulerInput:
     # Fair share inside a tier: org → weight (missing = 1) and org → decayed GPU-seconds used.
     weights: Mapping[str, float] = field(default_factory=dict)
     usage: Mapping[str, float] = field(default_factory=dict)
+    # org → kind, for orgs that may have no job in this snapshot: an internal org's unused quota
+    # is what other internal orgs borrow. Orgs missing here take the kind of their jobs; a
+    # quota-only org of unknown kind counts as internal (quotas are an internal-org concept).
+    org_kinds: Mapping[str, OrgKind] = field(default_factory=dict)
+    # Half-life of fair-share usage: the stateful scheduler decays and accrues usage with it.
+    fair_share_half_life_seconds: float = 7 * 86_400.0
+    # How often the stateful scheduler re-ranks orgs by fair share (Slurm's PriorityCalcPeriod);
+    # a change of order re-examines every GPU type. 0: at every step.
+    fair_share_interval_seconds: float = 60.0
 
 
 class WaitReason(StrEnum):
@@ -152,3 +161,6 @@ class SchedulingResult:
     starts: tuple[Start, ...] = ()
     preemptions: tuple[Preempt, ...] = ()
     waits: tuple[Wait, ...] = ()
+    # GPU type (and "total") → GPUs free but unusable by the largest job waiting for capacity
+    # of that type: free GPUs on nodes with fewer free than that job needs per node.
+    fragmentation: Mapping[str, int] = field(default_factory=dict)

@@ -1,33 +1,41 @@
-"""The order in which pending jobs are considered in one pass.
+"""The order in which pending jobs are considered: the one place that decides it.
 
-v1 orders by tier, then (internal only) priority class, then submission order. Fair share with
-decaying usage replaces `admission_key` later; everything else reads the order from here.
+Tier first (internal, reserved, on-demand, spot). Inside a tier, orgs by fair share (decayed
+usage per weight, lower first, ties by name; see `fairshare`). Inside an org, priority class
+(internal work only: production, research, batch) then submission order. Jobs that spot or
+borrowed work is already being preempted for go before all others, so what is promised to them
+cannot be taken while the victims exit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Set
+from collections.abc import Iterable, Mapping, Set
 
 from neocloud.domain.jobs import PriorityClass, Tier
 from neocloud.scheduler.model import PendingJob
 
 DEFAULT_PRIORITY_CLASS = PriorityClass.RESEARCH
 
+AdmissionKey = tuple[int, int, int, int, str]
 
-def admission_key(job: PendingJob) -> tuple[int, int, int, str]:
+
+def class_rank(tier: Tier, priority_class: PriorityClass | None) -> int:
+    """Rank of a priority class (0 = production); external tiers ignore classes."""
+    if tier is not Tier.INTERNAL:
+        return 0
+    return (priority_class or DEFAULT_PRIORITY_CLASS).rank
+
+
+def admission_key(job: PendingJob, org_rank: Mapping[str, int] | None = None) -> AdmissionKey:
     """Sort key of a pending job: lower goes first."""
-    if job.tier is Tier.INTERNAL:
-        priority = (job.priority_class or DEFAULT_PRIORITY_CLASS).rank
-    else:
-        # Priority classes only rank work inside internal orgs; external tiers ignore them.
-        priority = 0
-    return (job.tier.rank, priority, job.order, job.id)
+    rank = 0 if org_rank is None else org_rank.get(job.org, 0)
+    return (job.tier.rank, rank, class_rank(job.tier, job.priority_class), job.order, job.id)
 
 
-def admission_order(pending: Iterable[PendingJob], promised: Set[str]) -> list[PendingJob]:
-    """Pending jobs in the order one pass considers them.
-
-    Jobs that running spot work is already being preempted for go first, so the GPUs and the
-    cap room promised to them cannot be taken by anyone else while the victims exit.
-    """
-    return sorted(pending, key=lambda job: (job.id not in promised, admission_key(job)))
+def admission_order(
+    pending: Iterable[PendingJob],
+    promised: Set[str],
+    org_rank: Mapping[str, int] | None = None,
+) -> list[PendingJob]:
+    """Pending jobs in the order one pass considers them (promised jobs first)."""
+    return sorted(pending, key=lambda job: (job.id not in promised, admission_key(job, org_rank)))
