@@ -94,6 +94,10 @@ class TypePass:
         # fresh pass over the new state would.
         self._reclaimers: set[tuple[int, int, bool]] = set()
         self._new_victims = False
+        # Groups left waiting, in the order decided, and whether the reservation's holder came
+        # to wait on a limit after it was given the reservation.
+        self._waiting: list[Group] = []
+        self._holder_moved = False
         self._key: tuple[int | str, ...] = ()
         # The stamp `_unchanged` read for the job about to be decided (saves reading it twice).
         self._stamp: Stamp | None = None
@@ -212,6 +216,7 @@ class TypePass:
             return False
         if group.fresh:
             self._blocked.append((group, last))
+        self._waiting.append(group)
         return True
 
     def _entry_key(self, job: PendingJob, borrow: int) -> tuple[int | str, ...]:
@@ -241,7 +246,36 @@ class TypePass:
         state.counted = {}
         self._start_ge = list(self._index.count_ge)
 
+    def _recheck(self) -> None:
+        """Starts late in a pass tighten the limits of groups decided before them: read their
+        verdicts again, so each keeps the reason a pass over the final state would give it."""
+        limits, holder = self._world.limits, self._reservation.holder
+        at = {id(group): i for i, (group, _) in enumerate(self._blocked)}
+        for group in self._waiting:
+            head, last = group.head(), group.last
+            if head is None or (last is not None and last.reason is WaitReason.UNSATISFIABLE):
+                continue
+            stamp = limits.stamp(head)
+            if stamp == group.stamp:
+                continue
+            verdict = limits.check(head)
+            group.stamp, group.verdict = stamp, verdict
+            block = verdict.block
+            if block is None or (last is not None and last.reason is block.reason):
+                continue
+            now = Blocked(block.reason, block.sentence)
+            group.last = now
+            if id(group) in at:
+                self._blocked[at[id(group)]] = (group, now)
+            else:
+                self._blocked.append((group, now))
+            if holder is not None and holder.id in group.members:
+                # Another job would hold the reservation now: look again at the next step.
+                self._individual[holder.id] = now
+                self._holder_moved = True
+
     def _finish(self) -> None:
+        self._recheck()
         state, world, waits = self._state, self._world, self._out.waits
         reservation = self._reservation
         state.plan = reservation.plan
@@ -275,7 +309,7 @@ class TypePass:
                 emitted[job_id] = reason
             group.reason, group.sentence = reason, why.sentence
             group.fresh.clear()
-        state.dirty = self._new_victims and self._could_reclaim()
+        state.dirty = self._holder_moved or (self._new_victims and self._could_reclaim())
 
     def _could_reclaim(self) -> bool:
         """Could a job left waiting now reclaim GPUs from work that started after it?"""
@@ -437,6 +471,7 @@ class TypePass:
         else:
             rest = why
         self._blocked.append((group, rest))
+        self._waiting.append(group)
         group.last = rest
         if rest.gpus:
             self._largest_need = max(self._largest_need, job.resources.gpus_per_node)

@@ -1,0 +1,1 @@
+"""Benchmarks: commands that measure speed and scale and print figures (never timed tests)."""
