@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -114,5 +115,7 @@ def test_the_scheduler_sees_contracts_limits_weights_and_decayed_usage(api: Api)
     assert snap.borrow_limits == {("research", "h100"): 2}
     assert snap.quotas[("research", "h100")] == 4
     assert snap.weights["acme"] == 1
-    assert snap.usage["acme"] == pytest.approx(3600.0, rel=1e-6)
+    # 2 GPUs for an hour, ended an hour ago, half-life an hour: each GPU-second halves per hour
+    # since it was used, so the hour is worth 2 × h/ln2 × (1 − ½), halved once more.
+    assert snap.usage["acme"] == pytest.approx(2 * 3600 / math.log(2) * 0.5 * 0.5, rel=1e-9)
     assert snap.now == pytest.approx(NOW.timestamp())

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from neocloud.domain.jobs import JobState, PriorityClass, Resources, Tier
 from neocloud.domain.tenancy import OrgKind
+from neocloud.scheduler.fairshare import decayed_gpu_seconds
 from neocloud.scheduler.model import GpuSlot, NodeState, PendingJob, RunningJob, SchedulerInput
 from neocloud.server.services import contracts
 from neocloud.store.models import (
@@ -36,30 +37,38 @@ def _seconds(t: datetime) -> float:
 def decayed_usage(
     s: Session, orgs: dict[str, tuple[str, OrgKind]], now: datetime, half_life_seconds: float
 ) -> dict[str, float]:
-    """GPU-seconds per org name, each halved every half-life since it was used (Slurm-style).
+    """Decayed GPU-seconds per org name, computed exactly as the simulator's scheduler does.
 
-    Ended allocations count from their end; running ones count in full up to now. Usage older
-    than ten half-lives (< 0.1 % of its weight) is left out so the query stays bounded.
+    Every GPU-second counts, halved for each half-life since it was used (Slurm-style). Usage that
+    ended more than ten half-lives ago (< 0.1 % of its weight) is left out so the query stays
+    bounded.
     """
+    t_now = _seconds(now)
     horizon = now - timedelta(seconds=10 * half_life_seconds)
     out: dict[str, float] = {}
-    for org_id, seconds, ended in s.execute(
-        select(UsageRecordRow.org_id, UsageRecordRow.gpu_seconds, UsageRecordRow.ended_at).where(
-            UsageRecordRow.ended_at > horizon
-        )
+    for org_id, gpus, started, ended in s.execute(
+        select(
+            UsageRecordRow.org_id,
+            UsageRecordRow.gpus,
+            UsageRecordRow.started_at,
+            UsageRecordRow.ended_at,
+        ).where(UsageRecordRow.ended_at > horizon)
     ).all():
-        age = max(0.0, (now - ended).total_seconds())
         name = orgs[org_id][0]
-        out[name] = out.get(name, 0.0) + float(seconds) * 0.5 ** (age / half_life_seconds)
-    for org_id, indices, started in s.execute(
+        end = min(_seconds(ended), t_now)
+        used = decayed_gpu_seconds(gpus, min(_seconds(started), end), end, t_now, half_life_seconds)
+        out[name] = out.get(name, 0.0) + used
+    for org_id, indices, began in s.execute(
         select(JobRow.org_id, AllocationRow.gpu_indices, AllocationRow.started_at)
         .join(JobRow, JobRow.id == AllocationRow.job_id)
         .where(AllocationRow.ended_at.is_(None), AllocationRow.started_at.is_not(None))
     ).all():
-        if started is None:
+        if began is None:
             continue
         name = orgs[org_id][0]
-        out[name] = out.get(name, 0.0) + len(indices) * max(0.0, (now - started).total_seconds())
+        begin = min(_seconds(began), t_now)
+        used = decayed_gpu_seconds(len(indices), begin, t_now, t_now, half_life_seconds)
+        out[name] = out.get(name, 0.0) + used
     return out
 
 
