@@ -6,20 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner, Result
 
-from neocloud.cli.simulate import MAX_PROBLEMS_SHOWN, simulate
-from tests.sim.helpers import PHILLY_FLEET, PHILLY_TRACE, csv_text, fleet_yaml
-
-app = typer.Typer()
-app.command("simulate")(simulate)
-
-
-@app.command("other")
-def _other() -> None:
-    """A second command, so that `simulate` is invoked by name as under `neocloud`."""
-
+from neocloud.cli.main import app
+from neocloud.cli.simulate import MAX_PROBLEMS_SHOWN
+from tests.sim.helpers import PHILLY_FLEET, PHILLY_TRACE, REPO, csv_text, fleet_yaml
 
 TRACE = csv_text(
     "id,submit_time,duration,num_gpus,org,tier",
@@ -29,8 +20,8 @@ TRACE = csv_text(
 )
 
 
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(app, ["simulate", *args])
+def invoke(*args: str, before: tuple[str, ...] = ()) -> Result:
+    return CliRunner().invoke(app, [*before, "simulate", *args])
 
 
 @pytest.fixture
@@ -75,6 +66,28 @@ def test_tables_for_people(files: tuple[Path, Path]) -> None:
         "spot",
         "total",
     ]
+
+
+def test_the_global_json_flag_works_too(files: tuple[Path, Path]) -> None:
+    trace, fleet = files
+    result = invoke("--trace", str(trace), "--fleet", str(fleet), before=("--json",))
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["total"]["jobs"] == 3
+
+
+def test_the_example_mixed_trace_on_the_demo_fleet() -> None:
+    trace = REPO / "docs" / "examples" / "mixed-trace.csv"
+    fleet = REPO / "src" / "neocloud" / "demo" / "fleet.yaml"
+    result = invoke(
+        "--trace", str(trace), "--fleet", str(fleet), "--sellable-cap", "h100=50%", "--json"
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert list(data["tiers"]) == ["internal", "on_demand", "spot"]
+    assert data["total"]["finished"] == 10 and data["sellable_cap"] == {"h100": 0.5}
+    # Internal and on-demand work reclaims GPUs from the spot sweeps.
+    assert data["tiers"]["spot"]["preemptions"] > 0
+    assert data["tiers"]["internal"]["preemptions"] == 0
 
 
 def test_bad_trace_rows_are_all_printed_and_nothing_runs(tmp_path: Path) -> None:
@@ -137,6 +150,20 @@ def test_a_quota_file(files: tuple[Path, Path], tmp_path: Path) -> None:
     # One node's worth of quota: the two internal jobs run one after the other.
     internal = json.loads(result.stdout)["tiers"]["internal"]
     assert internal["wait_avg_s"] == 45.0
+
+
+def test_a_contract_file(files: tuple[Path, Path], tmp_path: Path) -> None:
+    trace, fleet = files
+    trace.write_text(csv_text("submit_time,duration,num_gpus,org,tier", "0,10,8,acme,reserved"))
+    contracts = tmp_path / "c.csv"
+    contracts.write_text(csv_text("org,gpu_type,gpus", "acme,h100,8"))
+    args = ("--trace", str(trace), "--fleet", str(fleet), "--json")
+    data = json.loads(invoke(*args, "--contracts", str(contracts)).stdout)
+    assert data["contracts"] == str(contracts)
+    assert data["tiers"]["reserved"]["finished"] == 1 and data["notes"] == []
+    without = json.loads(invoke(*args).stdout)
+    assert without["tiers"]["reserved"]["unfinished"] == 1
+    assert without["notes"][0].startswith("1 reserved org(s) have no contract")
 
 
 def test_the_philly_trace_with_its_fleet(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from neocloud.domain.jobs import Tier
 from neocloud.scheduler.model import SchedulerInput, SchedulingResult
-from neocloud.sim.driver import SnapshotScheduler
+from neocloud.scheduler.state import Scheduler
 from neocloud.sim.metrics import summarize
 from neocloud.sim.simulator import simulate
 from neocloud.sim.trace import TraceJob
@@ -17,8 +17,8 @@ from tests.sim.helpers import config, generic_jobs, shape
 ORGS = {Tier.INTERNAL: ("acme", "initech"), Tier.ON_DEMAND: ("globex",), Tier.SPOT: ("hooli",)}
 
 
-class Checking(SnapshotScheduler):
-    """The real adapter, checking every decision against the GPUs held right now."""
+class Checking(Scheduler):
+    """The real scheduler, its every decision checked against the GPUs held right now."""
 
     def __init__(self, snapshot: SchedulerInput) -> None:
         super().__init__(snapshot)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from neocloud.sim.problems import InputProblem
-from neocloud.sim.quotas import parse_quotas, parse_vc_nodes, whole_fleet
+from neocloud.sim.quotas import parse_contracts, parse_quotas, parse_vc_nodes, whole_fleet
 from tests.sim.helpers import csv_text, shape
 
 
@@ -25,6 +25,15 @@ def test_bad_quota_rows_name_file_line_and_field() -> None:
         "q.csv:2: gpus: must be a non-negative integer, got 'x'",
         "q.csv:3: gpu_type: 'b200' is not in the fleet (h100)",
         "q.csv:5: org: a second quota for a h100 (first at line 4)",
+    ]
+
+
+def test_a_contract_file_has_the_same_format() -> None:
+    problems: list[InputProblem] = []
+    text = csv_text("org,gpu_type,gpus", "acme,h100,8", "acme,h100,4")
+    assert parse_contracts(text, "c.csv", shape(), problems) == {("acme", "h100"): 8}
+    assert [str(p) for p in problems] == [
+        "c.csv:3: org: a second contract for acme h100 (first at line 2)"
     ]
 
 

@@ -30,6 +30,7 @@ def test_without_a_quota_file_every_internal_org_may_use_the_whole_fleet() -> No
     assert prepared.config.quotas == {("acme", "h100"): 8, ("lab", "h100"): 8}
     assert prepared.quota_source == "whole fleet per internal org"
     assert prepared.notes == () and prepared.rows == 4
+    assert prepared.config.contracts == {} and prepared.contract_source is None
 
 
 def test_a_quota_file_is_the_only_source_and_orgs_it_omits_are_noted() -> None:
@@ -44,6 +45,24 @@ def test_a_quota_file_is_the_only_source_and_orgs_it_omits_are_noted() -> None:
     report = run(request(quotas=quotas))
     assert (report.metrics.total.finished, report.metrics.total.unfinished) == (3, 1)
     assert report.wall_s >= 0
+
+
+def test_reserved_work_runs_only_under_a_contract() -> None:
+    trace = csv_text(
+        "submit_time,duration,num_gpus,org,tier",
+        "0,10,4,acme,reserved",
+        "0,10,4,initech,reserved",
+    )
+    contracts = InputFile("c.csv", csv_text("org,gpu_type,gpus", "acme,h100,4"))
+    prepared = prepare(request(trace, contracts=contracts))
+    assert prepared.config.contracts == {("acme", "h100"): 4}
+    assert prepared.contract_source == "c.csv"
+    assert prepared.notes == (
+        "1 reserved org(s) have no contract for the GPU type they ask for, so their 1 job(s) "
+        "never start: initech (1)",
+    )
+    total = run(request(trace, contracts=contracts)).metrics.total
+    assert (total.finished, total.unfinished) == (1, 1)
 
 
 def test_limit_keeps_the_earliest_submissions() -> None:

@@ -47,6 +47,16 @@ def simulate(
             help="CSV org,gpu_type,gpus (default: philly_vc_nodes.csv or the whole fleet).",
         ),
     ] = None,
+    contracts: Annotated[
+        Path | None,
+        typer.Option(
+            "--contracts",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="CSV org,gpu_type,gpus: reserved contracts (reserved work runs only under one).",
+        ),
+    ] = None,
     sellable_cap: Annotated[
         list[str] | None,
         typer.Option(
@@ -67,6 +77,7 @@ def simulate(
         fleet=_input(fleet, "--fleet"),
         format=trace_format,
         quotas=_input(quotas, "--quotas") if quotas is not None else None,
+        contracts=_input(contracts, "--contracts") if contracts is not None else None,
         vc_nodes=_vc_nodes(trace) if trace_format is TraceFormat.PHILLY else None,
         sellable_cap=_caps(sellable_cap or []),
         limit=limit,
@@ -156,6 +167,7 @@ def _print_report(report: SimReport, trace: Path, fleet: Path, trace_format: str
             ("jobs", f"{len(prepared.jobs)} of {prepared.rows} rows"),
             ("skipped rows", skipped),
             ("quotas", prepared.quota_source),
+            ("contracts", prepared.contract_source or "none"),
             ("makespan", _duration(metrics.makespan_s)),
             ("scheduler steps", metrics.scheduler_steps),
             ("wall time", f"{report.wall_s:.2f} s"),
@@ -195,7 +207,7 @@ def _row(m: TierMetrics) -> list[Cell]:
         _duration(m.wait_avg_s),
         _duration(m.wait_p95_s),
         m.preemptions,
-        f"{m.fragmentation_gpus:.1f}",
+        "-" if m.fragmentation_gpus is None else f"{m.fragmentation_gpus:.1f}",
         _duration(m.makespan_s),
     ]
 

@@ -4,14 +4,16 @@
   run's makespan, so the tiers add up to the total.
 - JCT: end − submit, over finished jobs; wait: every second a finished job spent pending
   (before its first start and after each requeue).
-- fragmentation: time-weighted mean of stranded GPUs (see `sim.fragmentation`).
+- fragmentation: time-weighted mean of the free GPUs that the largest job waiting for
+  capacity cannot use (the scheduler's own measure, per step). Free GPUs belong to no tier,
+  so it is a fleet-wide figure: given in the total, None per tier.
 - makespan: last end − first submit (per tier: its last end − its first submit).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -33,7 +35,7 @@ class TierMetrics:
     wait_p95_s: float | None
     preemptions: int
     timed_out: int
-    fragmentation_gpus: float
+    fragmentation_gpus: float | None
     makespan_s: float
 
 
@@ -56,12 +58,13 @@ def summarize(outcome: SimOutcome) -> SimMetrics:
     for record in outcome.records:
         by_tier.setdefault(record.job.tier, []).append(record)
     tiers = {
-        tier: _figures(by_tier[tier], outcome, span, tier)
+        tier: _figures(by_tier[tier], outcome, span)
         for tier in sorted(by_tier, key=lambda t: t.rank)
     }
+    fragmentation = outcome.stranded_gpu_seconds / span if span > 0 else 0.0
     return SimMetrics(
         tiers=tiers,
-        total=_figures(outcome.records, outcome, span, None),
+        total=replace(_figures(outcome.records, outcome, span), fragmentation_gpus=fragmentation),
         fleet_gpus=outcome.fleet_gpus,
         makespan_s=span,
         scheduler_steps=outcome.scheduler_steps,
@@ -69,9 +72,7 @@ def summarize(outcome: SimOutcome) -> SimMetrics:
     )
 
 
-def _figures(
-    records: Sequence[JobRecord], outcome: SimOutcome, span: float, tier: Tier | None
-) -> TierMetrics:
+def _figures(records: Sequence[JobRecord], outcome: SimOutcome, span: float) -> TierMetrics:
     finished = [r for r in records if r.end is not None]
     jct = np.array([r.end - r.job.submit_time for r in finished if r.end is not None])
     wait = np.array([r.pending_s for r in finished])
@@ -90,7 +91,7 @@ def _figures(
         wait_p95_s=_p95(wait),
         preemptions=sum(r.preemptions for r in records),
         timed_out=sum(1 for r in records if r.timed_out),
-        fragmentation_gpus=outcome.stranded_gpu_seconds.get(tier, 0.0) / span if span > 0 else 0.0,
+        fragmentation_gpus=None,
         makespan_s=max(ends) - first if ends else 0.0,
     )
 

@@ -1,4 +1,6 @@
-"""Where internal orgs' quotas come from in a simulation (docs/simulator.md).
+"""Where internal orgs' quotas and reserved contracts come from in a simulation.
+
+Quotas (docs/simulator.md):
 
 - `--quotas FILE`: a CSV `org,gpu_type,gpus`; an internal org it does not list has no quota
   and its jobs never start (the scheduler's rule), which the report says.
@@ -6,7 +8,8 @@
   cluster `nodes × GPUs per node` of the default GPU type.
 - Otherwise every internal org may use the whole fleet (its quota is every GPU of each type).
 
-External orgs need no quota: the sellable cap bounds them.
+External orgs need no quota: the sellable cap bounds them. Reserved work runs only under a
+contract: `--contracts FILE`, the same `org,gpu_type,gpus` CSV; without one it never starts.
 """
 
 from __future__ import annotations
@@ -24,6 +27,19 @@ VC_NODES_FILE = "philly_vc_nodes.csv"
 
 def parse_quotas(text: str, file: str, shape: FleetShape, problems: list[InputProblem]) -> Quotas:
     """Quotas from a `org,gpu_type,gpus` CSV; each bad row adds a problem."""
+    return _org_gpus(text, file, shape, problems, "quota")
+
+
+def parse_contracts(
+    text: str, file: str, shape: FleetShape, problems: list[InputProblem]
+) -> Quotas:
+    """Reserved contracts from a `org,gpu_type,gpus` CSV; each bad row adds a problem."""
+    return _org_gpus(text, file, shape, problems, "contract")
+
+
+def _org_gpus(
+    text: str, file: str, shape: FleetShape, problems: list[InputProblem], noun: str
+) -> Quotas:
     quotas: Quotas = {}
     first: dict[tuple[str, str], int] = {}
     for row in read_rows(text, file, ("org", "gpu_type", "gpus"), (), problems):
@@ -38,7 +54,7 @@ def parse_quotas(text: str, file: str, shape: FleetShape, problems: list[InputPr
             continue
         key = (org, gpu_type)
         if key in first:
-            r.add("org", f"a second quota for {org} {gpu_type} (first at line {first[key]})")
+            r.add("org", f"a second {noun} for {org} {gpu_type} (first at line {first[key]})")
             continue
         first[key] = row.line
         quotas[key] = gpus

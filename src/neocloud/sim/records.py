@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-from neocloud.domain.jobs import Tier
 from neocloud.sim.trace import TraceJob
 
 
@@ -44,7 +42,7 @@ class SimOutcome:
     # Virtual time of the first submission and of the last end (release of GPUs).
     start: float
     end: float
-    # Fragmentation integrated over time (stranded GPUs × seconds): per tier, and None = all.
-    stranded_gpu_seconds: Mapping[Tier | None, float]
+    # Fragmentation integrated over time: stranded GPUs × seconds, fleet-wide.
+    stranded_gpu_seconds: float
     scheduler_steps: int
     events: int

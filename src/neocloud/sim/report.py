@@ -25,6 +25,7 @@ def report_data(report: SimReport, *, trace: str, fleet: str, trace_format: str)
         "jobs": len(prepared.jobs),
         "skipped": dict(prepared.skipped),
         "quotas": prepared.quota_source,
+        "contracts": prepared.contract_source,
         "sellable_cap": dict(prepared.config.sellable_cap),
         "tiers": {tier.value: tier_data(m) for tier, m in metrics.tiers.items()},
         "total": tier_data(metrics.total),

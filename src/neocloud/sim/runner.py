@@ -15,10 +15,16 @@ from enum import StrEnum
 from neocloud.domain.fleet_file import parse_fleet
 from neocloud.domain.jobs import DEFAULT_GRACE_SECONDS, Tier
 from neocloud.scheduler.limits import sellable_fraction
-from neocloud.sim.driver import SnapshotScheduler
+from neocloud.scheduler.state import Scheduler
 from neocloud.sim.metrics import SimMetrics, summarize
 from neocloud.sim.problems import InputError, InputProblem
-from neocloud.sim.quotas import Quotas, parse_quotas, parse_vc_nodes, whole_fleet
+from neocloud.sim.quotas import (
+    Quotas,
+    parse_contracts,
+    parse_quotas,
+    parse_vc_nodes,
+    whole_fleet,
+)
 from neocloud.sim.simulator import Progress, SchedulerFactory, SimConfig, simulate
 from neocloud.sim.trace import FleetShape, TraceJob, TraceLoad
 from neocloud.sim.trace_generic import load_generic
@@ -48,6 +54,8 @@ class SimRequest:
     fleet: InputFile
     format: TraceFormat = TraceFormat.GENERIC
     quotas: InputFile | None = None
+    # Reserved contracts, `org,gpu_type,gpus`: reserved work runs only under one.
+    contracts: InputFile | None = None
     # philly_vc_nodes.csv found beside a Philly trace (used only without `quotas`).
     vc_nodes: InputFile | None = None
     sellable_cap: Mapping[str, str] = field(default_factory=dict)
@@ -65,6 +73,7 @@ class Prepared:
     rows: int
     skipped: Mapping[str, int]
     quota_source: str
+    contract_source: str | None
     notes: tuple[str, ...]
 
 
@@ -90,11 +99,19 @@ def prepare(request: SimRequest) -> Prepared:
     load = _load(request, shape)
     problems.extend(load.problems)
     quotas, source = _quotas(request, shape, load, problems)
+    contracts: Quotas = {}
+    if request.contracts is not None:
+        file = request.contracts
+        contracts = parse_contracts(file.text, file.name, shape, problems)
     if problems:
         raise InputError(problems)
     jobs = load.jobs[: request.limit] if request.limit is not None else load.jobs
     config = SimConfig(
-        nodes=shape.nodes, quotas=quotas, sellable_cap=caps, spot_grace_s=request.spot_grace_s
+        nodes=shape.nodes,
+        quotas=quotas,
+        contracts=contracts,
+        sellable_cap=caps,
+        spot_grace_s=request.spot_grace_s,
     )
     return Prepared(
         jobs=jobs,
@@ -102,14 +119,15 @@ def prepare(request: SimRequest) -> Prepared:
         rows=len(load.jobs) + sum(load.skipped.values()),
         skipped=load.skipped,
         quota_source=source,
-        notes=_notes(jobs, quotas),
+        contract_source=request.contracts.name if request.contracts is not None else None,
+        notes=_notes(jobs, quotas, contracts),
     )
 
 
 def run(
     request: SimRequest,
     *,
-    scheduler: SchedulerFactory = SnapshotScheduler,
+    scheduler: SchedulerFactory = Scheduler,
     progress: Progress | None = None,
 ) -> SimReport:
     """Validate, simulate and summarise; `wall_s` times the simulation and its summary."""
@@ -174,17 +192,27 @@ def _quotas(
     return whole_fleet(internal, shape), "whole fleet per internal org"
 
 
-def _notes(jobs: tuple[TraceJob, ...], quotas: Quotas) -> tuple[str, ...]:
-    """Internal orgs whose jobs can never start for want of a quota."""
-    without: dict[str, int] = {}
+def _notes(jobs: tuple[TraceJob, ...], quotas: Quotas, contracts: Quotas) -> tuple[str, ...]:
+    """Orgs whose jobs can never start: internal without a quota, reserved without a contract."""
+    no_quota: dict[str, int] = {}
+    no_contract: dict[str, int] = {}
     for job in jobs:
-        if job.tier is Tier.INTERNAL and (job.org, job.gpu_type) not in quotas:
-            without[job.org] = without.get(job.org, 0) + 1
-    if not without:
-        return ()
-    orgs = ", ".join(f"{org} ({n})" for org, n in sorted(without.items()))
-    count = sum(without.values())
+        key = (job.org, job.gpu_type)
+        if job.tier is Tier.INTERNAL and key not in quotas:
+            no_quota[job.org] = no_quota.get(job.org, 0) + 1
+        elif job.tier is Tier.RESERVED and key not in contracts:
+            no_contract[job.org] = no_contract.get(job.org, 0) + 1
+    notes = []
+    if no_quota:
+        notes.append(_never_start(no_quota, "internal", "quota"))
+    if no_contract:
+        notes.append(_never_start(no_contract, "reserved", "contract"))
+    return tuple(notes)
+
+
+def _never_start(orgs: Mapping[str, int], kind: str, what: str) -> str:
+    listed = ", ".join(f"{org} ({n})" for org, n in sorted(orgs.items()))
     return (
-        f"{len(without)} internal org(s) have no quota for the GPU type they ask for, so "
-        f"their {count} job(s) never start: {orgs}",
+        f"{len(orgs)} {kind} org(s) have no {what} for the GPU type they ask for, so their "
+        f"{sum(orgs.values())} job(s) never start: {listed}"
     )

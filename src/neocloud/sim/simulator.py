@@ -5,7 +5,8 @@ the same virtual time the scheduler takes one step at that time: starts schedule
 completion at `now + run time`; a preemption schedules the victim's exit after its grace
 period (or lets it complete, if it would finish within the grace). An exited victim releases
 its GPUs, counts one preemption and is requeued as a new submission that restarts from
-scratch (no checkpoints: the work done before the preemption is lost).
+scratch (no checkpoints: the work done before the preemption is lost). Fragmentation is the
+scheduler's own figure after each step, integrated over virtual time.
 
 Pure: no clock, no I/O; the same inputs give the same outcome.
 """
@@ -18,17 +19,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from neocloud.domain.jobs import DEFAULT_GRACE_SECONDS, Tier
+from neocloud.domain.jobs import DEFAULT_GRACE_SECONDS
 from neocloud.scheduler.model import (
     NodeState,
     PendingJob,
-    Placement,
     SchedulerInput,
     SchedulingResult,
-    WaitReason,
 )
-from neocloud.sim.driver import SnapshotScheduler
-from neocloud.sim.fragmentation import FreeGpus, stranded_gpus
+from neocloud.scheduler.state import TOTAL, Scheduler
 from neocloud.sim.records import JobRecord, SimOutcome
 from neocloud.sim.trace import TraceJob
 
@@ -61,6 +59,8 @@ class SimConfig:
 
     nodes: tuple[NodeState, ...]
     quotas: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    # (org, GPU type) → GPUs under a reserved contract: reserved work runs only under one.
+    contracts: Mapping[tuple[str, str], int] = field(default_factory=dict)
     sellable_cap: Mapping[str, float] = field(default_factory=dict)
     spot_grace_s: int = DEFAULT_GRACE_SECONDS
 
@@ -69,7 +69,7 @@ def simulate(
     jobs: Sequence[TraceJob],
     config: SimConfig,
     *,
-    scheduler: SchedulerFactory = SnapshotScheduler,
+    scheduler: SchedulerFactory = Scheduler,
     progress: Progress | None = None,
 ) -> SimOutcome:
     """Run every job of a trace (in submit order) to its end, or until nothing can change."""
@@ -84,7 +84,6 @@ class _Job:
     queued_at: float
     attempt: int = 0
     started_at: float | None = None
-    placement: Placement = ()
     first_start: float | None = None
     end: float | None = None
     pending_s: float = 0.0
@@ -111,6 +110,7 @@ class _Run:
                 running=(),
                 pending=(),
                 quotas=config.quotas,
+                contracts=config.contracts,
                 sellable_cap=config.sellable_cap,
             )
         )
@@ -121,9 +121,9 @@ class _Run:
         self._heap: list[tuple[float, int, int, int, int]] = []
         self._seq = 0
         self._order = 0
-        self._free = FreeGpus(config.nodes)
-        self._stranded: dict[Tier | None, float] = {}
-        self._stranded_now: dict[Tier | None, int] = {}
+        # Fragmentation as the scheduler reports it after each step, integrated over time.
+        self._stranded = 0.0
+        self._stranded_now = 0
         self._done = 0
         self._pending = 0
         self._last_end: float | None = None
@@ -156,7 +156,7 @@ class _Run:
             last = now
             # With nothing pending a step could decide nothing (only GPUs were freed): skip it.
             if self._pending == 0:
-                self._stranded_now = {}
+                self._stranded_now = 0
                 continue
             self._apply(self._scheduler.step(now), now)
             self._steps += 1
@@ -168,7 +168,7 @@ class _Run:
             start=start,
             # Makespan ends with the last job to end (arrivals that never run do not extend it).
             end=self._last_end if self._last_end is not None else start,
-            stranded_gpu_seconds=dict(self._stranded),
+            stranded_gpu_seconds=self._stranded,
             scheduler_steps=self._steps,
             events=self._events,
         )
@@ -212,11 +212,9 @@ class _Run:
             state = self._state[index]
             self._pending -= 1
             state.started_at = now
-            state.placement = start.placement
             state.pending_s += now - state.queued_at
             if state.first_start is None:
                 state.first_start = now
-            self._free.take(start.placement)
             self._push(now + state.job.run_time, _COMPLETE, index, state.attempt)
         for preempt in result.preemptions:
             index = self._index[preempt.job_id]
@@ -226,7 +224,7 @@ class _Run:
             # A victim that finishes within its grace period simply completes.
             if remaining > preempt.grace_seconds:
                 self._push(now + preempt.grace_seconds, _EXIT, index, state.attempt)
-        self._measure_fragmentation(result)
+        self._stranded_now = result.fragmentation.get(TOTAL, 0)
 
     def _complete(self, index: int, attempt: int, now: float) -> None:
         state = self._state[index]
@@ -248,35 +246,12 @@ class _Run:
     def _release(self, state: _Job, now: float) -> None:
         assert state.started_at is not None
         state.gpu_seconds += state.job.gpus * (now - state.started_at)
-        self._free.give(state.placement)
         self._scheduler.release(state.job.id, now)
         self._last_end = now
         state.started_at = None
-        state.placement = ()
-
-    def _measure_fragmentation(self, result: SchedulingResult) -> None:
-        needs: dict[Tier, dict[str, int]] = {}
-        for wait in result.waits:
-            if wait.reason is not WaitReason.CAPACITY:
-                continue
-            job = self._jobs[self._index[wait.job_id]]
-            by_type = needs.setdefault(job.tier, {})
-            by_type[job.gpu_type] = max(by_type.get(job.gpu_type, 0), job.gpus_per_node)
-        overall: dict[str, int] = {}
-        stranded: dict[Tier | None, int] = {}
-        for tier, by_type in needs.items():
-            stranded[tier] = stranded_gpus(self._free, by_type)
-            for gpu_type, per_node in by_type.items():
-                overall[gpu_type] = max(overall.get(gpu_type, 0), per_node)
-        stranded[None] = stranded_gpus(self._free, overall)
-        self._stranded_now = stranded
 
     def _integrate(self, since: float, now: float) -> None:
-        elapsed = now - since
-        if elapsed <= 0:
-            return
-        for key, gpus in self._stranded_now.items():
-            self._stranded[key] = self._stranded.get(key, 0.0) + gpus * elapsed
+        self._stranded += self._stranded_now * (now - since)
 
     def _record(self, state: _Job) -> JobRecord:
         job = state.job
