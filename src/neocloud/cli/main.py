@@ -9,6 +9,7 @@ from typer.core import TyperGroup
 
 from neocloud import __version__
 from neocloud.cli import (
+    bench,
     contracts,
     economics,
     fleet,
@@ -88,6 +89,7 @@ app.add_typer(invoices.app, name="invoices")
 app.command("margin")(margin)
 app.add_typer(economics.app, name="economics")
 app.command("simulate")(simulate.simulate)
+app.add_typer(bench.app, name="bench")
 
 
 def main() -> None:
