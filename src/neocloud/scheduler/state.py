@@ -32,7 +32,8 @@ from neocloud.scheduler.model import (
     SchedulingResult,
     Wait,
 )
-from neocloud.scheduler.typepass import Decisions, TypePass
+from neocloud.scheduler.passstate import Decisions
+from neocloud.scheduler.typepass import TypePass
 from neocloud.scheduler.world import World
 
 TOTAL = "total"

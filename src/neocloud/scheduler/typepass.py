@@ -20,35 +20,22 @@ for jobs short enough to end before the planned start).
 
 from __future__ import annotations
 
-import bisect
 import heapq
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import partial
 
 from neocloud.domain.jobs import Tier
 from neocloud.domain.tenancy import OrgKind
 from neocloud.scheduler import explain
-from neocloud.scheduler.groups import Group, GroupKey
-from neocloud.scheduler.limits import LimitBlock, Stamp
-from neocloud.scheduler.model import PendingJob, Preempt, Start, Wait, WaitReason
+from neocloud.scheduler.announcing import Announcing
+from neocloud.scheduler.arrivals import Arrivals
+from neocloud.scheduler.groups import Group
+from neocloud.scheduler.model import PendingJob, Preempt, WaitReason
 from neocloud.scheduler.ordering import admission_key
 from neocloud.scheduler.preemption import Held, reclaim_rule
 from neocloud.scheduler.reasons import GPUS, REASON_KIND, Blocked, blocked
-from neocloud.scheduler.reclaim import Reclaimed, Reclaimer, choose, place_with
-from neocloud.scheduler.reservation import Reservation
-from neocloud.scheduler.world import TypeState, World
-
-
-@dataclass(slots=True)
-class Decisions:
-    """What a step decided, in the order it decided it."""
-
-    starts: list[Start] = field(default_factory=list)
-    preemptions: list[Preempt] = field(default_factory=list)
-    waits: list[Wait] = field(default_factory=list)
-
+from neocloud.scheduler.reclaim import Reclaimed, choose, place_with
 
 INTERNAL = OrgKind.INTERNAL
 
@@ -57,51 +44,8 @@ INTERNAL = OrgKind.INTERNAL
 _Entry = tuple[tuple[int | str, ...], int, Group, PendingJob, bool]
 
 
-class TypePass:
-    """The mutable bookkeeping of one pass over one GPU type."""
-
-    def __init__(
-        self,
-        world: World,
-        state: TypeState,
-        now: float,
-        org_rank: Mapping[str, int],
-        shares: Mapping[str, float],
-        out: Decisions,
-    ) -> None:
-        self._world = world
-        self._state = state
-        self._nodes = state.nodes
-        self._index = state.nodes.index
-        self._now = now
-        self._rank = org_rank
-        self._shares = shares
-        self._out = out
-        self._reservation = Reservation(state.nodes, now)
-        self._reclaimer = Reclaimer(world, state, self._reservation)
-        self._lifted = False
-        self._aside: set[int] = set()
-        self._aside_for: list[str] = []
-        self._individual: dict[str, Blocked] = {}
-        self._blocked: list[tuple[Group, Blocked]] = []
-        self._first_start: dict[Tier, str] = {}
-        self._shorts: dict[GroupKey, deque[PendingJob]] = {}
-        self._largest_need = 0
-        self._seq = 0
-        self._start_ge: list[int] = []
-        # Shapes (g, k, may take borrowed) of jobs left waiting that may reclaim, and whether
-        # work they could take started after them: then the next step must look again, as a
-        # fresh pass over the new state would.
-        self._reclaimers: set[tuple[int, int, bool]] = set()
-        self._new_victims = False
-        # Groups left waiting, in the order decided, and whether the reservation's holder came
-        # to wait on a limit after it was given the reservation.
-        self._waiting: list[Group] = []
-        self._holder_moved = False
-        self._key: tuple[int | str, ...] = ()
-        # The stamp `_unchanged` read for the job about to be decided (saves reading it twice).
-        self._stamp: Stamp | None = None
-        self._hold_key: tuple[int | str, ...] | None = None
+class TypePass(Arrivals, Announcing):
+    """One pass over one GPU type (its state: `passstate`)."""
 
     # -- the pass --------------------------------------------------------------------------
     def run(self) -> None:
@@ -157,32 +101,6 @@ class TypePass:
         self._seq += 1
         heapq.heappush(heap, (self._entry_key(job, int(borrow)), self._seq, group, job, member))
 
-    def _refresh_order(self) -> list[tuple[tuple[int | str, ...], Group]]:
-        """The groups by the key of their first job (re-sorted when the org ranks moved)."""
-        state = self._state
-        if state.order_ranks != self._rank:
-            state.order = []
-            for group in state.groups.values():
-                head = group.head()
-                group.order_key = None if head is None else self._entry_key(head, 0)
-                if group.order_key is not None:
-                    state.order.append((group.order_key, group))
-            state.order.sort(key=lambda entry: entry[0])
-            state.order_ranks = dict(self._rank)
-        else:
-            order = state.order
-            for group in state.stale.values():
-                if group.order_key is not None:
-                    at = bisect.bisect_left(order, (group.order_key,))
-                    if at < len(order) and order[at][1] is group:
-                        del order[at]
-                head = group.head() if group.key in state.groups else None
-                group.order_key = None if head is None else self._entry_key(head, 0)
-                if group.order_key is not None:
-                    bisect.insort(order, (group.order_key, group), key=lambda entry: entry[0])
-        state.stale = {}
-        return list(state.order)
-
     def _unchanged(self, group: Group, job: PendingJob) -> bool:
         """True if the group must wait as last time, for the same kind of reason: nothing it
         depends on changed (its limits' holdings, its shape's fit, the reservation)."""
@@ -219,10 +137,6 @@ class TypePass:
         self._waiting.append(group)
         return True
 
-    def _entry_key(self, job: PendingJob, borrow: int) -> tuple[int | str, ...]:
-        tier, org, klass, order, job_id = admission_key(job, self._rank)
-        return (tier, borrow, org, klass, order, job_id)
-
     def _reset(self) -> None:
         state, nodes = self._state, self._nodes
         # Jobs decided one by one last time go back to their group's reason unless decided
@@ -246,151 +160,7 @@ class TypePass:
         state.counted = {}
         self._start_ge = list(self._index.count_ge)
 
-    def _recheck(self) -> None:
-        """Starts late in a pass tighten the limits of groups decided before them: read their
-        verdicts again, so each keeps the reason a pass over the final state would give it."""
-        limits, holder = self._world.limits, self._reservation.holder
-        at = {id(group): i for i, (group, _) in enumerate(self._blocked)}
-        for group in self._waiting:
-            head, last = group.head(), group.last
-            if head is None or (last is not None and last.reason is WaitReason.UNSATISFIABLE):
-                continue
-            stamp = limits.stamp(head)
-            if stamp == group.stamp:
-                continue
-            verdict = limits.check(head)
-            group.stamp, group.verdict = stamp, verdict
-            block = verdict.block
-            if block is None or (last is not None and last.reason is block.reason):
-                continue
-            now = Blocked(block.reason, block.sentence)
-            group.last = now
-            if id(group) in at:
-                self._blocked[at[id(group)]] = (group, now)
-            else:
-                self._blocked.append((group, now))
-            if holder is not None and holder.id in group.members:
-                # Another job would hold the reservation now: look again at the next step.
-                self._individual[holder.id] = now
-                self._holder_moved = True
-
-    def _finish(self) -> None:
-        self._recheck()
-        state, world, waits = self._state, self._world, self._out.waits
-        reservation = self._reservation
-        state.plan = reservation.plan
-        state.holder = reservation.holder.id if reservation.holder is not None else None
-        state.hold_key = self._hold_key
-        state.aside = self._aside | reservation.touched
-        state.individual = self._individual
-        state.largest_need = self._largest_need
-        emitted = world.emitted
-        for job_id, why in self._individual.items():
-            if emitted.get(job_id) is not why.reason:
-                waits.append(why.wait(job_id))
-                emitted[job_id] = why.reason
-        for group, why in self._blocked:
-            if not group.members:
-                continue
-            reason, kind = why.reason, REASON_KIND[why.reason]
-            # Members are told when the kind of thing they wait for changes; moves inside a
-            # kind (capacity, fair share, planned start) follow capacity at every pass and are
-            # read with `Scheduler.wait_of`.
-            changed = group.reason is None or REASON_KIND[group.reason] != kind
-            members = list(group.members) if changed else list(group.fresh)
-            text: str | None = None
-            for job_id in sorted(members, key=lambda j: (group.members[j].order, j)):
-                told = emitted.get(job_id)
-                if job_id in self._individual or (told is not None and REASON_KIND[told] == kind):
-                    continue
-                if text is None:
-                    text = why.sentence()
-                waits.append(Wait(job_id, reason, text))
-                emitted[job_id] = reason
-            group.reason, group.sentence = reason, why.sentence
-            group.fresh.clear()
-        state.dirty = self._holder_moved or (self._new_victims and self._could_reclaim())
-
-    def _could_reclaim(self) -> bool:
-        """Could a job left waiting now reclaim GPUs from work that started after it?"""
-        nodes = self._nodes
-        for g, k, borrowed in self._reclaimers:
-            view = nodes.reclaim_view if borrowed else nodes.spot_view
-            if view.at_least(g) >= k:
-                return True
-        return False
-
     # -- new jobs alone --------------------------------------------------------------------
-    def arrivals(self) -> bool:
-        """Decide the jobs submitted since the last pass alone, if that is what a full pass
-        would do: each of them waits, behind the reservation, and changes nothing for anyone
-        else. False (nothing done) if one of them could start, preempt, take the reservation,
-        or backfill: the caller then runs a full pass."""
-        state, world = self._state, self._world
-        holder = world.pending.get(state.holder) if state.holder is not None else None
-        self._reservation.resume(state.plan, holder)
-        self._aside_for = sorted(state.counted)
-        outcomes: list[tuple[PendingJob, Group, Blocked | None]] = []
-        for job in state.arrivals:
-            if job.id not in world.pending:
-                continue  # withdrawn since
-            group = world.group_of[job.id]
-            if group.head() is not job:
-                # Behind an earlier member: same limits, same shape, the group's reason; unless
-                # backfill could let it (short) in.
-                if group.reason is None or group.reason is WaitReason.PLANNED_START:
-                    return False
-                outcomes.append((job, group, None))
-                continue
-            if len(group) > 1:
-                return False  # ahead of an earlier head: the group's order changed
-            why = self._alone(group, job)
-            if why is None:
-                return False
-            outcomes.append((job, group, why))
-        emitted, waits = world.emitted, self._out.waits
-        for job, group, why in outcomes:
-            if why is None:
-                assert group.reason is not None and group.sentence is not None
-                waits.append(Wait(job.id, group.reason, group.sentence()))
-                emitted[job.id] = group.reason
-            else:
-                group.reason, group.sentence = why.reason, why.sentence
-                waits.append(why.wait(job.id))
-                emitted[job.id] = why.reason
-                if why.gpus:
-                    state.largest_need = max(state.largest_need, job.resources.gpus_per_node)
-            group.fresh.discard(job.id)
-        state.arrivals = []
-        return True
-
-    def _alone(self, group: Group, job: PendingJob) -> Blocked | None:
-        """Why a new job waits if it certainly waits without changing anything, else None."""
-        g, k = job.resources.gpus_per_node, job.resources.nodes
-        why = self._state.unsatisfiable_reason(g, k)
-        if why is not None:
-            return blocked(WaitReason.UNSATISFIABLE, why)
-        limits, reservation = self._world.limits, self._reservation
-        verdict = group.verdict = limits.check(job)
-        group.stamp = limits.stamp(job)
-        if verdict.block is None:
-            if self._index.fits(g, k):
-                return None
-            if reservation.ends_before(job) and reservation.fits_lifted(g, k):
-                return None
-        short = verdict.shortfall
-        may_reclaim = verdict.reclaims_spot or verdict.reclaims_borrowed
-        if short is not None and may_reclaim and self._reclaimer.possible(job, verdict, short):
-            return None
-        if verdict.block is not None:
-            return Blocked(verdict.block.reason, verdict.block.sentence)
-        tier, *rest = admission_key(job, self._rank)
-        key = (tier, int(limits.would_borrow(job)), *rest)
-        hold_key = self._state.hold_key
-        if hold_key is None or key < hold_key:
-            return None  # it would take the reservation
-        return self._explain(job, None, may_hold=False)
-
     # -- one job ---------------------------------------------------------------------------
     def _decide(self, group: Group, job: PendingJob) -> Blocked | None:
         """Start or preempt for `job` (None), or say why it waits."""
@@ -510,6 +280,7 @@ class TypePass:
 
     def _start(self, job: PendingJob, chosen: Sequence[int]) -> None:
         self._out.starts.append(self._world.start(job, chosen, self._now))
+        self._before_last_start = len(self._waiting)
         if self._reclaimers and job.tier in (Tier.SPOT, Tier.INTERNAL):
             self._new_victims = True
         self._first_start.setdefault(job.tier, job.org)
@@ -529,6 +300,7 @@ class TypePass:
             )
             self._world.preempt(victim, job)
         self._world.promise(job)
+        self._before_last_start = len(self._waiting)
         self._await(job, [*own, *found.victims], found.placement, found.released)
 
     def _await(
@@ -555,70 +327,3 @@ class TypePass:
         kind = "spot" if spot == len(victims) else "borrowed" if spot == 0 else "spot and borrowed"
         sentence = partial(explain.preempting_message, len(victims), gpus, state.name, kind)
         self._wait(job, Blocked(WaitReason.PREEMPTING, sentence))
-
-    # -- explaining ------------------------------------------------------------------------
-    def _explain(self, job: PendingJob, block: LimitBlock | None, *, may_hold: bool) -> Blocked:
-        """Why a job that neither starts nor preempts waits."""
-        if block is not None:
-            return Blocked(block.reason, block.sentence)
-        g, k = job.resources.gpus_per_node, job.resources.nodes
-        reservation = self._reservation
-        plan, holder = reservation.plan, reservation.holder
-        if plan is not None and holder is not None and reservation.fits_lifted(g, k):
-            sentence = partial(
-                explain.delay_message, holder.id, plan.start - self._now, job.max_runtime_seconds
-            )
-            return Blocked(WaitReason.PLANNED_START, sentence, gpus=True, delay=True)
-        if self._aside_for and self._nodes.free_view.at_least(g) >= k:
-            holders = tuple(sorted(self._aside_for))
-            sentence = partial(explain.priority_message, self._state.name, holders)
-            return Blocked(WaitReason.PRIORITY, sentence, gpus=True)
-        if may_hold and not reservation.tried:
-            self._hold_key = self._key
-            largest, fitting = self._index.largest(), self._index.nodes_with(g)
-            if reservation.hold(job):
-                assert reservation.plan is not None
-                sentence = partial(
-                    explain.planned_message,
-                    job.resources,
-                    largest,
-                    fitting,
-                    reservation.plan.start - self._now,
-                    tuple(reservation.waits_for()),
-                )
-                return Blocked(WaitReason.PLANNED_START, sentence, gpus=True, holder=True)
-        return self._capacity(job)
-
-    def _capacity(self, job: PendingJob) -> Blocked:
-        """`fair_share` if GPUs it would have fit went to an org of its tier with a lower
-        share during this pass, else `capacity` with the largest free block."""
-        g, k = job.resources.gpus_per_node, job.resources.nodes
-        ahead = self._first_start.get(job.tier)
-        rank = self._rank
-        if (
-            ahead is not None
-            and ahead != job.org
-            and rank.get(ahead, 0) < rank.get(job.org, 0)
-            and g < len(self._start_ge)
-            and self._start_ge[g] >= k
-        ):
-            shares = self._shares
-            sentence = partial(
-                explain.fair_share_message,
-                job.org,
-                shares.get(job.org, 0.0),
-                ahead,
-                shares.get(ahead, 0.0),
-                self._state.name,
-            )
-            return Blocked(WaitReason.FAIR_SHARE, sentence, gpus=True)
-        index = self._index
-        sentence = partial(
-            explain.capacity_message, job.resources, index.largest(), index.nodes_with(g)
-        )
-        return Blocked(WaitReason.CAPACITY, sentence, gpus=True)
-
-    def _wait(self, job: PendingJob, why: Blocked) -> None:
-        self._individual[job.id] = why
-        if why.gpus:
-            self._largest_need = max(self._largest_need, job.resources.gpus_per_node)

@@ -1,0 +1,92 @@
+"""The end of a pass: re-read limits that later starts tightened, then report the waits.
+
+Jobs decided one by one (the reservation's holder, jobs waiting on preemption) are reported
+when their reason changes. The members of a group of identical jobs are reported when the kind
+of thing they wait for changes (GPUs, a given limit, preemption, nothing possible): moves inside
+a kind (capacity, fair share, planned start, priority) follow capacity at every pass, and are
+read with `Scheduler.wait_of`.
+"""
+
+from __future__ import annotations
+
+from neocloud.scheduler.model import Wait, WaitReason
+from neocloud.scheduler.passstate import PassState
+from neocloud.scheduler.reasons import REASON_KIND, Blocked
+
+
+class Announcing(PassState):
+    """What the pass leaves in the type's state and reports."""
+
+    def _recheck(self) -> None:
+        """Starts late in a pass tighten the limits of groups decided before them: read their
+        verdicts again, so each keeps the reason a pass over the final state would give it."""
+        limits, holder = self._world.limits, self._reservation.holder
+        at = {id(group): i for i, (group, _) in enumerate(self._blocked)}
+        for group in self._waiting[: self._before_last_start]:
+            head, last = group.head(), group.last
+            if head is None or (last is not None and last.reason is WaitReason.UNSATISFIABLE):
+                continue
+            stamp = limits.stamp(head)
+            if stamp == group.stamp:
+                continue
+            verdict = limits.check(head)
+            group.stamp, group.verdict = stamp, verdict
+            block = verdict.block
+            if block is None or (last is not None and last.reason is block.reason):
+                continue
+            now = Blocked(block.reason, block.sentence)
+            group.last = now
+            if id(group) in at:
+                self._blocked[at[id(group)]] = (group, now)
+            else:
+                self._blocked.append((group, now))
+            if holder is not None and holder.id in group.members:
+                # Another job would hold the reservation now: look again at the next step.
+                self._individual[holder.id] = now
+                self._holder_moved = True
+
+    def _finish(self) -> None:
+        self._recheck()
+        state, world, waits = self._state, self._world, self._out.waits
+        reservation = self._reservation
+        state.plan = reservation.plan
+        state.holder = reservation.holder.id if reservation.holder is not None else None
+        state.hold_key = self._hold_key
+        state.aside = self._aside | reservation.touched
+        state.individual = self._individual
+        state.largest_need = self._largest_need
+        emitted = world.emitted
+        for job_id, why in self._individual.items():
+            if emitted.get(job_id) is not why.reason:
+                waits.append(why.wait(job_id))
+                emitted[job_id] = why.reason
+        for group, why in self._blocked:
+            if not group.members:
+                continue
+            reason, kind = why.reason, REASON_KIND[why.reason]
+            # Members are told when the kind of thing they wait for changes; moves inside a
+            # kind (capacity, fair share, planned start) follow capacity at every pass and are
+            # read with `Scheduler.wait_of`.
+            changed = group.reason is None or REASON_KIND[group.reason] != kind
+            members = list(group.members) if changed else list(group.fresh)
+            text: str | None = None
+            for job_id in sorted(members, key=lambda j: (group.members[j].order, j)):
+                told = emitted.get(job_id)
+                if job_id in self._individual or (told is not None and REASON_KIND[told] == kind):
+                    continue
+                if text is None:
+                    text = why.sentence()
+                waits.append(Wait(job_id, reason, text))
+                emitted[job_id] = reason
+            group.reason, group.sentence = reason, why.sentence
+            group.fresh.clear()
+        state.dirty = self._holder_moved or (self._new_victims and self._could_reclaim())
+
+    def _could_reclaim(self) -> bool:
+        """Could a job left waiting now reclaim GPUs from work that started after it?"""
+        nodes = self._nodes
+        for g, k, borrowed in self._reclaimers:
+            view = nodes.reclaim_view if borrowed else nodes.spot_view
+            if view.at_least(g) >= k:
+                return True
+        return False

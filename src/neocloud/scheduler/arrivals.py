@@ -1,0 +1,88 @@
+"""New jobs decided alone: when nothing but submissions happened since a type's last pass.
+
+A full pass would find every other job waiting exactly as before (nothing freed GPUs or loosened
+a limit), so only the new jobs need a decision — if each of them only waits, behind the
+reservation, without taking anything. Otherwise the caller runs a full pass.
+"""
+
+from __future__ import annotations
+
+from neocloud.scheduler.explaining import Explaining
+from neocloud.scheduler.groups import Group
+from neocloud.scheduler.model import PendingJob, Wait, WaitReason
+from neocloud.scheduler.ordering import admission_key
+from neocloud.scheduler.reasons import Blocked, blocked
+
+
+class Arrivals(Explaining):
+    """Deciding submissions alone."""
+
+    def arrivals(self) -> bool:
+        """Decide the jobs submitted since the last pass alone, if that is what a full pass
+        would do: each of them waits, behind the reservation, and changes nothing for anyone
+        else. False (nothing done) if one of them could start, preempt, take the reservation,
+        or backfill: the caller then runs a full pass."""
+        state, world = self._state, self._world
+        holder = world.pending.get(state.holder) if state.holder is not None else None
+        self._reservation.resume(state.plan, holder)
+        self._aside_for = sorted(state.counted)
+        outcomes: list[tuple[PendingJob, Group, Blocked | None]] = []
+        for job in state.arrivals:
+            if job.id not in world.pending:
+                continue  # withdrawn since
+            group = world.group_of[job.id]
+            if group.head() is not job:
+                # Behind an earlier member: same limits, same shape, the group's reason; unless
+                # backfill could let it (short) in.
+                if group.reason is None or group.reason is WaitReason.PLANNED_START:
+                    return False
+                outcomes.append((job, group, None))
+                continue
+            if len(group) > 1:
+                return False  # ahead of an earlier head: the group's order changed
+            why = self._alone(group, job)
+            if why is None:
+                return False
+            outcomes.append((job, group, why))
+        emitted, waits = world.emitted, self._out.waits
+        for job, group, why in outcomes:
+            if why is None:
+                assert group.reason is not None and group.sentence is not None
+                waits.append(Wait(job.id, group.reason, group.sentence()))
+                emitted[job.id] = group.reason
+            else:
+                group.reason, group.sentence = why.reason, why.sentence
+                waits.append(why.wait(job.id))
+                emitted[job.id] = why.reason
+                if why.gpus:
+                    state.largest_need = max(state.largest_need, job.resources.gpus_per_node)
+            group.fresh.discard(job.id)
+        state.arrivals = []
+        return True
+
+    def _alone(self, group: Group, job: PendingJob) -> Blocked | None:
+        """Why a new job waits if it certainly waits without changing anything, else None."""
+        g, k = job.resources.gpus_per_node, job.resources.nodes
+        why = self._state.unsatisfiable_reason(g, k)
+        if why is not None:
+            return blocked(WaitReason.UNSATISFIABLE, why)
+        limits, reservation = self._world.limits, self._reservation
+        verdict = group.verdict = limits.check(job)
+        group.stamp = limits.stamp(job)
+        if verdict.block is None:
+            if self._index.fits(g, k):
+                return None
+            if reservation.ends_before(job) and reservation.fits_lifted(g, k):
+                return None
+        short = verdict.shortfall
+        may_reclaim = verdict.reclaims_spot or verdict.reclaims_borrowed
+        if short is not None and may_reclaim and self._reclaimer.possible(job, verdict, short):
+            return None
+        if verdict.block is not None:
+            return Blocked(verdict.block.reason, verdict.block.sentence)
+        tier, *rest = admission_key(job, self._rank)
+        key = (tier, int(limits.would_borrow(job)), *rest)
+        hold_key = self._state.hold_key
+        if hold_key is None or key < hold_key:
+            return None  # it would take the reservation
+        return self._explain(job, None, may_hold=False)

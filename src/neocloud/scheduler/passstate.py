@@ -1,0 +1,114 @@
+"""What one pass over one GPU type keeps while it runs, shared by the parts of the pass.
+
+The pass itself is `typepass.TypePass`; its parts are mixins over this state: `explaining` (why
+a job waits), `arrivals` (new jobs decided alone), `announcing` (what the pass reports at its
+end). The persisted admission order of the type's groups is refreshed here.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from neocloud.domain.jobs import Tier
+from neocloud.scheduler.groups import Group, GroupKey
+from neocloud.scheduler.limits import Stamp
+from neocloud.scheduler.model import PendingJob, Preempt, Start, Wait
+from neocloud.scheduler.ordering import admission_key
+from neocloud.scheduler.reasons import Blocked
+from neocloud.scheduler.reclaim import Reclaimer
+from neocloud.scheduler.reservation import Reservation
+from neocloud.scheduler.world import TypeState, World
+
+EntryKey = tuple[int | str, ...]
+
+
+@dataclass(slots=True)
+class Decisions:
+    """What a step decided, in the order it decided it."""
+
+    starts: list[Start] = field(default_factory=list)
+    preemptions: list[Preempt] = field(default_factory=list)
+    waits: list[Wait] = field(default_factory=list)
+
+
+class PassState:
+    """The mutable bookkeeping of one pass over one GPU type."""
+
+    def __init__(
+        self,
+        world: World,
+        state: TypeState,
+        now: float,
+        org_rank: Mapping[str, int],
+        shares: Mapping[str, float],
+        out: Decisions,
+    ) -> None:
+        self._world = world
+        self._state = state
+        self._nodes = state.nodes
+        self._index = state.nodes.index
+        self._now = now
+        self._rank = org_rank
+        self._shares = shares
+        self._out = out
+        self._reservation = Reservation(state.nodes, now)
+        self._reclaimer = Reclaimer(world, state, self._reservation)
+        self._lifted = False
+        self._aside: set[int] = set()
+        self._aside_for: list[str] = []
+        self._individual: dict[str, Blocked] = {}
+        self._blocked: list[tuple[Group, Blocked]] = []
+        self._first_start: dict[Tier, str] = {}
+        self._shorts: dict[GroupKey, deque[PendingJob]] = {}
+        self._largest_need = 0
+        self._seq = 0
+        self._start_ge: list[int] = []
+        # Shapes (g, k, may take borrowed) of jobs left waiting that may reclaim, and whether
+        # work they could take started after them: then the next step must look again, as a
+        # fresh pass over the new state would.
+        self._reclaimers: set[tuple[int, int, bool]] = set()
+        self._new_victims = False
+        # Groups left waiting, in the order decided, and whether the reservation's holder came
+        # to wait on a limit after it was given the reservation.
+        self._waiting: list[Group] = []
+        # How many of them were decided before the pass's last start or preemption (only those
+        # can have seen limits that changed after).
+        self._before_last_start = 0
+        self._holder_moved = False
+        self._key: EntryKey = ()
+        # The stamp `_unchanged` read for the job about to be decided (saves reading it twice).
+        self._stamp: Stamp | None = None
+        self._hold_key: EntryKey | None = None
+
+    def _refresh_order(self) -> list[tuple[EntryKey, Group]]:
+        """The groups by the key of their first job (re-sorted when the org ranks moved)."""
+        state = self._state
+        if state.order_ranks != self._rank:
+            state.order = []
+            for group in state.groups.values():
+                head = group.head()
+                group.order_key = None if head is None else self._entry_key(head, 0)
+                if group.order_key is not None:
+                    state.order.append((group.order_key, group))
+            state.order.sort(key=lambda entry: entry[0])
+            state.order_ranks = dict(self._rank)
+        else:
+            order = state.order
+            for group in state.stale.values():
+                if group.order_key is not None:
+                    at = bisect.bisect_left(order, (group.order_key,))
+                    if at < len(order) and order[at][1] is group:
+                        del order[at]
+                head = group.head() if group.key in state.groups else None
+                group.order_key = None if head is None else self._entry_key(head, 0)
+                if group.order_key is not None:
+                    bisect.insort(order, (group.order_key, group), key=lambda entry: entry[0])
+        state.stale = {}
+        return list(state.order)
+
+    def _entry_key(self, job: PendingJob, borrow: int) -> EntryKey:
+        tier, org, klass, order, job_id = admission_key(job, self._rank)
+        return (tier, borrow, org, klass, order, job_id)
