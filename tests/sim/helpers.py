@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from neocloud.domain.fleet_file import parse_fleet
@@ -11,11 +12,15 @@ from neocloud.sim.simulator import SimConfig
 from neocloud.sim.trace import FleetShape, TraceJob
 from neocloud.sim.trace_generic import load_generic
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "trace-samples"
-PHILLY_DIR = SHARED / "philly-derived"
+REPO = Path(__file__).resolve().parents[2]
+# The full trace sits beside the repository (../shared/trace-samples) or where
+# NEOCLOUD_TRACE_SAMPLES points; otherwise the first 2,000 jobs committed under tests/data.
+SHARED = Path(os.environ.get("NEOCLOUD_TRACE_SAMPLES", REPO.parent / "shared" / "trace-samples"))
+_FULL = SHARED / "philly-derived"
+PHILLY_DIR = _FULL if (_FULL / "adaptdl_philly.csv").is_file() else REPO / "tests/data/philly"
 PHILLY_TRACE = PHILLY_DIR / "adaptdl_philly.csv"
 PHILLY_VC_NODES = PHILLY_DIR / "philly_vc_nodes.csv"
-REPO = Path(__file__).resolve().parents[2]
+PHILLY_FULL = PHILLY_DIR == _FULL
 PHILLY_FLEET = REPO / "docs" / "examples" / "philly-fleet.yaml"
 
 

@@ -6,8 +6,6 @@ import csv
 from collections import Counter
 from decimal import Decimal
 
-import pytest
-
 from neocloud.domain.fleet_file import parse_fleet
 from neocloud.economics.cost_model import cost_per_gpu_hour
 from tests.sim.helpers import PHILLY_FLEET, PHILLY_VC_NODES
@@ -27,8 +25,6 @@ def test_the_philly_fleet_parses_to_352_eight_gpu_p100_nodes_in_racks_of_16() ->
 
 
 def test_the_fleet_matches_the_virtual_clusters_node_counts() -> None:
-    if not PHILLY_VC_NODES.is_file():
-        pytest.skip(f"philly_vc_nodes.csv is not at {PHILLY_VC_NODES}")
     with PHILLY_VC_NODES.open(encoding="utf-8") as f:
         total = sum(int(row["node num"]) for row in csv.DictReader(f))
     fleet = parse_fleet(PHILLY_FLEET.read_text(encoding="utf-8")).fleet

@@ -72,8 +72,6 @@ def test_a_missing_column_is_a_problem() -> None:
 
 
 def test_the_first_rows_of_the_real_file() -> None:
-    if not PHILLY_TRACE.is_file():
-        pytest.skip(f"the Philly-derived trace is not at {PHILLY_TRACE}")
     with PHILLY_TRACE.open(encoding="utf-8") as f:
         text = "".join(itertools.islice(f, 2001))
     load = load_philly(text, PHILLY_TRACE.name, shape(nodes=352))
