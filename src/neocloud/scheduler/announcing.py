@@ -68,6 +68,9 @@ class Announcing(PassState):
             # kind (capacity, fair share, planned start) follow capacity at every pass and are
             # read with `Scheduler.wait_of`.
             changed = group.reason is None or REASON_KIND[group.reason] != kind
+            if not changed and not group.fresh:
+                group.reason, group.sentence = reason, why.sentence
+                continue
             members = list(group.members) if changed else list(group.fresh)
             text: str | None = None
             for job_id in sorted(members, key=lambda j: (group.members[j].order, j)):
@@ -80,7 +83,13 @@ class Announcing(PassState):
                 emitted[job_id] = reason
             group.reason, group.sentence = reason, why.sentence
             group.fresh.clear()
-        state.dirty = self._holder_moved or (self._new_victims and self._could_reclaim())
+        # Look again at the next step if a fresh pass over the new state could decide
+        # differently: the reservation moved; a new preemption put a job among those waiting on
+        # preemption (which go first, in admission order); or work started that a job left
+        # waiting could preempt.
+        state.dirty = (
+            self._holder_moved or self._preempted or (self._new_victims and self._could_reclaim())
+        )
 
     def _could_reclaim(self) -> bool:
         """Could a job left waiting now reclaim GPUs from work that started after it?"""

@@ -69,20 +69,25 @@ class Arrivals(Explaining):
         limits, reservation = self._world.limits, self._reservation
         verdict = group.verdict = limits.check(job)
         group.stamp = limits.stamp(job)
+        tier, *rest = admission_key(job, self._rank)
+        key = (tier, int(limits.would_borrow(job)), *rest)
+        hold_key = self._state.hold_key
+        # Ahead of the reservation's holder, a job is not held back by the reservation (and,
+        # waiting for GPUs, would take it): a full pass decides it.
+        ahead = hold_key is None or key < hold_key
         if verdict.block is None:
-            if self._index.fits(g, k):
+            if ahead or self._index.fits(g, k):
                 return None
             if reservation.ends_before(job) and reservation.fits_lifted(g, k):
                 return None
         short = verdict.shortfall
         may_reclaim = verdict.reclaims_spot or verdict.reclaims_borrowed
-        if short is not None and may_reclaim and self._reclaimer.possible(job, verdict, short):
+        if (
+            short is not None
+            and may_reclaim
+            and (ahead or self._reclaimer.possible(job, verdict, short))
+        ):
             return None
         if verdict.block is not None:
             return Blocked(verdict.block.reason, verdict.block.sentence)
-        tier, *rest = admission_key(job, self._rank)
-        key = (tier, int(limits.would_borrow(job)), *rest)
-        hold_key = self._state.hold_key
-        if hold_key is None or key < hold_key:
-            return None  # it would take the reservation
         return self._explain(job, None, may_hold=False)

@@ -110,6 +110,7 @@ class Limits:
         self._fractions = {t: sellable_fraction(v) for t, v in snapshot.sellable_cap.items()}
         self._kinds = dict(kinds)
         self._totals: dict[str, int] = {}
+        self._caps: dict[str, int] = {}
         self._cohort: dict[str, int] = {}
         self._now = Book(self._contracts)
         self._future = Book(self._contracts)
@@ -122,13 +123,19 @@ class Limits:
     def set_total(self, gpu_type: str, total: int) -> None:
         """GPUs of a type over schedulable nodes (the sellable cap is a share of it)."""
         self._totals[gpu_type] = total
+        self._caps[gpu_type] = sellable_gpus(self._fraction(gpu_type), total)
         self._cap_version[gpu_type] = self._cap_version.get(gpu_type, 0) + 1
 
-    def learn_kind(self, org: str, kind: OrgKind) -> None:
-        """Record an org's kind from one of its jobs (changes the cohort if it had a quota)."""
-        if self._kinds.get(org) is not kind:
-            self._kinds[org] = kind
+    def learn_kind(self, org: str, kind: OrgKind) -> bool:
+        """Record an org's kind from one of its jobs; True if that changed the cohort."""
+        if self._kinds.get(org) is kind:
+            return False
+        known = org in self._kinds
+        self._kinds[org] = kind
+        if (known or kind is OrgKind.EXTERNAL) and any(o == org for o, _ in self._quotas):
             self._recount_cohort()
+            return True
+        return False
 
     def add(
         self,
@@ -165,7 +172,8 @@ class Limits:
 
     def cap(self, gpu_type: str) -> int:
         """GPUs of a type all external work together may count."""
-        return sellable_gpus(self._fraction(gpu_type), self._totals.get(gpu_type, 0))
+        cap = self._caps.get(gpu_type)
+        return cap if cap is not None else 0
 
     def is_internal(self, org: str) -> bool:
         """Internal orgs form the borrowing cohort; unknown orgs count as internal."""

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from neocloud.domain.jobs import Tier
+from neocloud.domain.tenancy import OrgKind
 from neocloud.scheduler.groups import Group, GroupKey
 from neocloud.scheduler.limits import Stamp
 from neocloud.scheduler.model import PendingJob, Preempt, Start, Wait
@@ -55,6 +56,12 @@ class PassState:
         self._shares = shares
         self._out = out
         self._reservation = Reservation(state.nodes, now)
+        # The reservation of the type's last pass: (holder, plan).
+        self._previous = (
+            (state.holder, state.plan)
+            if state.holder is not None and state.plan is not None
+            else None
+        )
         self._reclaimer = Reclaimer(world, state, self._reservation)
         self._lifted = False
         self._aside: set[int] = set()
@@ -74,6 +81,12 @@ class PassState:
         # Groups left waiting, in the order decided, and whether the reservation's holder came
         # to wait on a limit after it was given the reservation.
         self._waiting: list[Group] = []
+        # Holdings this pass added to (orgs; the internal cohort; the cap): limits of other
+        # jobs only loosened since their last pass.
+        self._preempted = False
+        self._tight_orgs: set[str] = set()
+        self._tight_cohort = False
+        self._tight_cap = False
         # How many of them were decided before the pass's last start or preemption (only those
         # can have seen limits that changed after).
         self._before_last_start = 0
@@ -112,3 +125,17 @@ class PassState:
     def _entry_key(self, job: PendingJob, borrow: int) -> EntryKey:
         tier, org, klass, order, job_id = admission_key(job, self._rank)
         return (tier, borrow, org, klass, order, job_id)
+
+    def _tighten(self, job: PendingJob) -> None:
+        """A job of this org and tier now holds (or is promised) more."""
+        self._tight_orgs.add(job.org)
+        self._tight_cohort = self._tight_cohort or job.org_kind is OrgKind.INTERNAL
+        self._tight_cap = self._tight_cap or job.tier.external
+
+    def _tighter(self, job: PendingJob) -> bool:
+        """Could this pass have tightened the limits `job` answers to?"""
+        return (
+            job.org in self._tight_orgs
+            or (self._tight_cohort and job.org_kind is OrgKind.INTERNAL)
+            or (self._tight_cap and job.tier.external)
+        )

@@ -54,10 +54,18 @@ class Reclaimer:
         extra: Mapping[int, int],
     ) -> bool:
         state = self._state
-        view = state.nodes.reclaim_view if room else state.nodes.spot_view
+        nodes = state.nodes
+        view = nodes.reclaim_view if room else nodes.spot_view
         possible = view.at_least(g)
         for node, gpus in extra.items():
             possible += (view.value[node] + gpus >= g) - (view.value[node] >= g)
+        plan = self._reservation.plan
+        if plan is not None:
+            # Victims on nodes planned for the reservation free nothing a later job may use.
+            for node in plan.nodes:
+                more = extra.get(node, 0)
+                if view.value[node] + more >= g > nodes.index.avail[node] + more:
+                    possible -= 1
         return (
             possible < k
             or short.spot_gpus > state.spot_gpus

@@ -31,6 +31,7 @@ from neocloud.scheduler import explain
 from neocloud.scheduler.announcing import Announcing
 from neocloud.scheduler.arrivals import Arrivals
 from neocloud.scheduler.groups import Group
+from neocloud.scheduler.limits import Stamp
 from neocloud.scheduler.model import PendingJob, Preempt, WaitReason
 from neocloud.scheduler.ordering import admission_key
 from neocloud.scheduler.preemption import Held, reclaim_rule
@@ -38,6 +39,14 @@ from neocloud.scheduler.reasons import GPUS, REASON_KIND, Blocked, blocked
 from neocloud.scheduler.reclaim import Reclaimed, choose, place_with
 
 INTERNAL = OrgKind.INTERNAL
+# Which holdings a limit reads: the org's, the internal cohort's, the cap's (an internal quota
+# or borrow limit reads the cohort's too; an external org's quota only the org's).
+_READS = {
+    WaitReason.QUOTA: (True, True, False),
+    WaitReason.BORROW_LIMIT: (True, True, False),
+    WaitReason.CONTRACT: (True, False, False),
+    WaitReason.SELLABLE_CAP: (False, False, True),
+}
 
 # (tier rank, 1 if the job would borrow quota, rest of the admission key), tie-breaker, group,
 # the job to decide, and whether it is a backfill candidate from inside a waiting group.
@@ -101,16 +110,49 @@ class TypePass(Arrivals, Announcing):
         self._seq += 1
         heapq.heappush(heap, (self._entry_key(job, int(borrow)), self._seq, group, job, member))
 
+    def _same_delay(self, group: Group) -> bool:
+        """A group that would delay the reservation's holder: it still would (and none of its
+        members is short enough to backfill) if the holder and its plan are the same."""
+        reservation, previous = self._reservation, self._previous
+        plan, holder = reservation.plan, reservation.holder
+        if plan is None or holder is None or previous is None:
+            return False
+        if holder.id != previous[0] or plan != previous[1]:
+            return False
+        shortest = group.shortest_runtime()
+        return shortest is not None and self._now + shortest > plan.start
+
+    def _loosened_only(self, group: Group, job: PendingJob, stamp: Stamp) -> bool:
+        """Is the group's verdict still right although holdings changed? Yes if only releases
+        changed them (this pass added nothing they answer to) and either it fit every limit
+        (it still does, with the same reclaim rights) or the limit that blocked it read nothing
+        that changed (it still blocks, and no other limit can have started to)."""
+        last, verdict, old = group.last, group.verdict, group.stamp
+        if last is None or verdict is None or old is None or self._tighter(job):
+            return False
+        block = verdict.block
+        if block is None:
+            return REASON_KIND[last.reason] == GPUS
+        reads = _READS.get(block.reason)
+        if reads is None or verdict.shortfall is not None or last.reason is not block.reason:
+            return False
+        changed = (a != b for a, b in zip(old, stamp, strict=True))
+        return not any(c and r for c, r in zip(changed, reads, strict=True))
+
     def _unchanged(self, group: Group, job: PendingJob) -> bool:
         """True if the group must wait as last time, for the same kind of reason: nothing it
         depends on changed (its limits' holdings, its shape's fit, the reservation)."""
         last, verdict = group.last, group.verdict
-        if last is None or verdict is None or last.holder or last.delay:
+        if last is None or verdict is None or last.holder:
+            return False
+        if last.delay and not self._same_delay(group):
             return False
         stamp = self._world.limits.stamp(job)
         if group.stamp != stamp:
-            self._stamp = stamp
-            return False
+            if not self._loosened_only(group, job, stamp):
+                self._stamp = stamp
+                return False
+            group.stamp = stamp
         may_reclaim = verdict.shortfall is not None and (
             verdict.reclaims_spot or verdict.reclaims_borrowed
         )
@@ -121,7 +163,7 @@ class TypePass(Arrivals, Announcing):
                 REASON_KIND[last.reason] != GPUS
                 or not reservation.tried
                 or self._index.fits(g, k)
-                or reservation.fits_lifted(g, k)
+                or (not last.delay and reservation.fits_lifted(g, k))
             ):
                 return False
             if may_reclaim:
@@ -281,12 +323,16 @@ class TypePass(Arrivals, Announcing):
     def _start(self, job: PendingJob, chosen: Sequence[int]) -> None:
         self._out.starts.append(self._world.start(job, chosen, self._now))
         self._before_last_start = len(self._waiting)
+        self._tighten(job)
         if self._reclaimers and job.tier in (Tier.SPOT, Tier.INTERNAL):
             self._new_victims = True
         self._first_start.setdefault(job.tier, job.org)
-        if self._lifted:
+        reservation = self._reservation
+        if self._lifted or any(reservation.reserved(node) for node in chosen):
+            # What the reserved job needs set aside there changed (this job ends before the
+            # planned start, or took GPUs it does not need).
             self._lifted = False
-            self._reservation.set_aside(True)
+            reservation.set_aside(True)
 
     def _preempt(self, job: PendingJob, found: Reclaimed, own: Sequence[Held]) -> None:
         for victim in found.victims:
@@ -301,7 +347,12 @@ class TypePass(Arrivals, Announcing):
             self._world.preempt(victim, job)
         self._world.promise(job)
         self._before_last_start = len(self._waiting)
+        self._tighten(job)
+        self._preempted = True
         self._await(job, [*own, *found.victims], found.placement, found.released)
+        # Victims no longer give GPUs back by the planned start; the job takes some: what the
+        # reserved job needs set aside may have changed.
+        self._reservation.set_aside(True)
 
     def _await(
         self,

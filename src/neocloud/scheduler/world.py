@@ -252,7 +252,12 @@ class World:
         """A job starts waiting."""
         state = self.type_of(job.resources.gpu_type)
         self.pending[job.id] = job
-        self.limits.learn_kind(job.org, job.org_kind)
+        if self.limits.learn_kind(job.org, job.org_kind):
+            # The cohort's quota changed: every internal verdict is to be read again.
+            for other in self.types.values():
+                other.dirty = True
+                for group in other.groups.values():
+                    group.last = None
         if job.id in self.victims_of:
             state.promised[job.id] = job
             state.dirty = True
