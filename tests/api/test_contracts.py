@@ -119,3 +119,7 @@ def test_the_scheduler_sees_contracts_limits_weights_and_decayed_usage(api: Api)
     # since it was used, so the hour is worth 2 × h/ln2 × (1 − ½), halved once more.
     assert snap.usage["acme"] == pytest.approx(2 * 3600 / math.log(2) * 0.5 * 0.5, rel=1e-9)
     assert snap.now == pytest.approx(NOW.timestamp())
+    # The kind of every org travels, so an internal org's idle quota counts as lendable even when
+    # it has no job in the snapshot.
+    assert snap.org_kinds["acme"] == "external" and snap.org_kinds["research"] == "internal"
+    assert snap.fair_share_half_life_seconds == half_life

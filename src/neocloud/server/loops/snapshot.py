@@ -167,4 +167,6 @@ def build_snapshot(
         borrow_limits=borrow,
         weights={o.name: float(o.fair_share_weight) for o in org_rows},
         usage=decayed_usage(s, orgs, now, half_life_seconds),
+        org_kinds={name: kind for name, kind in orgs.values()},
+        fair_share_half_life_seconds=half_life_seconds,
     )
