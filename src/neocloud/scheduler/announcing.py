@@ -21,6 +21,10 @@ class Announcing(PassState):
         """Starts late in a pass tighten the limits of groups decided before them: read their
         verdicts again, so each keeps the reason a pass over the final state would give it."""
         limits, holder = self._world.limits, self._reservation.holder
+        key = self._hold_key
+        if holder is not None and key is not None and key[1] != int(limits.would_borrow(holder)):
+            # Its org took more since: it would now borrow, and wait behind work within quota.
+            self._holder_moved = True
         at = {id(group): i for i, (group, _) in enumerate(self._blocked)}
         for group in self._waiting[: self._before_last_start]:
             head, last = group.head(), group.last
@@ -85,11 +89,27 @@ class Announcing(PassState):
             group.fresh.clear()
         # Look again at the next step if a fresh pass over the new state could decide
         # differently: the reservation moved; a new preemption put a job among those waiting on
-        # preemption (which go first, in admission order); or work started that a job left
-        # waiting could preempt.
+        # preemption (which go first, in admission order); work started that a job left
+        # waiting could preempt; work started after jobs waiting on preemption were given their
+        # GPUs (a fresh pass would choose them among fewer); or a fresh plan differs.
         state.dirty = (
-            self._holder_moved or self._preempted or (self._new_victims and self._could_reclaim())
+            self._holder_moved
+            or self._preempted
+            or (self._new_victims and self._could_reclaim())
+            or (self._started and bool(self._aside_for))
+            or self._replanned()
         )
+
+    def _replanned(self) -> bool:
+        """Would the reservation be planned differently on the state the pass leaves? Only if
+        work started on planned nodes after it was planned (elsewhere, starts only make nodes
+        ready later, which cannot beat the plan)."""
+        reservation = self._reservation
+        plan, holder = reservation.plan, reservation.holder
+        if plan is None or holder is None or not self._on_plan:
+            return False
+        r = holder.resources
+        return self._nodes.timeline.plan(r.gpus_per_node, r.nodes, self._now) != plan
 
     def _could_reclaim(self) -> bool:
         """Could a job left waiting now reclaim GPUs from work that started after it?"""

@@ -84,6 +84,9 @@ class PassState:
         # Holdings this pass added to (orgs; the internal cohort; the cap): limits of other
         # jobs only loosened since their last pass.
         self._preempted = False
+        self._started = False
+        # Work started on nodes planned for the reservation (it may plan differently now).
+        self._on_plan = False
         self._tight_orgs: set[str] = set()
         self._tight_cohort = False
         self._tight_cap = False

@@ -124,15 +124,18 @@ class TypePass(Arrivals, Announcing):
 
     def _loosened_only(self, group: Group, job: PendingJob, stamp: Stamp) -> bool:
         """Is the group's verdict still right although holdings changed? Yes if only releases
-        changed them (this pass added nothing they answer to) and either it fit every limit
-        (it still does, with the same reclaim rights) or the limit that blocked it read nothing
-        that changed (it still blocks, and no other limit can have started to)."""
+        changed them (this pass added nothing they answer to) and either it fit every limit and
+        already had every reclaim right it can have (it still fits, and loosening grants none:
+        work that would borrow may reclaim once back within its quota), or the limit that
+        blocked it read nothing that changed (it still blocks, and no other limit can have
+        started to)."""
         last, verdict, old = group.last, group.verdict, group.stamp
         if last is None or verdict is None or old is None or self._tighter(job):
             return False
         block = verdict.block
         if block is None:
-            return REASON_KIND[last.reason] == GPUS
+            full_rights = verdict.reclaims_spot or job.tier is Tier.SPOT
+            return full_rights and REASON_KIND[last.reason] == GPUS
         reads = _READS.get(block.reason)
         if reads is None or verdict.shortfall is not None or last.reason is not block.reason:
             return False
@@ -322,6 +325,7 @@ class TypePass(Arrivals, Announcing):
 
     def _start(self, job: PendingJob, chosen: Sequence[int]) -> None:
         self._out.starts.append(self._world.start(job, chosen, self._now))
+        self._started = True
         self._before_last_start = len(self._waiting)
         self._tighten(job)
         if self._reclaimers and job.tier in (Tier.SPOT, Tier.INTERNAL):
@@ -332,6 +336,7 @@ class TypePass(Arrivals, Announcing):
             # What the reserved job needs set aside there changed (this job ends before the
             # planned start, or took GPUs it does not need).
             self._lifted = False
+            self._on_plan = True
             reservation.set_aside(True)
 
     def _preempt(self, job: PendingJob, found: Reclaimed, own: Sequence[Held]) -> None:
