@@ -14,9 +14,10 @@ from neocloud.schemas import fleet as api
 from neocloud.server.auth import Principal
 from neocloud.server.errors import conflict, invalid
 from neocloud.server.services.fleet import caps
+from neocloud.server.services.gpu_types import require_gpu_type
 from neocloud.server.services.tenancy import resolve_org
 from neocloud.store.ids import new_id
-from neocloud.store.models import ContractRow, NodeRow, OrgRow
+from neocloud.store.models import ContractRow, OrgRow
 
 
 def contract_out(row: ContractRow, org_name: str) -> api.Contract:
@@ -46,17 +47,7 @@ def create(s: Session, p: Principal, body: api.ContractCreate, now: datetime) ->
             raise invalid(field, "must include a timezone")
     if body.ends_at <= body.starts_at:
         raise invalid("ends_at", "must be after starts_at")
-    gpus = sum(
-        s.scalars(
-            select(NodeRow.gpus).where(
-                NodeRow.gpu_type == body.gpu_type, NodeRow.retired.is_(False)
-            )
-        ).all()
-    )
-    if gpus == 0:
-        raise invalid(
-            "gpu_type", f"unknown GPU type {body.gpu_type!r}: no node in the fleet has it"
-        )
+    gpus = require_gpu_type(s, body.gpu_type)
     # Contracts are guarantees: together they may never promise more than the sellable cap.
     sellable = math.floor(caps(s).get(body.gpu_type, 1) * gpus)
     overlapping = s.scalars(

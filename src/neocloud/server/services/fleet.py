@@ -19,6 +19,7 @@ from neocloud.schemas import fleet as api
 from neocloud.server.auth import Principal
 from neocloud.server.errors import ApiError, invalid, not_found
 from neocloud.server.pagination import page_of, paginate
+from neocloud.server.services.gpu_types import require_gpu_type
 from neocloud.server.services.prices import load_price_book
 from neocloud.server.services.tenancy import resolve_org
 from neocloud.store.models import (
@@ -26,6 +27,7 @@ from neocloud.store.models import (
     FleetFileRow,
     JobRow,
     NodeRow,
+    OrgRow,
     QuotaRow,
     SellableCapRow,
 )
@@ -208,7 +210,7 @@ def set_quota(s: Session, p: Principal, body: api.QuotaSet) -> api.Quota:
     """Set an org's quota of a GPU type."""
     p.require(Permission.OPERATE)
     org = resolve_org(s, p, body.org)
-    _known_gpu_type(s, body.gpu_type)
+    require_gpu_type(s, body.gpu_type)
     if body.borrow_limit and OrgKind(org.kind) is not OrgKind.INTERNAL:
         raise invalid("borrow_limit", "only internal orgs borrow; external orgs buy contracts")
     row = s.get(QuotaRow, (org.id, body.gpu_type))
@@ -230,8 +232,6 @@ def set_quota(s: Session, p: Principal, body: api.QuotaSet) -> api.Quota:
 def list_quotas(s: Session, p: Principal, org_ident: str | None) -> list[api.Quota]:
     """Quotas the caller may see."""
     p.require(Permission.READ)
-    from neocloud.store.models import OrgRow
-
     stmt = select(QuotaRow, OrgRow).join(OrgRow, OrgRow.id == QuotaRow.org_id)
     if org_ident:
         stmt = stmt.where(QuotaRow.org_id == resolve_org(s, p, org_ident).id)
@@ -252,21 +252,13 @@ def list_quotas(s: Session, p: Principal, org_ident: str | None) -> list[api.Quo
 def set_cap(s: Session, p: Principal, body: api.SellableCapSet) -> api.SellableCapSet:
     """Set the sellable cap of a GPU type."""
     p.require(Permission.OPERATE)
-    _known_gpu_type(s, body.gpu_type)
+    require_gpu_type(s, body.gpu_type)
     row = s.get(SellableCapRow, body.gpu_type)
     if row is None:
         row = SellableCapRow(gpu_type=body.gpu_type, fraction=body.fraction)
         s.add(row)
     row.fraction = body.fraction
     return body
-
-
-def _known_gpu_type(s: Session, gpu_type: str) -> None:
-    known = s.scalars(
-        select(NodeRow.gpu_type).where(NodeRow.gpu_type == gpu_type, NodeRow.retired.is_(False))
-    ).first()
-    if known is None:
-        raise invalid("gpu_type", f"unknown GPU type {gpu_type!r}: no node in the fleet has it")
 
 
 def node_models(s: Session, p: Principal) -> list[str]:

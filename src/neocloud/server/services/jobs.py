@@ -12,7 +12,7 @@ from neocloud.domain.jobs import JobState, PriorityClass, Tier
 from neocloud.domain.tenancy import OrgKind, Permission
 from neocloud.schemas import jobs as api
 from neocloud.server.auth import Principal
-from neocloud.server.errors import ApiError, conflict, invalid, not_found
+from neocloud.server.errors import conflict, invalid, not_found
 from neocloud.server.pagination import page_of, paginate
 from neocloud.server.services import contracts
 from neocloud.server.services.lifecycle import record_event, transition
@@ -159,9 +159,7 @@ def submit(s: Session, p: Principal, body: api.JobCreate, now: datetime) -> api.
                 f"contract; this job needs {needed}. Use on_demand or spot, "
                 "or sign a reservation",
             )
-    if any(not arg or "\x00" in arg for arg in body.command[:1]) or any(
-        "\x00" in a for a in body.command
-    ):
+    if not body.command[0] or any("\x00" in arg for arg in body.command):
         raise invalid("command", "the command must be non-empty and contain no NUL byte")
     _check_env(body.env)
     _check_resources(s, body)
@@ -311,15 +309,6 @@ def count_by_state(s: Session) -> dict[str, int]:
     """Jobs per state (for metrics)."""
     rows = s.execute(select(JobRow.state, func.count()).group_by(JobRow.state)).all()
     return {state: int(count) for state, count in rows}
-
-
-def ensure_no_running_on(s: Session, node: str) -> None:
-    """Raise 409 if a job still holds GPUs on a node."""
-    busy = s.scalars(
-        select(AllocationRow.id).where(AllocationRow.node == node, AllocationRow.ended_at.is_(None))
-    ).first()
-    if busy:
-        raise ApiError(409, "conflict", f"node {node} still runs jobs")
 
 
 def latest_handle(s: Session, job: JobRow) -> str | None:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from neocloud.billing.intervals import seconds_between
 from neocloud.domain.jobs import JobState, check_transition
 from neocloud.store.models import AllocationRow, JobEventRow, JobRow, UsageRecordRow
 
@@ -76,9 +77,7 @@ def open_allocations(s: Session, job: JobRow) -> list[AllocationRow]:
 
 def gpu_seconds(gpus: int, start: datetime, end: datetime) -> Decimal:
     """GPUs × exact elapsed seconds (microsecond precision, no float)."""
-    delta = end - start
-    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-    return Decimal(gpus) * Decimal(max(micros, 0)) / Decimal(1_000_000)
+    return Decimal(gpus) * max(seconds_between(start, end), Decimal(0))
 
 
 def close_allocations(

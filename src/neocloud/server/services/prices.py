@@ -9,12 +9,13 @@ from sqlalchemy.orm import Session
 
 from neocloud.billing.pricebook import PriceEntry
 from neocloud.domain.jobs import Tier
-from neocloud.domain.tenancy import Permission
+from neocloud.domain.tenancy import OrgKind, Permission
 from neocloud.schemas import billing as api
 from neocloud.server.auth import Principal
 from neocloud.server.errors import invalid
+from neocloud.server.services.gpu_types import require_gpu_type
 from neocloud.store.ids import new_id
-from neocloud.store.models import NodeRow, PriceRow
+from neocloud.store.models import PriceRow
 
 
 def load_price_book(s: Session) -> list[PriceEntry]:
@@ -55,11 +56,7 @@ def add_price(s: Session, body: api.PriceSet, now: datetime) -> api.Price:
     """Add a price entry without an auth check (seeding uses this)."""
     if body.effective_from.tzinfo is None:
         raise invalid("effective_from", "must include a timezone")
-    has_type = s.scalars(select(NodeRow.gpu_type).where(NodeRow.gpu_type == body.gpu_type)).first()
-    if has_type is None:
-        raise invalid(
-            "gpu_type", f"unknown GPU type {body.gpu_type!r}: no node in the fleet has it"
-        )
+    require_gpu_type(s, body.gpu_type)
     row = PriceRow(
         id=new_id("prc"),
         gpu_type=body.gpu_type,
@@ -80,6 +77,6 @@ def list_prices(s: Session, p: Principal) -> list[api.Price]:
     rows = s.scalars(
         select(PriceRow).order_by(PriceRow.gpu_type, PriceRow.tier, PriceRow.effective_from)
     ).all()
-    if not p.is_operator and p.org_kind.value == "external":
+    if p.org_kind is OrgKind.EXTERNAL:
         rows = [r for r in rows if r.tier != Tier.INTERNAL.value]
     return [price_out(r) for r in rows]
