@@ -24,6 +24,10 @@ class Settings:
     # Fair share: how fast past usage stops counting against an org (Slurm's PriorityDecayHalfLife).
     fair_share_half_life_seconds: float = 7 * 86_400
     invoice_prefix: str = "NC"
+    # Usage events: how old an event may be (late events of a finalized period are still taken,
+    # as adjustments) and how far ahead of the server's clock (sender clock skew).
+    usage_max_age_seconds: int = 35 * 86_400
+    usage_max_future_seconds: int = 300
     run_loops: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 

@@ -291,3 +291,31 @@ class JobSeqRow(Base):
     __tablename__ = "job_seq"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     next_value: Mapped[int] = mapped_column(Integer)
+
+
+class MeterRow(Base):
+    """An externally reported meter: how its events aggregate into a billable quantity."""
+
+    __tablename__ = "meters"
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    aggregation: Mapped[str] = mapped_column(String(16))
+    unit: Mapped[str] = mapped_column(String(32))
+    unique_by: Mapped[str | None] = mapped_column(String(63))
+    group_by: Mapped[list[str]] = mapped_column(JSON)
+    description: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class UsageEventRow(Base):
+    """One reported usage event; (org, id) is its identity, so a retried event counts once."""
+
+    __tablename__ = "usage_events"
+    __table_args__ = (Index("ix_usage_events_org_meter_time", "org_id", "meter", "time"),)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    project_id: Mapped[str | None] = mapped_column(String(40))
+    meter: Mapped[str] = mapped_column(ForeignKey("meters.name"))
+    value: Mapped[Decimal] = mapped_column(ExactDecimal)
+    time: Mapped[datetime] = mapped_column(UtcDateTime)
+    dimensions: Mapped[dict[str, str]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
