@@ -229,6 +229,12 @@ class PriceRow(Base):
     currency: Mapped[str] = mapped_column(String(3))
     effective_from: Mapped[datetime] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    meter: Mapped[str] = mapped_column(
+        String(63), default="gpu_seconds", server_default="gpu_seconds"
+    )
+    # The charge model beyond a plain per-unit price (tiers, packages), as the billing core's
+    # own description of it; None means per unit at unit_price.
+    charge: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class InvoiceRow(Base):
@@ -245,8 +251,18 @@ class InvoiceRow(Base):
     period_end: Mapped[datetime] = mapped_column(UtcDateTime)
     currency: Mapped[str] = mapped_column(String(3))
     total: Mapped[Decimal] = mapped_column(ExactDecimal)
+    subtotal: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal(0), server_default="0")
+    tax: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal(0), server_default="0")
+    credits_applied: Mapped[Decimal] = mapped_column(
+        ExactDecimal, default=Decimal(0), server_default="0"
+    )
+    amount_due: Mapped[Decimal] = mapped_column(
+        ExactDecimal, default=Decimal(0), server_default="0"
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     finalized_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    voided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class InvoiceLineRow(Base):
@@ -257,12 +273,18 @@ class InvoiceLineRow(Base):
     invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(String(300))
-    gpu_type: Mapped[str] = mapped_column(String(32))
-    tier: Mapped[str] = mapped_column(String(16))
+    gpu_type: Mapped[str | None] = mapped_column(String(32))
+    tier: Mapped[str | None] = mapped_column(String(16))
     quantity: Mapped[Decimal] = mapped_column(ExactDecimal)
-    unit: Mapped[str] = mapped_column(String(16))
-    unit_price: Mapped[Decimal] = mapped_column(ExactDecimal)
+    unit: Mapped[str] = mapped_column(String(32))
+    unit_price: Mapped[Decimal | None] = mapped_column(ExactDecimal)
     amount: Mapped[Decimal] = mapped_column(ExactDecimal)
+    kind: Mapped[str] = mapped_column(String(32), default="usage", server_default="usage")
+    meter: Mapped[str | None] = mapped_column(String(63))
+    region: Mapped[str | None] = mapped_column(String(63))
+    ref: Mapped[str | None] = mapped_column(String(100))
+    service_start: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    service_end: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class InvoiceSequenceRow(Base):
@@ -319,3 +341,145 @@ class UsageEventRow(Base):
     time: Mapped[datetime] = mapped_column(UtcDateTime)
     dimensions: Mapped[dict[str, str]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class BillingTermsRow(Base):
+    """An org's commercial terms: discount, minimum spend, tax, currency and credit limit."""
+
+    __tablename__ = "billing_terms"
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    discount_percent: Mapped[Decimal] = mapped_column(ExactDecimal)
+    minimum_spend: Mapped[Decimal] = mapped_column(ExactDecimal)
+    tax_rate: Mapped[Decimal] = mapped_column(ExactDecimal)
+    # Prepaid customers may not spend beyond their credits plus this limit (None: postpaid).
+    credit_limit: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    stop_grace_seconds: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class BudgetRow(Base):
+    """A spending budget of an org (or one project) per month, with alert thresholds."""
+
+    __tablename__ = "budgets"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), index=True)
+    project_id: Mapped[str | None] = mapped_column(ForeignKey("projects.id"))
+    name: Mapped[str] = mapped_column(String(100))
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal)
+    currency: Mapped[str] = mapped_column(String(3))
+    # Percentages of the amount, ascending, e.g. [50, 80, 100].
+    thresholds: Mapped[list[int]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class BudgetAlertRow(Base):
+    """A threshold a budget reached in a period: recorded once, so it alerts once."""
+
+    __tablename__ = "budget_alerts"
+    budget_id: Mapped[str] = mapped_column(ForeignKey("budgets.id"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    threshold: Mapped[int] = mapped_column(Integer, primary_key=True)
+    spend: Mapped[Decimal] = mapped_column(ExactDecimal)
+    reached_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class WebhookEndpointRow(Base):
+    """Where an org wants its billing events delivered, and the secret that signs them."""
+
+    __tablename__ = "webhook_endpoints"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(100))
+    event_types: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class WebhookDeliveryRow(Base):
+    """One event to deliver to one endpoint (the outbox): retried with backoff until it lands."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("webhook_endpoints.id"), index=True)
+    event_id: Mapped[str] = mapped_column(String(40))
+    event_type: Mapped[str] = mapped_column(String(63))
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class BillingEventRow(Base):
+    """A billing event (invoice.finalized, budget.threshold_reached, credit.exhausted …)."""
+
+    __tablename__ = "billing_events"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), index=True)
+    type: Mapped[str] = mapped_column(String(63))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CreditGrantRow(Base):
+    """Prepaid credit or a promotional grant; its balance is derived from the ledger."""
+
+    __tablename__ = "credit_grants"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal)
+    currency: Mapped[str] = mapped_column(String(3))
+    priority: Mapped[int] = mapped_column(Integer)
+    effective_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    description: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class LedgerEntryRow(Base):
+    """One posting of a balanced ledger transaction; rows are only ever inserted."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (Index("ix_ledger_org_account", "org_id", "account"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    transaction_id: Mapped[str] = mapped_column(String(40), index=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    account: Mapped[str] = mapped_column(String(100))
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal)
+    currency: Mapped[str] = mapped_column(String(3))
+    ref: Mapped[str | None] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CreditNoteRow(Base):
+    """A correction of a finalized invoice; numbered like invoices and never edited."""
+
+    __tablename__ = "credit_notes"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"), index=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"))
+    number: Mapped[str] = mapped_column(String(40), unique=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(String(500))
+    subtotal: Mapped[Decimal] = mapped_column(ExactDecimal)
+    tax: Mapped[Decimal] = mapped_column(ExactDecimal)
+    total: Mapped[Decimal] = mapped_column(ExactDecimal)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CreditNoteLineRow(Base):
+    """An amount credited against one invoice line."""
+
+    __tablename__ = "credit_note_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    credit_note_id: Mapped[str] = mapped_column(ForeignKey("credit_notes.id"), index=True)
+    invoice_line_position: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(ExactDecimal)
+    reason: Mapped[str] = mapped_column(String(500))
