@@ -208,20 +208,32 @@ def invoice(**over: Any) -> dict[str, Any]:
         "period_start": T0,
         "period_end": "2026-12-01T00:00:00Z",
         "currency": "USD",
+        "subtotal": "2.20",
+        "tax": "0.00",
         "total": "2.20",
+        "credits_applied": "0.00",
+        "amount_due": "2.20",
         "lines": [
             {
+                "kind": "usage",
                 "description": "h100 spot",
+                "meter": "gpu_seconds",
                 "gpu_type": "h100",
                 "tier": "spot",
+                "region": None,
                 "quantity": "2",
                 "unit": "gpu_hour",
                 "unit_price": "1.10",
                 "amount": "2.20",
+                "ref": None,
+                "service_start": T0,
+                "service_end": "2026-12-01T00:00:00Z",
             }
         ],
         "created_at": T0,
         "finalized_at": None,
+        "paid_at": None,
+        "voided_at": None,
     } | over
 
 

@@ -72,13 +72,23 @@ class InvoiceGenerate(StrictModel):
 class InvoiceLine(BaseModel):
     """One line: quantity × unit price = amount (half-up to the cent)."""
 
+    kind: str = "usage"
     description: str
-    gpu_type: str
-    tier: Tier
+    meter: str | None = None
+    gpu_type: str | None = None
+    tier: Tier | None = None
+    region: str | None = None
     quantity: Decimal
     unit: str
-    unit_price: Decimal
+    unit_price: Decimal | None = Field(
+        default=None, description="null where no single price applies (graduated tiers)"
+    )
     amount: Decimal
+    ref: str | None = Field(
+        default=None, description="the contract, or the earlier invoice an adjustment corrects"
+    )
+    service_start: datetime | None = None
+    service_end: datetime | None = None
 
 
 class Invoice(BaseModel):
@@ -93,10 +103,16 @@ class Invoice(BaseModel):
     period_start: datetime
     period_end: datetime
     currency: str
+    subtotal: Decimal
+    tax: Decimal
     total: Decimal
+    credits_applied: Decimal
+    amount_due: Decimal
     lines: list[InvoiceLine]
     created_at: datetime
     finalized_at: datetime | None
+    paid_at: datetime | None = None
+    voided_at: datetime | None = None
 
 
 class MarginRow(BaseModel):

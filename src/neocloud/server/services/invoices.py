@@ -52,21 +52,33 @@ def invoice_out(s: Session, row: InvoiceRow) -> api.Invoice:
         period_start=row.period_start,
         period_end=row.period_end,
         currency=row.currency,
+        subtotal=to_cents(row.subtotal),
+        tax=to_cents(row.tax),
         total=to_cents(row.total),
+        credits_applied=to_cents(row.credits_applied),
+        amount_due=to_cents(row.amount_due),
         lines=[
             api.InvoiceLine(
+                kind=ln.kind,
                 description=ln.description,
+                meter=ln.meter,
                 gpu_type=ln.gpu_type,
-                tier=Tier(ln.tier),
+                tier=Tier(ln.tier) if ln.tier else None,
+                region=ln.region,
                 quantity=ln.quantity.quantize(SIX),
                 unit=ln.unit,
-                unit_price=ln.unit_price.quantize(SIX),
+                unit_price=ln.unit_price.quantize(SIX) if ln.unit_price is not None else None,
                 amount=to_cents(ln.amount),
+                ref=ln.ref,
+                service_start=ln.service_start,
+                service_end=ln.service_end,
             )
             for ln in lines
         ],
         created_at=row.created_at,
         finalized_at=row.finalized_at,
+        paid_at=row.paid_at,
+        voided_at=row.voided_at,
     )
 
 
@@ -146,6 +158,8 @@ def generate(
                 )
             )
         existing.total = rated.total
+        existing.subtotal = rated.total
+        existing.amount_due = rated.total
         existing.currency = rated.currency
         s.flush()
         out.append(invoice_out(s, existing))
