@@ -115,6 +115,18 @@ class Invoice(BaseModel):
     voided_at: datetime | None = None
 
 
+class Spend(BaseModel):
+    """An org's (or one project's) spend so far this period, before tax and credits."""
+
+    org_id: str
+    project_id: str | None
+    period: str
+    as_of: datetime
+    amount: Decimal
+    currency: str
+    lines: list[InvoiceLine]
+
+
 class MarginRow(BaseModel):
     """Revenue, cost and margin for one slice (a GPU type, a tier, or everything)."""
 

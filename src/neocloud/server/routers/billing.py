@@ -14,6 +14,7 @@ from neocloud.server.errors import invalid
 from neocloud.server.services import invoices as invoice_svc
 from neocloud.server.services import margin as margin_svc
 from neocloud.server.services import prices as price_svc
+from neocloud.server.services import spend as spend_svc
 from neocloud.server.services import usage as usage_svc
 
 router = APIRouter(prefix="/v1", tags=["billing"])
@@ -126,6 +127,13 @@ def finalize_invoice(invoice_id: str, ctx: Ctx, p: Caller) -> api.Invoice:
     """Finalize a draft: numbered and immutable from now on."""
     with ctx.db.session() as s:
         return invoice_svc.finalize(s, p, invoice_id, ctx.settings.invoice_prefix, utcnow())
+
+
+@router.get("/spend", response_model=api.Spend)
+def spend(ctx: Ctx, p: Caller, org: str | None = None, project: str | None = None) -> api.Spend:
+    """Spend so far this period (running work counted up to now), before tax and credits."""
+    with ctx.db.session() as s:
+        return spend_svc.spend_now(s, p, org, project, utcnow())
 
 
 @router.get("/margin", response_model=api.MarginReport)

@@ -13,9 +13,13 @@ from neocloud.billing.periods import month_bounds, period_of
 from neocloud.billing.rating import RatedInvoice, rate_invoice, rate_statement
 from neocloud.billing.usage import UsageSpan
 from neocloud.domain.jobs import Tier
-from neocloud.domain.tenancy import OrgKind
+from neocloud.domain.money import to_cents
+from neocloud.domain.tenancy import OrgKind, Permission
+from neocloud.schemas import billing as api
+from neocloud.server.auth import Principal
 from neocloud.server.services.costs import unit_cost_by_gpu_type
 from neocloud.server.services.prices import load_price_book
+from neocloud.server.services.tenancy import resolve_org, resolve_project
 from neocloud.server.services.usage import records_in, span_of
 from neocloud.store.models import AllocationRow, JobRow, OrgRow
 
@@ -83,3 +87,39 @@ def period_spend(s: Session, org: OrgRow, now: datetime, project_id: str | None 
     else:
         rated = rate_invoice(org.id, start, now, spans, load_price_book(s))
     return Spend(org.id, project_id, period, now, rated.total, rated.currency, rated)
+
+
+def spend_now(
+    s: Session, p: Principal, org_ident: str | None, project_ident: str | None, now: datetime
+) -> api.Spend:
+    """The caller's (or a visible org's) spend so far this period, optionally for one project."""
+    p.require(Permission.READ_BILLING)
+    if org_ident:
+        org = resolve_org(s, p, org_ident)
+    else:
+        own = s.get(OrgRow, p.org_id)
+        assert own is not None
+        org = own
+    project_id = resolve_project(s, org, project_ident).id if project_ident else None
+    spend = period_spend(s, org, now, project_id)
+    return api.Spend(
+        org_id=org.id,
+        project_id=project_id,
+        period=spend.period,
+        as_of=spend.as_of,
+        amount=to_cents(spend.amount),
+        currency=spend.currency,
+        lines=[
+            api.InvoiceLine(
+                description=ln.description,
+                meter="gpu_seconds",
+                gpu_type=ln.gpu_type,
+                tier=ln.tier,
+                quantity=ln.quantity,
+                unit=ln.unit,
+                unit_price=ln.unit_price,
+                amount=ln.amount,
+            )
+            for ln in spend.rated.lines
+        ],
+    )
