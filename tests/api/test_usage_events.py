@@ -211,3 +211,18 @@ def test_concurrent_retries_of_the_same_batch_count_once(metered: Api) -> None:
     assert sum(r["accepted"] for r in results) == 300
     assert sum(r["duplicates"] for r in results) == 12 * 300 - 300
     assert len(_stored(metered)) == 300
+
+
+def test_concurrent_batches_sharing_events_in_any_order_neither_deadlock_nor_double_count(
+    metered: Api,
+) -> None:
+    events = [_event(i) for i in range(200)]
+    batches = [{"events": events[::step]} for step in (1, -1, 2, -2, 3, -3)] * 2
+
+    def send(body: dict[str, Any]) -> int:
+        r = metered.http.post("/v1/usage/events", json=body)
+        assert r.status_code == 200, r.text
+        return int(r.json()["accepted"])
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        assert sum(pool.map(send, batches)) == 200

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from neocloud.bench.metering import run as run_metering
 from neocloud.bench.scheduler import run
 from neocloud.cli.context import JsonFlag, wants_json
 from neocloud.cli.output import console, print_json, print_table
@@ -39,6 +40,57 @@ def scheduler(
         print_json(figures)
         return
     _print(figures)
+
+
+@app.command("metering")
+def metering(
+    ctx: typer.Context,
+    events: Annotated[int, typer.Option("--events", min=1, help="Events to send.")] = 1_000_000,
+    orgs: Annotated[int, typer.Option("--orgs", min=1, help="Orgs the events belong to.")] = 1_000,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, max=10_000, help="Events per request.")
+    ] = 1_000,
+    duplicates: Annotated[
+        float, typer.Option("--duplicates", min=0, max=0.99, help="Share of repeated events.")
+    ] = 0.1,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic events.")] = 1,
+    backend: Annotated[
+        list[str] | None,
+        typer.Option("--backend", help="postgresql and/or sqlite (repeat; default both)."),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="PostgreSQL server to create a scratch database on "
+            "(default $NEOCLOUD_BENCH_DATABASE_URL, else the server at 127.0.0.1:5432).",
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Send usage events through the HTTP API into each database, then run the invoices."""
+    chosen = tuple(backend or ("postgresql", "sqlite"))
+    for name in chosen:
+        if name not in ("postgresql", "sqlite"):
+            raise typer.BadParameter(f"{name!r}: postgresql or sqlite", param_hint="--backend")
+    with _progress() as (bar, report):
+        figures = run_metering(
+            events, orgs, batch_size, duplicates, seed, chosen, database_url, progress=report
+        )
+        bar.stop()
+    if wants_json(ctx, as_json):
+        print_json(figures)
+        return
+    keys = (
+        "ingest_events_per_s",
+        "accepted",
+        "duplicates_sent",
+        "duplicates_counted",
+        "invoice_run_s",
+        "invoices",
+    )
+    rows = [[key, *(f"{figures[b][key]:,}" for b in chosen)] for key in keys]
+    print_table(["FIGURE", *(b.upper() for b in chosen)], rows, title="metering benchmark")
 
 
 class _progress:
