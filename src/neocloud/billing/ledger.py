@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -39,6 +39,7 @@ from neocloud.billing.intervals import require_aware
 from neocloud.domain.money import CENT, Money
 
 ZERO = Decimal("0.00")
+_NEVER = datetime.max.replace(tzinfo=UTC)
 REVENUE = "revenue"
 CASH = "cash"
 PROMOTION_EXPENSE = "promotion_expense"
@@ -251,7 +252,8 @@ def consumption_order(grants: Iterable[Grant]) -> list[Grant]:
         key=lambda g: (
             g.priority,
             g.expires_at is None,
-            g.expires_at or g.effective_at,
+            # Grants that never expire tie here, so kind and age decide among them.
+            g.expires_at or _NEVER,
             g.kind is not GrantKind.PROMOTIONAL,
             g.effective_at,
             g.id,

@@ -14,7 +14,16 @@ from neocloud.server import metrics
 from neocloud.server.context import AppContext
 from neocloud.server.errors import install_error_handlers
 from neocloud.server.loops.control import ControlLoop
-from neocloud.server.routers import billing, contracts, fleet, health, jobs, metering, tenancy
+from neocloud.server.routers import (
+    billing,
+    contracts,
+    credits,
+    fleet,
+    health,
+    jobs,
+    metering,
+    tenancy,
+)
 
 
 def create_app(ctx: AppContext) -> FastAPI:
@@ -45,7 +54,7 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.state.ctx = ctx
     app.state.loop = loop
     install_error_handlers(app)
-    for module in (health, tenancy, fleet, contracts, jobs, billing, metering):
+    for module in (health, tenancy, fleet, contracts, jobs, billing, metering, credits):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -14,7 +14,7 @@ from neocloud.schemas import jobs as api
 from neocloud.server.auth import Principal
 from neocloud.server.errors import conflict, invalid, not_found
 from neocloud.server.pagination import page_of, paginate
-from neocloud.server.services import contracts
+from neocloud.server.services import contracts, credits
 from neocloud.server.services.lifecycle import record_event, transition
 from neocloud.server.services.tenancy import resolve_org, resolve_project
 from neocloud.store.ids import new_id
@@ -170,6 +170,16 @@ def submit(s: Session, p: Principal, body: api.JobCreate, now: datetime) -> api.
             raise not_found("project", body.project)
     elif p.project_id is not None and org.id == p.org_id:
         project_id = p.project_id
+    if kind is OrgKind.EXTERNAL:
+        credits.require_headroom(
+            s,
+            org,
+            body.resources.gpu_type,
+            body.tier,
+            body.resources.gpus_per_node * body.resources.nodes,
+            body.max_runtime_seconds,
+            now,
+        )
     priority = body.priority_class
     if body.tier is Tier.INTERNAL and priority is None:
         priority = PriorityClass.RESEARCH
