@@ -129,6 +129,11 @@ def test_consumption_order_expiring_then_promotional_then_oldest_then_id() -> No
     ]
 
 
+def test_among_never_expiring_grants_promotional_goes_before_an_older_prepaid() -> None:
+    grants = [grant("old-prepaid", "1.00", effective=-10), grant("new-promo", "1.00", PROMO)]
+    assert [g.id for g in consumption_order(grants)] == ["new-promo", "old-prepaid"]
+
+
 def test_apply_credits_draws_in_order_and_leaves_the_rest_due() -> None:
     grants = [
         grant("prepaid", "50.00"),
