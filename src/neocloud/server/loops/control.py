@@ -25,6 +25,7 @@ from neocloud.server import metrics
 from neocloud.server.clock import utcnow
 from neocloud.server.engines import EngineRegistry
 from neocloud.server.loops.snapshot import build_snapshot
+from neocloud.server.services import credit_guard
 from neocloud.server.services.lifecycle import close_allocations, record_event, transition
 from neocloud.store.db import Database
 from neocloud.store.ids import new_id
@@ -44,12 +45,15 @@ class ControlLoop:
         clock: Callable[[], datetime] = utcnow,
         interval_seconds: float = 0.5,
         half_life_seconds: float = 7 * 86_400,
+        credit_interval_seconds: float = 5.0,
     ) -> None:
         self.db = db
         self.engines = engines
         self.clock = clock
         self.interval = interval_seconds
         self.half_life_seconds = half_life_seconds
+        self.credit_interval = credit_interval_seconds
+        self._credit_checked: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -81,6 +85,7 @@ class ControlLoop:
         """One pass: reconcile, send stops, schedule, launch."""
         with self._lock:
             self.reconcile()
+            self.guard_credit()
             self.send_stops()
             self.schedule_pass()
             self.launch_scheduled()
@@ -138,6 +143,9 @@ class ControlLoop:
         }
         if job.preempting_for and st.reason_code == "cancelled" and not job.cancel_requested:
             self._finish_preempted(s, job, now, details)
+        elif job.cancel_requested and credit_guard.stopped_for_credit(s, job):
+            msg = "stopped: the org's credit is used up"
+            transition(s, job, JobState.CANCELLED, "credit_limit", ended, msg, details)
         elif job.cancel_requested:
             transition(
                 s, job, JobState.CANCELLED, "cancelled", ended, "stopped on request", details
@@ -181,6 +189,23 @@ class ControlLoop:
         if job.requeue_on_preemption:
             transition(s, job, JobState.PENDING, "requeued", now, "requeued after preemption")
             job.ended_at = None
+
+    # -- credit --------------------------------------------------------------------------------
+    def guard_credit(self) -> None:
+        """Every few seconds: notice, then stop, the work of prepaid orgs out of credit."""
+        mono = time.monotonic()
+        if self._credit_checked is not None and mono - self._credit_checked < self.credit_interval:
+            return
+        self._credit_checked = mono
+        with self.db.session() as s:
+            report = credit_guard.enforce(s, self.clock())
+        if report.noticed or report.stopped or report.cancelled_pending:
+            log.info(
+                "credit limit: noticed %s, stopping %s, cancelled pending %s",
+                report.noticed,
+                report.stopped,
+                report.cancelled_pending,
+            )
 
     # -- stops ---------------------------------------------------------------------------------
     def send_stops(self) -> None:
