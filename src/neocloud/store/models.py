@@ -263,6 +263,9 @@ class InvoiceRow(Base):
     finalized_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     voided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Usage received (events) or recorded (GPU allocations) before this instant is on this
+    # invoice; anything of its period received later is billed as an adjustment on a later one.
+    usage_cutoff: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class InvoiceLineRow(Base):
