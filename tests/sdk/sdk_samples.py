@@ -298,3 +298,90 @@ def contract(**over: Any) -> dict[str, Any]:
         "currency": "USD",
         "created_at": T0,
     } | over
+
+
+def meter(**over: Any) -> dict[str, Any]:
+    """A declared meter."""
+    return {
+        "name": "input_tokens",
+        "aggregation": "sum",
+        "unit": "token",
+        "unique_by": None,
+        "group_by": ["model"],
+        "description": "Prompt tokens",
+        "reported": True,
+    } | over
+
+
+def gpu_meter() -> dict[str, Any]:
+    """The built-in GPU meter."""
+    return meter(
+        name="gpu_seconds",
+        unit="GPU-second",
+        group_by=["gpu_type", "tier", "region"],
+        description="GPU time",
+        reported=False,
+    )
+
+
+def usage_event(**over: Any) -> dict[str, Any]:
+    """A stored usage event."""
+    return {
+        "id": "evt-1",
+        "org_id": "org_1",
+        "project_id": None,
+        "meter": "input_tokens",
+        "value": "1500",
+        "time": T0,
+        "dimensions": {"model": "llama-70b"},
+        "received_at": T0,
+    } | over
+
+
+def events_accepted(**over: Any) -> dict[str, Any]:
+    """What a batch of usage events did."""
+    return {"received": 2, "accepted": 2, "duplicates": 0} | over
+
+
+def spend(**over: Any) -> dict[str, Any]:
+    """An org's spend so far this period, with one GPU line and one token line."""
+    return {
+        "org_id": "org_1",
+        "project_id": None,
+        "period": "2026-11",
+        "as_of": "2026-11-15T12:00:00Z",
+        "amount": "2.35",
+        "currency": "USD",
+        "lines": [
+            {
+                "kind": "usage",
+                "description": "h100 spot",
+                "meter": "gpu_seconds",
+                "gpu_type": "h100",
+                "tier": "spot",
+                "region": None,
+                "quantity": "2",
+                "unit": "gpu_hour",
+                "unit_price": "1.10",
+                "amount": "2.20",
+                "ref": None,
+                "service_start": T0,
+                "service_end": "2026-11-15T12:00:00Z",
+            },
+            {
+                "kind": "usage",
+                "description": "input_tokens llama-70b",
+                "meter": "input_tokens",
+                "gpu_type": None,
+                "tier": None,
+                "region": None,
+                "quantity": "150000",
+                "unit": "token",
+                "unit_price": "0.000001",
+                "amount": "0.15",
+                "ref": None,
+                "service_start": T0,
+                "service_end": "2026-11-15T12:00:00Z",
+            },
+        ],
+    } | over

@@ -14,6 +14,7 @@ from neocloud.sdk.fleet import Fleet, Quotas, SellableCaps
 from neocloud.sdk.invoices import Invoices
 from neocloud.sdk.jobs import Jobs
 from neocloud.sdk.keys import Keys
+from neocloud.sdk.meters import Meters
 from neocloud.sdk.orgs import Members, Orgs, Projects
 from neocloud.sdk.prices import Prices
 from neocloud.sdk.transport import Transport
@@ -55,6 +56,7 @@ class Client:
         self.contracts = Contracts(self._transport)
         self.jobs = Jobs(self._transport)
         self.usage = Usage(self._transport)
+        self.meters = Meters(self._transport)
         self.prices = Prices(self._transport)
         self.invoices = Invoices(self._transport)
         self.economics = Economics(self._transport)
