@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from neocloud.billing.charges import Charge, PriceTier
 from neocloud.billing.pricebook import PriceEntry, PriceSegment, price_at, price_segments
 from neocloud.domain.jobs import Tier
 
@@ -157,3 +158,61 @@ def test_segments_tile_the_interval_and_agree_with_price_at(
         assert segment.start < segment.end
         inside = segment.start + (segment.end - segment.start) * probe // 1_000_000
         assert price_at(book, "h100", Tier.ON_DEMAND, inside, region) == segment.entry
+
+
+# -- meters and charges -------------------------------------------------------------------------
+
+
+def test_old_style_entries_price_gpu_time_per_unit() -> None:
+    assert (GENERAL_2.meter, GENERAL_2.charge) == ("gpu_seconds", None)
+    assert GENERAL_2.effective_charge == Charge.per_unit(D("2.00"))
+    assert GENERAL_2.per_unit
+
+
+def test_prices_are_keyed_by_meter_too() -> None:
+    tokens = PriceEntry("", Tier.ON_DEMAND, D("0.002"), "USD", at(0), meter="tokens")
+    book = [*BOOK, tokens]
+
+    assert price_at(book, "", Tier.ON_DEMAND, at(1), meter="tokens") == tokens
+    assert price_at(book, "h100", Tier.ON_DEMAND, at(1), meter="tokens") is None
+    assert price_at(book, "h100", Tier.ON_DEMAND, at(1)) == GENERAL_2
+    assert price_segments(book, "", Tier.ON_DEMAND, at(-1), at(1), meter="tokens") == [
+        PriceSegment(at(-1), at(0), None),
+        PriceSegment(at(0), at(1), tokens),
+    ]
+
+
+def test_a_tiered_entry_is_priced_by_its_charge() -> None:
+    graduated = Charge.graduated(PriceTier(D(10), D("2.00")), PriceTier(None, D("1.50")))
+    e = PriceEntry("h100", Tier.SPOT, D("2.00"), "USD", T0, charge=graduated)
+    assert (e.effective_charge, e.per_unit) == (graduated, False)
+    same = PriceEntry("h100", Tier.SPOT, D("2.00"), "USD", T0, charge=Charge.per_unit(D("2.0")))
+    assert same.per_unit
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"gpu_type": ""}, "gpu_type is required for a price of gpu_seconds"),
+        ({"meter": "Tokens"}, "meter must be a meter name"),
+        ({"charge": Charge.per_unit(D(3))}, "a per_unit charge at 3 contradicts unit_price 2"),
+        ({"charge": "graduated"}, "charge must be a Charge or None"),
+    ],
+    ids=["gpu-price-without-gpu-type", "bad-meter-name", "contradicting-per-unit", "not-a-charge"],
+)
+def test_an_entry_refuses_inconsistent_keys_and_charges(
+    kwargs: dict[str, object], message: str
+) -> None:
+    fields: dict[str, object] = {
+        "gpu_type": "h100",
+        "tier": Tier.SPOT,
+        "unit_price": D(2),
+        "currency": "USD",
+        "effective_from": T0,
+    }
+    with pytest.raises(ValueError, match=message):
+        PriceEntry(**(fields | kwargs))  # type: ignore[arg-type]
+
+
+def test_a_meter_price_may_leave_the_gpu_type_empty() -> None:
+    assert PriceEntry("", Tier.SPOT, D(1), "USD", T0, meter="tokens").gpu_type == ""
