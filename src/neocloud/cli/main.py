@@ -16,9 +16,11 @@ from neocloud.cli import (
     invoices,
     jobs,
     keys,
+    meters,
     orgs,
     prices,
     simulate,
+    spend,
     up,
     usage,
 )
@@ -84,6 +86,8 @@ app.add_typer(fleet.app, name="fleet")
 app.add_typer(contracts.app, name="contracts")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(usage.app, name="usage")
+app.add_typer(meters.app, name="meters")
+app.command("spend")(spend.spend)
 app.add_typer(prices.app, name="prices")
 app.add_typer(invoices.app, name="invoices")
 app.command("margin")(margin)
