@@ -421,6 +421,11 @@ def test_contracts_of_other_orgs_are_ignored_and_another_currency_is_refused() -
     euro = ReservedContract("c2", "acme", "h100", 2, START, END, D("1.00"), "EUR")
     with pytest.raises(ValueError, match="contract c2 is in EUR, the invoice in USD"):
         invoice(contracts=[euro])
+    # A contract that ended before the period (or any late period) billed does not matter.
+    old = ReservedContract("c3", "acme", "h100", 2, OCT - timedelta(days=90), OCT, D(1), "EUR")
+    assert invoice(contracts=[old]).lines == ()
+    with pytest.raises(ValueError, match="contract c3 is in EUR"):
+        invoice(contracts=[old], late=[LateUsage("inv-sep", OCT - timedelta(days=30), OCT)])
 
 
 @pytest.mark.parametrize(

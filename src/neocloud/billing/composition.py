@@ -181,7 +181,9 @@ def compose_invoice(
 ) -> BillingDocument:
     """An external org's invoice for [period_start, period_end): see the module docstring."""
     require_interval(period_start, period_end, "billing period")
-    own = _own_contracts(org, contracts, currency)
+    late = _late_groups(late, period_start)
+    windows = [(period_start, period_end), *((g.period_start, g.period_end) for g in late)]
+    own = _own_contracts(org, contracts, currency, windows)
     rating = _Rating(org, _meter_book(meters), prices, currency, own, Tier.ON_DEMAND, False)
     usage = _usage_lines(rating, rating.rate(period_start, period_end, spans, events))
     lines = list(usage)
@@ -189,7 +191,7 @@ def compose_invoice(
         lines.extend(contract_lines(contract, period_start, period_end))
     lines.extend(_discount(terms, usage, currency, period_start, period_end, None, "usage"))
     lines.extend(_minimum(terms, lines, currency, period_start, period_end))
-    for group in _late_groups(late, period_start):
+    for group in late:
         adjustments = _adjustments(rating, group)
         lines.extend(adjustments)
         if adjustments:
@@ -247,11 +249,18 @@ def _meter_book(meters: Iterable[Meter]) -> dict[str, Meter]:
 
 
 def _own_contracts(
-    org: str, contracts: Iterable[ReservedContract], currency: str
+    org: str,
+    contracts: Iterable[ReservedContract],
+    currency: str,
+    windows: Sequence[tuple[datetime, datetime]],
 ) -> list[ReservedContract]:
+    # Only contracts whose term meets a period being billed matter: an old contract in another
+    # currency must not stop today's invoice.
     own: dict[str, ReservedContract] = {}
     for contract in contracts:
-        if contract.org != org:
+        if contract.org != org or not any(
+            contract.start < end and start < contract.end for start, end in windows
+        ):
             continue
         if contract.currency != currency:
             # Converting would need an exchange rate the core does not have; dropping it would
@@ -280,12 +289,17 @@ def _late_groups(late: Iterable[LateUsage], period_start: datetime) -> list[Late
     return groups
 
 
-def _usage_lines(
-    rating: _Rating, totals: Mapping[LineKey, UsageTotal], kind: LineKind = LineKind.USAGE
-) -> list[DocumentLine]:
+def _usage_lines(rating: _Rating, totals: Mapping[LineKey, UsageTotal]) -> list[DocumentLine]:
     return [
         _line(
-            rating, key, kind, total.priced_quantity, total.amount, total.start, total.end, key.ref
+            rating,
+            key,
+            LineKind.USAGE,
+            total.priced_quantity,
+            total.amount,
+            total.start,
+            total.end,
+            key.ref,
         )
         for key, total in totals.items()
     ]
