@@ -34,13 +34,17 @@ MAX_DESCRIPTION = 300
 MAX_EVENT_ID = 255
 
 __all__ = [
+    "DIMENSION_KEY",
     "GPU_METER",
+    "METER_NAME",
     "Aggregation",
     "Meter",
     "MeterEvent",
     "aggregate",
     "aggregate_groups",
+    "distinct_value",
     "group_of",
+    "require_meter_name",
     "unique_events",
 ]
 
