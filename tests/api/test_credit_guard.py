@@ -72,10 +72,11 @@ def test_credit_added_within_the_grace_withdraws_the_notice(api: Api) -> None:
         assert enforce(s, NOW).noticed == [running]
     grant = {"org": "acme", "kind": "prepaid", "amount": "1000"}
     assert api.http.post("/v1/credits/grants", json=grant).status_code == 201
+    later = datetime.now(UTC)  # the grant is in force from the moment it was given
     with api.ctx.db.session() as s:
-        assert enforce(s, NOW + timedelta(seconds=5)).restored == [running]
+        assert enforce(s, later + timedelta(seconds=5)).restored == [running]
     with api.ctx.db.session() as s:
-        assert enforce(s, NOW + timedelta(seconds=120)).stopped == []
+        assert enforce(s, later + timedelta(seconds=120)).stopped == []
     assert _job(api, running).cancel_requested is False
 
 

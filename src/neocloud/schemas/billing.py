@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -39,12 +40,36 @@ class UsageSummaryRow(BaseModel):
     gpu_hours: Decimal
 
 
-class PriceSet(StrictModel):
-    """Set a price ($/GPU-hour) for a GPU type × tier from a moment on."""
+class PriceTierIn(StrictModel):
+    """One tier of a graduated or volume charge; the last tier has up_to null (no end)."""
 
-    gpu_type: str
+    up_to: Decimal | None = Field(default=None, gt=0)
+    unit_price: Decimal = Field(ge=0, le=100_000)
+    flat_fee: Decimal = Field(default=Decimal(0), ge=0, le=10**9)
+
+
+class ChargeIn(StrictModel):
+    """How usage of a meter is charged beyond a plain price per unit."""
+
+    model: Literal["per_unit", "graduated", "volume", "package"]
+    unit_price: Decimal | None = Field(default=None, ge=0, le=100_000)
+    tiers: list[PriceTierIn] = Field(default_factory=list, max_length=50)
+    package_size: Decimal | None = Field(default=None, gt=0)
+    package_price: Decimal | None = Field(default=None, ge=0, le=10**9)
+
+
+class PriceSet(StrictModel):
+    """Set a price of a meter × GPU type × tier (× region) from a moment on.
+
+    GPU time (meter gpu_seconds, the default) is priced per GPU-hour of a GPU type; another
+    meter per unit of the meter, with gpu_type "" unless its events name the GPU type.
+    """
+
+    meter: str = Field(default="gpu_seconds", pattern=r"^[a-z][a-z0-9_]{0,62}$")
+    gpu_type: str = Field(default="", max_length=32)
     tier: Tier
     unit_price: Decimal = Field(ge=0, le=100_000)
+    charge: ChargeIn | None = None
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     region: str | None = None
     effective_from: datetime
@@ -54,10 +79,12 @@ class Price(BaseModel):
     """A price-book entry."""
 
     id: str
+    meter: str = "gpu_seconds"
     gpu_type: str
     tier: Tier
     region: str | None
     unit_price: Decimal
+    charge: ChargeIn | None = None
     currency: str
     effective_from: datetime
 

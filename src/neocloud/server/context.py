@@ -28,6 +28,9 @@ class Settings:
     # as adjustments) and how far ahead of the server's clock (sender clock skew).
     usage_max_age_seconds: int = 35 * 86_400
     usage_max_future_seconds: int = 300
+    # Finalizing bills usage recorded or received up to this long ago; anything newer is billed
+    # as a late adjustment next time, so a write still in flight can never be missed.
+    usage_settle_seconds: int = 5
     run_loops: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 

@@ -30,6 +30,9 @@ def build_context(data_dir: Path, database_url: str | None = None) -> AppContext
     db = Database(url)
     db.migrate()
     settings = Settings(database_url=url, data_dir=data_dir)
+    settle = os.environ.get("NEOCLOUD_USAGE_SETTLE_SECONDS")
+    if settle:
+        settings.usage_settle_seconds = int(settle)
     half_life = os.environ.get("NEOCLOUD_FAIR_SHARE_HALF_LIFE_SECONDS")
     if half_life:
         settings.fair_share_half_life_seconds = float(half_life)

@@ -126,7 +126,14 @@ def get_invoice(invoice_id: str, ctx: Ctx, p: Caller) -> api.Invoice:
 def finalize_invoice(invoice_id: str, ctx: Ctx, p: Caller) -> api.Invoice:
     """Finalize a draft: numbered and immutable from now on."""
     with ctx.db.session() as s:
-        return invoice_svc.finalize(s, p, invoice_id, ctx.settings.invoice_prefix, utcnow())
+        return invoice_svc.finalize(
+            s,
+            p,
+            invoice_id,
+            ctx.settings.invoice_prefix,
+            utcnow(),
+            ctx.settings.usage_settle_seconds,
+        )
 
 
 @router.get("/spend", response_model=api.Spend)

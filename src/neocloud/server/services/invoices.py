@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from neocloud.billing.document import BillingDocument
 from neocloud.billing.invoice import (
     InvoiceKind,
     InvoiceStatus,
@@ -15,18 +16,16 @@ from neocloud.billing.invoice import (
     invoice_number,
 )
 from neocloud.billing.periods import month_bounds
-from neocloud.billing.rating import MissingPrice, RatedInvoice, rate_invoice, rate_statement
 from neocloud.domain.jobs import Tier
 from neocloud.domain.money import to_cents
 from neocloud.domain.tenancy import OrgKind, Permission
 from neocloud.schemas import billing as api
 from neocloud.server.auth import Principal
-from neocloud.server.errors import ApiError, conflict, invalid, not_found
+from neocloud.server.errors import conflict, invalid, not_found
 from neocloud.server.pagination import page_of, paginate
-from neocloud.server.services.costs import unit_cost_by_gpu_type
-from neocloud.server.services.prices import load_price_book
+from neocloud.server.services import credits
+from neocloud.server.services.rating_inputs import rate_period
 from neocloud.server.services.tenancy import PLATFORM_ORG, resolve_org
-from neocloud.server.services.usage import records_in, span_of
 from neocloud.store.ids import new_id
 from neocloud.store.models import InvoiceLineRow, InvoiceRow, InvoiceSequenceRow, OrgRow
 
@@ -82,20 +81,36 @@ def invoice_out(s: Session, row: InvoiceRow) -> api.Invoice:
     )
 
 
-def _rate(
-    s: Session, org: OrgRow, start: datetime, end: datetime
-) -> tuple[InvoiceKind, RatedInvoice]:
-    spans = [span_of(r) for r in records_in(s, start, end, org.id)]
-    if OrgKind(org.kind) is OrgKind.INTERNAL:
-        return InvoiceKind.STATEMENT, rate_statement(
-            org.id, start, end, spans, unit_cost_by_gpu_type(s)
+def _store_document(s: Session, row: InvoiceRow, doc: BillingDocument) -> None:
+    """Replace a draft's lines and totals with a freshly rated document."""
+    s.execute(delete(InvoiceLineRow).where(InvoiceLineRow.invoice_id == row.id))
+    for i, line in enumerate(doc.lines):
+        s.add(
+            InvoiceLineRow(
+                invoice_id=row.id,
+                position=i,
+                kind=line.kind.value,
+                description=line.description[:300],
+                meter=line.meter,
+                gpu_type=line.gpu_type,
+                tier=line.tier.value if line.tier else None,
+                region=line.region,
+                quantity=line.quantity,
+                unit=line.unit,
+                unit_price=line.unit_price,
+                amount=line.amount,
+                ref=line.ref,
+                service_start=line.service_start,
+                service_end=line.service_end,
+            )
         )
-    try:
-        return InvoiceKind.INVOICE, rate_invoice(org.id, start, end, spans, load_price_book(s))
-    except MissingPrice as exc:
-        raise ApiError(
-            409, "missing_price", f"cannot rate org {org.name}: {exc}", {"org": org.name}
-        ) from exc
+    row.currency = doc.currency
+    row.subtotal = doc.subtotal
+    row.tax = doc.tax
+    row.total = doc.total
+    row.credits_applied = Decimal(0)
+    row.amount_due = doc.total
+    s.flush()
 
 
 def generate(
@@ -112,20 +127,16 @@ def generate(
         )
     out = []
     for org in orgs:
-        kind, rated = _rate(s, org, start, end)
-        existing = s.scalars(
-            select(InvoiceRow).where(
-                InvoiceRow.org_id == org.id,
-                InvoiceRow.period == body.period,
-                InvoiceRow.kind == kind.value,
-                InvoiceRow.status != InvoiceStatus.VOID.value,
-            )
-        ).first()
+        kind = (
+            InvoiceKind.STATEMENT if OrgKind(org.kind) is OrgKind.INTERNAL else InvoiceKind.INVOICE
+        )
+        existing = _current(s, org.id, body.period, kind, lock=True)
         if existing is not None and existing.status != InvoiceStatus.DRAFT.value:
             out.append(invoice_out(s, existing))
             continue
+        doc = rate_period(s, org, start, end, now)
         if existing is None:
-            if not rated.lines:
+            if not doc.lines:
                 continue
             existing = InvoiceRow(
                 id=new_id("inv"),
@@ -136,38 +147,31 @@ def generate(
                 period=body.period,
                 period_start=start,
                 period_end=end,
-                currency=rated.currency,
+                currency=doc.currency,
                 total=Decimal(0),
                 created_at=now,
             )
             s.add(existing)
             s.flush()
-        s.execute(delete(InvoiceLineRow).where(InvoiceLineRow.invoice_id == existing.id))
-        for i, line in enumerate(rated.lines):
-            s.add(
-                InvoiceLineRow(
-                    invoice_id=existing.id,
-                    position=i,
-                    description=line.description,
-                    gpu_type=line.gpu_type,
-                    tier=line.tier.value,
-                    quantity=line.quantity,
-                    unit=line.unit,
-                    unit_price=line.unit_price,
-                    amount=line.amount,
-                )
-            )
-        existing.total = rated.total
-        existing.subtotal = rated.total
-        existing.amount_due = rated.total
-        existing.currency = rated.currency
-        s.flush()
+        _store_document(s, existing, doc)
         out.append(invoice_out(s, existing))
     return out
 
 
-def _visible(s: Session, p: Principal, invoice_id: str) -> InvoiceRow:
-    row = s.get(InvoiceRow, invoice_id)
+def _current(
+    s: Session, org_id: str, period: str, kind: InvoiceKind, lock: bool = False
+) -> InvoiceRow | None:
+    stmt = select(InvoiceRow).where(
+        InvoiceRow.org_id == org_id,
+        InvoiceRow.period == period,
+        InvoiceRow.kind == kind.value,
+        InvoiceRow.status != InvoiceStatus.VOID.value,
+    )
+    return s.scalars(stmt.with_for_update() if lock else stmt).first()
+
+
+def _visible(s: Session, p: Principal, invoice_id: str, lock: bool = False) -> InvoiceRow:
+    row = s.get(InvoiceRow, invoice_id, with_for_update=lock)
     if row is None or not p.can_see_org(row.org_id):
         raise not_found("invoice", invoice_id)
     return row
@@ -205,14 +209,28 @@ def list_invoices(
     return [invoice_out(s, r) for r in items], nxt
 
 
-def finalize(s: Session, p: Principal, invoice_id: str, prefix: str, now: datetime) -> api.Invoice:
+def finalize(
+    s: Session,
+    p: Principal,
+    invoice_id: str,
+    prefix: str,
+    now: datetime,
+    settle_seconds: int = 0,
+) -> api.Invoice:
     """Freeze a draft: it gets the next gapless number of its issuer and year, and never changes."""
     p.require(Permission.OPERATE)
-    row = _visible(s, p, invoice_id)
+    row = _visible(s, p, invoice_id, lock=True)
     try:
         check_invoice_transition(InvoiceStatus(row.status), InvoiceStatus.FINALIZED)
     except ValueError as exc:
         raise conflict(str(exc), {"status": row.status}) from exc
+    org = s.get(OrgRow, row.org_id)
+    assert org is not None
+    # Re-rated at finalization with usage known a settle time ago: an ingest transaction still
+    # in flight now cannot be missed, because what it stores counts as late usage next time.
+    cutoff = now - timedelta(seconds=settle_seconds)
+    row.usage_cutoff = cutoff
+    _store_document(s, row, rate_period(s, org, row.period_start, row.period_end, cutoff))
     year = row.period_start.year
     seq_key = f"{prefix}-{year}"
     seq = s.scalars(
@@ -225,5 +243,6 @@ def finalize(s: Session, p: Principal, invoice_id: str, prefix: str, now: dateti
     seq.next_value += 1
     row.status = InvoiceStatus.FINALIZED.value
     row.finalized_at = now
+    credits.apply_to_invoice(s, row, now)
     s.flush()
     return invoice_out(s, row)

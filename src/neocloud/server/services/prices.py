@@ -1,12 +1,16 @@
-"""The price book: effective-dated $/GPU-hour per GPU type × tier (× region)."""
+"""The price book: effective-dated prices per meter × GPU type × tier (× region)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from neocloud.billing.charges import Charge, ChargeModel, PriceTier
+from neocloud.billing.document import GPU_METER
 from neocloud.billing.pricebook import PriceEntry
 from neocloud.domain.jobs import Tier
 from neocloud.domain.tenancy import OrgKind, Permission
@@ -15,7 +19,31 @@ from neocloud.server.auth import Principal
 from neocloud.server.errors import invalid
 from neocloud.server.services.gpu_types import require_gpu_type
 from neocloud.store.ids import new_id
-from neocloud.store.models import PriceRow
+from neocloud.store.models import MeterRow, PriceRow
+
+
+def charge_of(stored: dict[str, Any] | None) -> Charge | None:
+    """The billing core's charge from its stored JSON form (decimals kept as strings)."""
+    if stored is None:
+        return None
+
+    def dec(value: Any) -> Decimal | None:
+        return None if value is None else Decimal(str(value))
+
+    return Charge(
+        model=ChargeModel(stored["model"]),
+        unit_price=dec(stored.get("unit_price")),
+        tiers=tuple(
+            PriceTier(
+                up_to=dec(t.get("up_to")),
+                unit_price=Decimal(str(t["unit_price"])),
+                flat_fee=Decimal(str(t.get("flat_fee", "0"))),
+            )
+            for t in stored.get("tiers", [])
+        ),
+        package_size=dec(stored.get("package_size")),
+        package_price=dec(stored.get("package_price")),
+    )
 
 
 def load_price_book(s: Session) -> list[PriceEntry]:
@@ -28,6 +56,8 @@ def load_price_book(s: Session) -> list[PriceEntry]:
             currency=r.currency,
             effective_from=r.effective_from,
             region=r.region,
+            meter=r.meter,
+            charge=charge_of(r.charge),
         )
         for r in s.scalars(select(PriceRow).order_by(PriceRow.effective_from, PriceRow.id)).all()
     ]
@@ -37,6 +67,8 @@ def price_out(r: PriceRow) -> api.Price:
     """Wire form of a price entry."""
     return api.Price(
         id=r.id,
+        meter=r.meter,
+        charge=api.ChargeIn.model_validate(r.charge) if r.charge else None,
         gpu_type=r.gpu_type,
         tier=Tier(r.tier),
         region=r.region,
@@ -56,7 +88,24 @@ def add_price(s: Session, body: api.PriceSet, now: datetime) -> api.Price:
     """Add a price entry without an auth check (seeding uses this)."""
     if body.effective_from.tzinfo is None:
         raise invalid("effective_from", "must include a timezone")
-    require_gpu_type(s, body.gpu_type)
+    if body.meter == GPU_METER or body.gpu_type:
+        require_gpu_type(s, body.gpu_type)
+    if body.meter != GPU_METER and s.get(MeterRow, body.meter) is None:
+        raise invalid("meter", f"unknown meter {body.meter!r}: declare it first")
+    stored = body.charge.model_dump(mode="json") if body.charge else None
+    try:
+        PriceEntry(
+            gpu_type=body.gpu_type,
+            tier=body.tier,
+            unit_price=body.unit_price,
+            currency=body.currency,
+            effective_from=body.effective_from,
+            region=body.region,
+            meter=body.meter,
+            charge=charge_of(stored),
+        )
+    except ValueError as exc:
+        raise invalid("charge" if body.charge else "unit_price", str(exc)) from exc
     row = PriceRow(
         id=new_id("prc"),
         gpu_type=body.gpu_type,
@@ -66,6 +115,8 @@ def add_price(s: Session, body: api.PriceSet, now: datetime) -> api.Price:
         currency=body.currency,
         effective_from=body.effective_from,
         created_at=now,
+        meter=body.meter,
+        charge=stored,
     )
     s.add(row)
     s.flush()

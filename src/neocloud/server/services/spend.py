@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from neocloud.billing.document import BillingDocument, LineKind
 from neocloud.billing.periods import month_bounds, period_of
-from neocloud.billing.rating import RatedInvoice, rate_invoice, rate_statement
 from neocloud.billing.usage import UsageSpan
 from neocloud.domain.jobs import Tier
 from neocloud.domain.money import to_cents
-from neocloud.domain.tenancy import OrgKind, Permission
+from neocloud.domain.tenancy import Permission
 from neocloud.schemas import billing as api
 from neocloud.server.auth import Principal
-from neocloud.server.services.costs import unit_cost_by_gpu_type
-from neocloud.server.services.prices import load_price_book
+from neocloud.server.services.rating_inputs import rate_period
 from neocloud.server.services.tenancy import resolve_org, resolve_project
-from neocloud.server.services.usage import records_in, span_of
 from neocloud.store.models import AllocationRow, JobRow, OrgRow
 
 
@@ -34,7 +32,7 @@ class Spend:
     as_of: datetime
     amount: Decimal
     currency: str
-    rated: RatedInvoice
+    document: BillingDocument
 
 
 def running_spans(s: Session, org_id: str, start: datetime, now: datetime) -> list[UsageSpan]:
@@ -71,22 +69,19 @@ def running_spans(s: Session, org_id: str, start: datetime, now: datetime) -> li
 
 
 def period_spend(s: Session, org: OrgRow, now: datetime, project_id: str | None = None) -> Spend:
-    """Spend so far in the period `now` falls in: ended usage plus running allocations to now.
+    """Spend so far in the period `now` falls in: rated exactly as the invoice will be.
 
-    External orgs at price, internal ones at cost; within seconds of the usage because running
-    work counts up to the moment of the question, not only once it ends.
+    Running allocations count up to the moment of the question, not only once they end, so
+    spend follows usage within seconds. For one project, only its own usage counts (contracts
+    and minimums are the org's).
     """
     period = period_of(now)
     start, _ = month_bounds(period)
-    spans = [span_of(r) for r in records_in(s, start, now, org.id)]
-    spans += running_spans(s, org.id, start, now)
-    if project_id is not None:
-        spans = [sp for sp in spans if sp.project == project_id]
-    if OrgKind(org.kind) is OrgKind.INTERNAL:
-        rated = rate_statement(org.id, start, now, spans, unit_cost_by_gpu_type(s))
-    else:
-        rated = rate_invoice(org.id, start, now, spans, load_price_book(s))
-    return Spend(org.id, project_id, period, now, rated.total, rated.currency, rated)
+    running = running_spans(s, org.id, start, now)
+    # Records written this very second count: the cutoff is just after now.
+    cutoff = now + timedelta(seconds=1)
+    doc = rate_period(s, org, start, now, cutoff, running, project_id)
+    return Spend(org.id, project_id, period, now, doc.subtotal, doc.currency, doc)
 
 
 def spend_now(
@@ -111,15 +106,21 @@ def spend_now(
         currency=spend.currency,
         lines=[
             api.InvoiceLine(
+                kind=ln.kind.value,
                 description=ln.description,
-                meter="gpu_seconds",
+                meter=ln.meter,
                 gpu_type=ln.gpu_type,
                 tier=ln.tier,
+                region=ln.region,
                 quantity=ln.quantity,
                 unit=ln.unit,
                 unit_price=ln.unit_price,
                 amount=ln.amount,
+                ref=ln.ref,
+                service_start=ln.service_start,
+                service_end=ln.service_end,
             )
-            for ln in spend.rated.lines
+            for ln in spend.document.lines
+            if ln.kind is not LineKind.TAX
         ],
     )
