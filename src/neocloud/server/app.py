@@ -14,15 +14,19 @@ from neocloud.server import metrics
 from neocloud.server.context import AppContext
 from neocloud.server.errors import install_error_handlers
 from neocloud.server.loops.control import ControlLoop
+from neocloud.server.loops.webhooks import WebhookLoop
 from neocloud.server.routers import (
     billing,
+    budgets,
     contracts,
     credits,
+    events,
     fleet,
     health,
     jobs,
     metering,
     tenancy,
+    webhooks,
 )
 
 
@@ -34,15 +38,25 @@ def create_app(ctx: AppContext) -> FastAPI:
         interval_seconds=ctx.settings.loop_interval_seconds,
         half_life_seconds=ctx.settings.fair_share_half_life_seconds,
     )
+    # Webhook deliveries and budget alerts run beside the control loop, never inside its tick.
+    events_loop = WebhookLoop(
+        ctx.db,
+        interval_seconds=ctx.settings.webhook_interval_seconds,
+        budget_interval_seconds=ctx.settings.budget_interval_seconds,
+        timeout_seconds=ctx.settings.webhook_timeout_seconds,
+        retry_schedule=ctx.settings.webhook_retry_schedule_seconds,
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if ctx.settings.run_loops:
             loop.start()
+            events_loop.start()
         try:
             yield
         finally:
             loop.stop()
+            events_loop.stop()
             ctx.engines.close()
 
     app = FastAPI(
@@ -53,8 +67,11 @@ def create_app(ctx: AppContext) -> FastAPI:
     )
     app.state.ctx = ctx
     app.state.loop = loop
+    app.state.events_loop = events_loop
     install_error_handlers(app)
     for module in (health, tenancy, fleet, contracts, jobs, billing, metering, credits):
+        app.include_router(module.router)
+    for module in (webhooks, budgets, events):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
+from neocloud.domain.webhooks import DEFAULT_RETRY_SCHEDULE
 from neocloud.server.auth import Principal, authenticate
 from neocloud.server.clock import utcnow
 from neocloud.server.engines import EngineRegistry
@@ -31,6 +32,13 @@ class Settings:
     # Finalizing bills usage recorded or received up to this long ago; anything newer is billed
     # as a late adjustment next time, so a write still in flight can never be missed.
     usage_settle_seconds: int = 5
+    # Webhooks: how often due deliveries are looked for, how long a receiver may take, and the
+    # waits between failed attempts (the delivery fails once they are spent, about a day).
+    webhook_interval_seconds: float = 0.5
+    webhook_timeout_seconds: float = 5.0
+    webhook_retry_schedule_seconds: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
+    # Budgets: how often each budget's spend is compared with its thresholds.
+    budget_interval_seconds: float = 5.0
     run_loops: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 

@@ -20,10 +20,12 @@ from neocloud.domain.jobs import Tier
 from neocloud.domain.money import to_cents
 from neocloud.domain.tenancy import OrgKind, Permission
 from neocloud.schemas import billing as api
+from neocloud.schemas.events import BillingEventType
 from neocloud.server.auth import Principal
 from neocloud.server.errors import conflict, invalid, not_found
 from neocloud.server.pagination import page_of, paginate
 from neocloud.server.services import credits
+from neocloud.server.services.billing_events import emit, invoice_finalized_data
 from neocloud.server.services.rating_inputs import rate_period
 from neocloud.server.services.tenancy import PLATFORM_ORG, resolve_org
 from neocloud.store.ids import new_id
@@ -245,4 +247,5 @@ def finalize(
     row.finalized_at = now
     credits.apply_to_invoice(s, row, now)
     s.flush()
+    emit(s, row.org_id, BillingEventType.INVOICE_FINALIZED, invoice_finalized_data(row), now)
     return invoice_out(s, row)

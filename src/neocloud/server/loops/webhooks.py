@@ -1,0 +1,243 @@
+"""The billing-events loop: deliver due webhooks, and every few seconds evaluate budgets.
+
+A delivery goes claim → commit → send → record, the HTTP call outside any transaction:
+- claim: due pending deliveries are locked (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so two
+  replicas never take the same row; SQLite has one writer at a time anyway), their attempt count
+  raised and `next_attempt_at` pushed a lease ahead, then committed;
+- send: POST the stored body, signed, with a 5 s timeout;
+- record: in a new transaction, delivered on 2xx, else the next attempt after the backoff (or
+  failed once the schedule is spent), only if the row is still as this claim left it.
+A crash after the send and before the record leaves the row pending with its lease; when the
+lease runs out the delivery is sent again. So a crash can duplicate a delivery (receivers
+deduplicate on `Neocloud-Webhook-Id`), never lose one.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from prometheus_client import Counter
+from sqlalchemy import select
+
+from neocloud import __version__
+from neocloud.domain.webhooks import DEFAULT_JITTER, DEFAULT_RETRY_SCHEDULE, retry_delay
+from neocloud.domain.webhooks import signed_headers as sign_headers
+from neocloud.schemas.webhooks import DeliveryStatus
+from neocloud.server import metrics
+from neocloud.server.clock import utcnow
+from neocloud.server.services.budgets import evaluate_budgets
+from neocloud.store.db import Database
+from neocloud.store.models import WebhookDeliveryRow, WebhookEndpointRow
+
+log = logging.getLogger("neocloud.webhooks")
+PENDING = DeliveryStatus.PENDING.value
+ERROR_CHARS = 500
+
+DELIVERY_ATTEMPTS = Counter(
+    "neocloud_webhook_attempts_total",
+    "Webhook delivery attempts by outcome",
+    ["outcome"],
+    registry=metrics.REGISTRY,
+)
+BUDGET_ALERTS = Counter(
+    "neocloud_budget_alerts_total", "Budget thresholds alerted", registry=metrics.REGISTRY
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What one send needs, read while the row was locked."""
+
+    delivery_id: str
+    attempt: int
+    url: str
+    secret: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one send went: a 2xx, or the error to record."""
+
+    ok: bool
+    error: str | None = None
+
+
+class WebhookLoop:
+    """Delivers webhooks with retries and evaluates budgets; one instance per control plane."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        interval_seconds: float = 0.5,
+        budget_interval_seconds: float = 5.0,
+        timeout_seconds: float = 5.0,
+        retry_schedule: Sequence[float] = DEFAULT_RETRY_SCHEDULE,
+        jitter: float = DEFAULT_JITTER,
+        batch: int = 8,
+        http: httpx.Client | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.interval = interval_seconds
+        self.budget_interval = budget_interval_seconds
+        self.timeout = timeout_seconds
+        self.retry_schedule = tuple(retry_schedule)
+        self.jitter = jitter
+        self.batch = batch
+        # A claim must outlive the slowest send of its batch (connect, write and read may each
+        # take the timeout), or another replica would send the same delivery meanwhile.
+        self.lease = timedelta(seconds=max(60.0, 4 * timeout_seconds))
+        self._http = http or httpx.Client(
+            timeout=timeout_seconds,
+            follow_redirects=False,
+            headers={"User-Agent": f"neocloud-webhooks/{__version__}"},
+        )
+        self._pool: ThreadPoolExecutor | None = None
+        self._random = random.Random()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._next_budgets = 0.0
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Run ticks in a background thread until stop()."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="neocloud-webhooks", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the current tick and release the HTTP connections."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        self._http.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:
+                log.exception("billing-events loop tick failed; retrying next tick")
+            self._stop.wait(self.interval)
+
+    def tick(self) -> None:
+        """Evaluate budgets when due, then deliver everything that is due."""
+        if time.monotonic() >= self._next_budgets:
+            self._next_budgets = time.monotonic() + self.budget_interval
+            try:
+                self.evaluate_budgets()
+            except Exception:
+                # Budgets failing must not hold back deliveries already queued.
+                log.exception("budget evaluation failed; retrying in %s s", self.budget_interval)
+        while not self._stop.is_set() and self.deliver_due() == self.batch:
+            pass
+
+    def evaluate_budgets(self) -> int:
+        """Record and emit every newly reached budget threshold; returns how many."""
+        with self.db.session() as s:
+            alerts = evaluate_budgets(s, self.clock())
+        BUDGET_ALERTS.inc(len(alerts))
+        return len(alerts)
+
+    # -- delivery ------------------------------------------------------------------------------
+    def deliver_due(self) -> int:
+        """Claim, send and record one batch of due deliveries; returns how many were claimed."""
+        claims = self.claim()
+        if not claims:
+            return 0
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.batch, thread_name_prefix="neocloud-webhook")
+        for claim, outcome in zip(claims, self._pool.map(self.send, claims), strict=True):
+            self.record(claim, outcome)
+        return len(claims)
+
+    def claim(self) -> list[Claim]:
+        """Lock due deliveries, take a lease on them and commit, so the send holds no lock."""
+        now = self.clock()
+        with self.db.session() as s:
+            rows = s.execute(
+                select(WebhookDeliveryRow, WebhookEndpointRow)
+                .join(WebhookEndpointRow, WebhookEndpointRow.id == WebhookDeliveryRow.endpoint_id)
+                .where(
+                    WebhookDeliveryRow.status == PENDING,
+                    WebhookDeliveryRow.next_attempt_at <= now,
+                    WebhookEndpointRow.disabled_at.is_(None),
+                )
+                .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id)
+                .limit(self.batch)
+                .with_for_update(skip_locked=True, of=WebhookDeliveryRow)
+            ).all()
+            claims = []
+            for delivery, endpoint in rows:
+                delivery.attempts += 1
+                delivery.next_attempt_at = now + self.lease
+                claims.append(
+                    Claim(
+                        delivery.id,
+                        delivery.attempts,
+                        endpoint.url,
+                        endpoint.secret,
+                        delivery.payload,
+                    )
+                )
+        return claims
+
+    def send(self, claim: Claim) -> Outcome:
+        """POST the signed body once; never raises."""
+        body = claim.body.encode()
+        headers = sign_headers(claim.delivery_id, claim.secret, int(time.time()), body)
+        headers["Content-Type"] = "application/json"
+        try:
+            response = self._http.post(claim.url, content=body, headers=headers)
+        except httpx.TimeoutException as exc:
+            return Outcome(False, f"timeout after {self.timeout:g} s: {type(exc).__name__}")
+        except httpx.HTTPError as exc:
+            return Outcome(False, f"{type(exc).__name__}: {exc}"[:ERROR_CHARS])
+        if response.is_success:
+            return Outcome(True)
+        detail = response.text.strip()[:200]
+        return Outcome(False, f"HTTP {response.status_code}" + (f": {detail}" if detail else ""))
+
+    def record(self, claim: Claim, outcome: Outcome) -> None:
+        """Write the outcome, unless the claim was lost (lease ran out, endpoint deleted)."""
+        now = self.clock()
+        with self.db.session() as s:
+            row = s.get(WebhookDeliveryRow, claim.delivery_id, with_for_update=True)
+            if row is None or row.status != PENDING or row.attempts != claim.attempt:
+                return
+            if outcome.ok:
+                row.status = DeliveryStatus.DELIVERED.value
+                row.delivered_at = now
+                row.last_error = None
+                DELIVERY_ATTEMPTS.labels("delivered").inc()
+                return
+            row.last_error = (outcome.error or "failed")[:ERROR_CHARS]
+            rand = self._random.random()
+            delay = retry_delay(row.attempts, self.retry_schedule, rand, self.jitter)
+            if delay is None:
+                row.status = DeliveryStatus.FAILED.value
+                DELIVERY_ATTEMPTS.labels("failed").inc()
+                log.warning(
+                    "webhook delivery %s failed for good after %d attempts: %s",
+                    row.id,
+                    row.attempts,
+                    row.last_error,
+                )
+            else:
+                row.next_attempt_at = now + timedelta(seconds=delay)
+                DELIVERY_ATTEMPTS.labels("retry").inc()

@@ -1,0 +1,64 @@
+"""Budgets with alert thresholds."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Header, Query, Response
+
+from neocloud.schemas import budgets as api
+from neocloud.schemas.common import Page
+from neocloud.server.clock import utcnow
+from neocloud.server.context import Caller, Ctx
+from neocloud.server.idempotency import idempotent
+from neocloud.server.services import budgets as svc
+
+router = APIRouter(prefix="/v1/budgets", tags=["budgets"])
+
+
+@router.post("", status_code=201, response_model=api.Budget)
+def create_budget(
+    body: api.BudgetCreate,
+    ctx: Ctx,
+    p: Caller,
+    response: Response,
+    key: str | None = Header(default=None, alias="Idempotency-Key"),
+) -> object:
+    """Set a monthly budget for an org or one of its projects."""
+    return idempotent(
+        ctx,
+        p,
+        key,
+        "POST /v1/budgets",
+        body,
+        response,
+        201,
+        lambda s: svc.create(s, p, body, utcnow()),
+    )
+
+
+@router.get("", response_model=Page[api.Budget])
+def list_budgets(
+    ctx: Ctx,
+    p: Caller,
+    org: str | None = None,
+    cursor: str | None = None,
+    limit: int = Query(100),
+) -> Page[api.Budget]:
+    """Budgets with this period's spend, % used and thresholds reached."""
+    with ctx.db.session() as s:
+        items, nxt = svc.list_budgets(s, p, org, cursor, limit, utcnow())
+    return Page(items=items, next_cursor=nxt)
+
+
+@router.get("/{budget_id}", response_model=api.Budget)
+def get_budget(budget_id: str, ctx: Ctx, p: Caller) -> api.Budget:
+    """One budget with this period's spend."""
+    with ctx.db.session() as s:
+        return svc.get(s, p, budget_id, utcnow())
+
+
+@router.delete("/{budget_id}", status_code=204)
+def delete_budget(budget_id: str, ctx: Ctx, p: Caller) -> Response:
+    """Remove a budget; alerts already sent stay in the event log."""
+    with ctx.db.session() as s:
+        svc.delete_budget(s, p, budget_id)
+    return Response(status_code=204)

@@ -1,0 +1,79 @@
+"""Webhook endpoints and their deliveries."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Header, Query, Response
+
+from neocloud.schemas import webhooks as api
+from neocloud.schemas.common import Page
+from neocloud.server.clock import utcnow
+from neocloud.server.context import Caller, Ctx
+from neocloud.server.idempotency import idempotent
+from neocloud.server.services import webhooks as svc
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+
+
+@router.post("", status_code=201, response_model=api.WebhookCreated)
+def create_webhook(
+    body: api.WebhookCreate,
+    ctx: Ctx,
+    p: Caller,
+    response: Response,
+    key: str | None = Header(default=None, alias="Idempotency-Key"),
+) -> object:
+    """Register an endpoint; its signing secret is in this response only."""
+    return idempotent(
+        ctx,
+        p,
+        key,
+        "POST /v1/webhooks",
+        body,
+        response,
+        201,
+        lambda s: svc.create(s, p, body, utcnow()),
+        replay_body=False,
+    )
+
+
+@router.get("", response_model=Page[api.Webhook])
+def list_webhooks(
+    ctx: Ctx,
+    p: Caller,
+    org: str | None = None,
+    cursor: str | None = None,
+    limit: int = Query(100),
+) -> Page[api.Webhook]:
+    """Endpoints the caller may see."""
+    with ctx.db.session() as s:
+        items, nxt = svc.list_webhooks(s, p, org, cursor, limit)
+    return Page(items=items, next_cursor=nxt)
+
+
+@router.delete("/{webhook_id}", response_model=api.Webhook)
+def delete_webhook(webhook_id: str, ctx: Ctx, p: Caller) -> api.Webhook:
+    """Disable an endpoint; its pending deliveries are cancelled."""
+    with ctx.db.session() as s:
+        return svc.disable(s, p, webhook_id, utcnow())
+
+
+@router.get("/{webhook_id}/deliveries", response_model=Page[api.WebhookDelivery])
+def list_deliveries(
+    webhook_id: str,
+    ctx: Ctx,
+    p: Caller,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: int = Query(100),
+) -> Page[api.WebhookDelivery]:
+    """An endpoint's deliveries: status, attempts, last error."""
+    with ctx.db.session() as s:
+        items, nxt = svc.list_deliveries(s, p, webhook_id, status, cursor, limit)
+    return Page(items=items, next_cursor=nxt)
+
+
+@router.post("/{webhook_id}/test", status_code=202, response_model=api.WebhookDelivery)
+def test_webhook(webhook_id: str, ctx: Ctx, p: Caller) -> api.WebhookDelivery:
+    """Queue a signed `webhook.test` ping to the endpoint."""
+    with ctx.db.session() as s:
+        return svc.send_test(s, p, webhook_id, utcnow())
