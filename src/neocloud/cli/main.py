@@ -10,8 +10,10 @@ from typer.core import TyperGroup
 from neocloud import __version__
 from neocloud.cli import (
     bench,
+    budgets,
     contracts,
     economics,
+    events,
     fleet,
     invoices,
     jobs,
@@ -23,6 +25,7 @@ from neocloud.cli import (
     spend,
     up,
     usage,
+    webhooks,
 )
 from neocloud.cli.context import GlobalOptions
 from neocloud.cli.margin import margin
@@ -90,6 +93,9 @@ app.add_typer(meters.app, name="meters")
 app.command("spend")(spend.spend)
 app.add_typer(prices.app, name="prices")
 app.add_typer(invoices.app, name="invoices")
+app.add_typer(budgets.app, name="budgets")
+app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(events.app, name="events")
 app.command("margin")(margin)
 app.add_typer(economics.app, name="economics")
 app.command("simulate")(simulate.simulate)

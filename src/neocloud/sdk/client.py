@@ -7,9 +7,11 @@ from types import TracebackType
 import httpx
 
 from neocloud.schemas.tenancy import Whoami
+from neocloud.sdk.budgets import Budgets
 from neocloud.sdk.config import resolve_settings
 from neocloud.sdk.contracts import Contracts
 from neocloud.sdk.economics import Economics
+from neocloud.sdk.events import Events
 from neocloud.sdk.fleet import Fleet, Quotas, SellableCaps
 from neocloud.sdk.invoices import Invoices
 from neocloud.sdk.jobs import Jobs
@@ -19,6 +21,7 @@ from neocloud.sdk.orgs import Members, Orgs, Projects
 from neocloud.sdk.prices import Prices
 from neocloud.sdk.transport import Transport
 from neocloud.sdk.usage import Usage
+from neocloud.sdk.webhooks import Webhooks
 
 
 class Client:
@@ -60,6 +63,9 @@ class Client:
         self.prices = Prices(self._transport)
         self.invoices = Invoices(self._transport)
         self.economics = Economics(self._transport)
+        self.webhooks = Webhooks(self._transport)
+        self.budgets = Budgets(self._transport)
+        self.events = Events(self._transport)
 
     def health(self) -> str:
         """The server's `/healthz` status (`"ok"` when it is up); needs no key."""
