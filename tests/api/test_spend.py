@@ -25,12 +25,14 @@ def _price(api: Api, tier: str, price: str) -> None:
 def test_running_work_counts_up_to_the_moment_of_the_question(api: Api) -> None:
     acme = api.new_org("acme")
     _price(api, "spot", "36.00")  # a cent per GPU-second
+    # The module's NOW is read at collection, minutes earlier in a long run: take a fresh one.
+    now = datetime.now(UTC)
     # Ended an hour ago after 10 minutes on 2 GPUs; another has run on 1 GPU for 5 minutes.
-    hour_ago = max(MONTH_START, NOW - timedelta(hours=1))
+    hour_ago = max(MONTH_START, now - timedelta(hours=1))
     record_usage(api, "acme", "spot", "h100", 2, hour_ago, 600)
-    record_usage(api, "acme", "spot", "h100", 1, NOW - timedelta(seconds=300), None)
+    record_usage(api, "acme", "spot", "h100", 1, now - timedelta(seconds=300), None)
     first = acme.get("/v1/spend").json()
-    assert first["period"] == f"{NOW.year:04d}-{NOW.month:02d}"
+    assert first["period"] == f"{now.year:04d}-{now.month:02d}"
     ended = Decimal("12.00")  # 1,200 GPU-seconds
     running = Decimal(first["amount"]) - ended
     assert Decimal("3.00") <= running <= Decimal("3.60")  # 300 s and the test's own seconds
