@@ -9,6 +9,7 @@ read with `Scheduler.wait_of`.
 
 from __future__ import annotations
 
+from neocloud.scheduler.groups import Group
 from neocloud.scheduler.model import Wait, WaitReason
 from neocloud.scheduler.passstate import PassState
 from neocloud.scheduler.reasons import REASON_KIND, Blocked
@@ -19,27 +20,29 @@ class Announcing(PassState):
 
     def _recheck(self) -> None:
         """Starts late in a pass tighten the limits of groups decided before them: read their
-        verdicts again, so each keeps the reason a pass over the final state would give it."""
-        limits, holder = self._world.limits, self._reservation.holder
+        verdicts again, so each keeps the reason a pass over the final state would give it.
+        Only groups whose holdings a start moved out of their verdict's ranges can differ."""
+        world, holder = self._world, self._reservation.holder
+        limits = world.limits
         key = self._hold_key
         if holder is not None and key is not None and key[1] != int(limits.would_borrow(holder)):
             # Its org took more since: it would now borrow, and wait behind work within quota.
             self._holder_moved = True
         at = {id(group): i for i, (group, _) in enumerate(self._blocked)}
-        for group in self._waiting[: self._before_last_start]:
+        for group in self._left_range():
             head, last = group.head(), group.last
             if head is None or (last is not None and last.reason is WaitReason.UNSATISFIABLE):
                 continue
-            stamp = limits.stamp(head)
-            if stamp == group.stamp:
-                continue
-            verdict = limits.check(head)
-            group.stamp, group.verdict = stamp, verdict
+            if world.rewatch(group):
+                continue  # holdings came back into its ranges: the same kind of verdict
+            verdict = world.judge(group, head)
             block = verdict.block
             if block is None or (last is not None and last.reason is block.reason):
+                self._mark(group)
                 continue
             now = Blocked(block.reason, block.sentence)
             group.last = now
+            self._mark(group)
             if id(group) in at:
                 self._blocked[at[id(group)]] = (group, now)
             else:
@@ -48,6 +51,21 @@ class Announcing(PassState):
                 # Another job would hold the reservation now: look again at the next step.
                 self._individual[holder.id] = now
                 self._holder_moved = True
+
+    def _left_range(self) -> list[Group]:
+        """Groups of this type whose verdict's ranges a start or preemption of this pass left
+        after they were decided (those left earlier were decided afresh), in admission order."""
+        state = self._state
+        seen: dict[int, Group] = {}
+        for owner in self._world.limits.watch.fired:
+            if (
+                isinstance(owner, Group)
+                and not owner.limits_ok
+                and state.groups.get(owner.key) is owner
+                and owner.order_key is not None
+            ):
+                seen[id(owner)] = owner
+        return sorted(seen.values(), key=lambda group: group.order_key or ())
 
     def _finish(self) -> None:
         self._recheck()

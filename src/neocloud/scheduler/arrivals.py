@@ -36,6 +36,8 @@ class Arrivals(Explaining):
                 # backfill could let it (short) in.
                 if group.reason is None or group.reason is WaitReason.PLANNED_START:
                     return False
+                if not self._current_sentence(group):
+                    return False
                 outcomes.append((job, group, None))
                 continue
             if len(group) > 1:
@@ -60,6 +62,24 @@ class Arrivals(Explaining):
         state.arrivals = []
         return True
 
+    def _current_sentence(self, group: Group) -> bool:
+        """A group waiting on a limit whose holdings moved (within its verdict's ranges) tells
+        new members the same reason with today's figures. False if the reason itself could
+        have changed (then a full pass decides)."""
+        verdict, head = group.verdict, group.head()
+        if verdict is None or verdict.block is None or verdict.block.reason is not group.reason:
+            return True
+        limits = self._world.limits
+        if head is None or not group.limits_ok or group.stamp == limits.stamp(head):
+            return True
+        block = self._world.judge(group, head).block
+        if block is None or block.reason is not group.reason:  # pragma: no cover - in range
+            group.settled = group.for_gpus = False
+            return False
+        group.sentence = block.sentence
+        group.last = Blocked(block.reason, block.sentence)
+        return True
+
     def _alone(self, group: Group, job: PendingJob) -> Blocked | None:
         """Why a new job waits if it certainly waits without changing anything, else None."""
         g, k = job.resources.gpus_per_node, job.resources.nodes
@@ -67,8 +87,7 @@ class Arrivals(Explaining):
         if why is not None:
             return blocked(WaitReason.UNSATISFIABLE, why)
         limits, reservation = self._world.limits, self._reservation
-        verdict = group.verdict = limits.check(job)
-        group.stamp = limits.stamp(job)
+        verdict = self._world.judge(group, job)
         tier, *rest = admission_key(job, self._rank)
         key = (tier, int(limits.would_borrow(job)), *rest)
         hold_key = self._state.hold_key

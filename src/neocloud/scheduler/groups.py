@@ -52,9 +52,18 @@ class Group:
     reason: WaitReason | None = None
     sentence: Sentence | None = None
     fresh: set[str] = field(default_factory=set)
-    # The limits' verdict on the members, valid while the holdings it read are unchanged.
+    # The limits' verdict on the members: reused as it is while the holdings it read are
+    # unchanged (`stamp`), and its kind while they stay in its ranges (`limits_ok`, kept by
+    # the limits' watch under `token`).
     stamp: Stamp | None = None
     verdict: Verdict | None = None
+    token: int | None = None
+    limits_ok: bool = False
+    # Why a pass may pass it by while `limits_ok` holds and no member is new: it waits on a
+    # limit (`settled`: only holdings can change that), or for GPUs (`for_gpus`: as long as
+    # its shape still does not fit, preemption still cannot help, the reservation is the same).
+    settled: bool = False
+    for_gpus: bool = False
     # Why the group waited at its last examination (a pass may reuse it if nothing changed).
     last: Blocked | None = None
     # Its entry in the type's persisted admission order.
@@ -72,7 +81,12 @@ class Group:
             self._order.insert(at, entry)
         self.members[job.id] = job
         heapq.heappush(self._runtimes, (job.max_runtime_seconds, job.order, job.id))
-        self.fresh.add(job.id)
+        self.tell_again(job.id)
+
+    def tell_again(self, job_id: str) -> None:
+        """A member is to be told the group's reason at the next pass that decides it."""
+        self.fresh.add(job_id)
+        self.settled = self.for_gpus = False
 
     def remove(self, job_id: str) -> PendingJob:
         """A member leaves (started, withdrawn, or waiting on preemption)."""

@@ -32,6 +32,7 @@ from neocloud.domain.tenancy import OrgKind
 from neocloud.scheduler import explain
 from neocloud.scheduler.books import Book
 from neocloud.scheduler.model import PendingJob, SchedulerInput, WaitReason
+from neocloud.scheduler.ranges import Gauge, Ranges, Reading, SumTerm, Watch
 
 DEFAULT_SELLABLE_FRACTION = Decimal(1)
 # Classes that may reclaim quota their org lent (no class counts as research); batch waits.
@@ -41,6 +42,8 @@ RECLAIMING_CLASSES = frozenset({PriorityClass.PRODUCTION, PriorityClass.RESEARCH
 Sentence = Callable[[], str]
 # Versions of the holdings a verdict depends on: the org's, the cohort's, the cap's.
 Stamp = tuple[int, int, int]
+# The two books (see `ranges`: gauges are named by book).
+NOW, FUTURE = 0, 1
 
 
 def sellable_fraction(value: float | Decimal) -> Decimal:
@@ -92,12 +95,23 @@ class Shortfall:
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """What the limits say about a job: may it start, what release would make it fit, and
-    which work it may take GPUs from (spot; internal work held above its org's quota)."""
+    which work it may take GPUs from (spot; internal work held above its org's quota).
+
+    `ranges`: the holdings inside which the verdict keeps its kind (see `ranges`); None when
+    it may not be reused at all (it blocks but may reclaim: how much to reclaim moves with
+    every GPU).
+    """
 
     block: LimitBlock | None
     shortfall: Shortfall | None
     reclaims_spot: bool
     reclaims_borrowed: bool
+    ranges: Ranges | None = None
+
+    @property
+    def may_reclaim(self) -> bool:
+        """May releasing GPUs (preempting) make the job fit its limits?"""
+        return self.shortfall is not None and (self.reclaims_spot or self.reclaims_borrowed)
 
 
 class Limits:
@@ -117,6 +131,7 @@ class Limits:
         self._org_version: dict[tuple[str, str], int] = {}
         self._cohort_version: dict[str, int] = {}
         self._cap_version: dict[str, int] = {}
+        self.watch = Watch()
         self._recount_cohort()
 
     # -- what the scheduler tells the limits ----------------------------------------------
@@ -125,6 +140,7 @@ class Limits:
         self._totals[gpu_type] = total
         self._caps[gpu_type] = sellable_gpus(self._fraction(gpu_type), total)
         self._cap_version[gpu_type] = self._cap_version.get(gpu_type, 0) + 1
+        self.watch.fire_all()
 
     def learn_kind(self, org: str, kind: OrgKind) -> bool:
         """Record an org's kind from one of its jobs; True if that changed the cohort."""
@@ -151,14 +167,33 @@ class Limits:
         """Count `gpus` more (or fewer, if negative) held by a job, now and/or in the future."""
         if now:
             self._now.add(org, kind, tier, gpu_type, gpus)
+            self._moved(NOW, self._now, org, kind, tier, gpu_type)
         if future:
             self._future.add(org, kind, tier, gpu_type, gpus)
+            self._moved(FUTURE, self._future, org, kind, tier, gpu_type)
         key = (org, gpu_type)
         self._org_version[key] = self._org_version.get(key, 0) + 1
         if kind is OrgKind.INTERNAL:
             self._cohort_version[gpu_type] = self._cohort_version.get(gpu_type, 0) + 1
         if tier.external:
             self._cap_version[gpu_type] = self._cap_version.get(gpu_type, 0) + 1
+
+    def _moved(
+        self, at: int, book: Book, org: str, kind: OrgKind, tier: Tier, gpu_type: str
+    ) -> None:
+        """Tell the watch the new value of every holding of `book` a job of this kind moved."""
+        moved = self.watch.moved
+        moved((at, "org", gpu_type, org), book.org.get((org, gpu_type), 0))
+        if kind is OrgKind.INTERNAL:
+            moved((at, "internal", gpu_type, ""), book.internal.get(gpu_type, 0))
+        if tier is Tier.RESERVED:
+            moved((at, "reserved", gpu_type, org), book.reserved.get((org, gpu_type), 0))
+            moved((at, "contracted", gpu_type, ""), book.contracted.get(gpu_type, 0))
+            moved((at, "unused", gpu_type, ""), book.unused.get(gpu_type, 0))
+        elif tier is Tier.ON_DEMAND:
+            moved((at, "on_demand", gpu_type, ""), book.on_demand.get(gpu_type, 0))
+        elif tier is Tier.SPOT:
+            moved((at, "spot", gpu_type, ""), book.spot.get(gpu_type, 0))
 
     # -- what the limits tell the scheduler ----------------------------------------------
     def stamp(self, job: PendingJob) -> Stamp:
@@ -169,6 +204,21 @@ class Limits:
             self._cohort_version.get(gpu_type, 0) if job.org_kind is OrgKind.INTERNAL else -1,
             self._cap_version.get(gpu_type, 0) if job.tier.external else -1,
         )
+
+    def holds(self, ranges: Ranges) -> bool:
+        """Are all holdings a verdict read inside its ranges again (after moving out)?"""
+        books = (self._now, self._future)
+        for (at, quantity, gpu_type, org), (lo, hi) in ranges.spans.items():
+            book = books[at]
+            if quantity == "org":
+                value = book.org.get((org, gpu_type), 0)
+            elif quantity == "reserved":
+                value = book.reserved.get((org, gpu_type), 0)
+            else:
+                value = getattr(book, quantity).get(gpu_type, 0)
+            if not lo <= value <= hi:
+                return False
+        return True
 
     def cap(self, gpu_type: str) -> int:
         """GPUs of a type all external work together may count."""
@@ -219,7 +269,10 @@ class Limits:
             checks.fail(LimitBlock(WaitReason.QUOTA, sentence), resolvable=False)
             return
         quota = quota or 0
-        if held + need > quota + limit:
+        ranges = checks.ranges
+        org_now: Reading = ((NOW, "org", gpu_type, org), held_now)
+        org_future: Reading = ((FUTURE, "org", gpu_type, org), held_future)
+        if ranges.max_above(org_now, org_future, quota + limit - need):
             if limit <= 0:
                 promised = held - held_now
                 sentence = partial(
@@ -231,19 +284,25 @@ class Limits:
                     explain.borrow_limit_message, org, gpu_type, held, quota, limit, need
                 )
                 block = LimitBlock(WaitReason.BORROW_LIMIT, sentence)
-            checks.fail(block, resolvable=held_future + need <= quota + limit)
+            resolvable = not ranges.above(org_future, quota + limit - need)
+            checks.fail(block, resolvable=resolvable)
             return
-        within = held_future + need <= quota
+        within = not ranges.above(org_future, quota - need)
         checks.reclaims_spot = within
         cohort = self._cohort.get(gpu_type, 0)
-        everyone = max(self._now.internal.get(gpu_type, 0), self._future.internal.get(gpu_type, 0))
-        if everyone + need <= cohort:
+        all_now = self._now.internal.get(gpu_type, 0)
+        all_future = self._future.internal.get(gpu_type, 0)
+        everyone = max(all_now, all_future)
+        cohort_now: Reading = ((NOW, "internal", gpu_type, ""), all_now)
+        cohort_future: Reading = ((FUTURE, "internal", gpu_type, ""), all_future)
+        if not ranges.max_above(cohort_now, cohort_future, cohort - need):
             return
-        short = self._future.internal.get(gpu_type, 0) + need - cohort
+        short = all_future + need - cohort
+        short_met = not ranges.above(cohort_future, cohort - need)
         if within:
             reclaims = job.priority_class in RECLAIMING_CLASSES
             sentence = partial(explain.lent_message, org, gpu_type, held, quota, everyone, cohort)
-            checks.fail(LimitBlock(WaitReason.QUOTA, sentence), resolvable=reclaims or short <= 0)
+            checks.fail(LimitBlock(WaitReason.QUOTA, sentence), resolvable=reclaims or short_met)
             checks.cohort_gpus = short
             checks.reclaims_borrowed = reclaims
         else:
@@ -251,7 +310,7 @@ class Limits:
             sentence = partial(
                 explain.cohort_message, org, gpu_type, borrow, quota, everyone, cohort
             )
-            checks.fail(LimitBlock(WaitReason.BORROW_LIMIT, sentence), resolvable=short <= 0)
+            checks.fail(LimitBlock(WaitReason.BORROW_LIMIT, sentence), resolvable=short_met)
 
     def _check_external_quota(self, job: PendingJob, checks: _Check) -> None:
         gpu_type, need, org = job.resources.gpu_type, job.resources.total_gpus, job.org
@@ -259,7 +318,9 @@ class Limits:
         quota = self._quotas[key]
         held_now, held_future = self._now.org.get(key, 0), self._future.org.get(key, 0)
         held = max(held_now, held_future)
-        if held + need > quota:
+        org_now: Reading = ((NOW, "org", gpu_type, org), held_now)
+        org_future: Reading = ((FUTURE, "org", gpu_type, org), held_future)
+        if checks.ranges.max_above(org_now, org_future, quota - need):
             sentence = partial(
                 explain.quota_message, org, gpu_type, held_now, held - held_now, quota, need
             )
@@ -270,8 +331,11 @@ class Limits:
         gpu_type, need, org = job.resources.gpu_type, job.resources.total_gpus, job.org
         key = (org, gpu_type)
         contract = self._contracts.get(key, 0)
-        held = max(self._now.reserved.get(key, 0), self._future.reserved.get(key, 0))
-        if held + need > contract:
+        held_now, held_future = self._now.reserved.get(key, 0), self._future.reserved.get(key, 0)
+        held = max(held_now, held_future)
+        reserved_now: Reading = ((NOW, "reserved", gpu_type, org), held_now)
+        reserved_future: Reading = ((FUTURE, "reserved", gpu_type, org), held_future)
+        if checks.ranges.max_above(reserved_now, reserved_future, contract - need):
             sentence = partial(explain.contract_message, org, gpu_type, held, contract, need)
             checks.fail(LimitBlock(WaitReason.CONTRACT, sentence), resolvable=False)
 
@@ -286,7 +350,11 @@ class Limits:
         before_now, after_now = self._now.counted(gpu_type, tier, org, need)
         before_future, after_future = self._future.counted(gpu_type, tier, org, need)
         block = None
-        if max(after_now, after_future) > cap:
+        terms = (
+            self._cap_term(NOW, self._now, after_now, gpu_type, tier, org),
+            self._cap_term(FUTURE, self._future, after_future, gpu_type, tier, org),
+        )
+        if checks.ranges.max_sum_above(terms, cap):
             sentence = partial(
                 explain.cap_message,
                 gpu_type,
@@ -307,9 +375,48 @@ class Limits:
         room = self._future.spot_room(gpu_type, tier, org, need, cap)
         checks.reclaims_spot = True
         if block is not None:
+            # Unblocked, room always exists; blocked, whether it does decides if preempting
+            # spot work can help.
+            no_room = self._no_room(checks.ranges, gpu_type, tier, org, need, cap)
+            assert no_room == (room is None)
             checks.fail(block, resolvable=room is not None)
         if room is not None:
             checks.spot_gpus = self._future.spot.get(gpu_type, 0) - room
+
+    def _cap_term(
+        self, at: int, book: Book, after: int, gpu_type: str, tier: Tier, org: str
+    ) -> SumTerm:
+        """What counts against the cap with the job, and how it moves with the book: up with
+        on-demand, contracted and spot GPUs, down with unused contract room, and (reserved
+        work) either way with the org's reserved GPUs, by at most one per GPU each."""
+        up = [
+            _reading(at, "on_demand", gpu_type, "", book.on_demand),
+            _reading(at, "contracted", gpu_type, "", book.contracted),
+            _reading(at, "spot", gpu_type, "", book.spot),
+        ]
+        down = [_reading(at, "unused", gpu_type, "", book.unused)]
+        both = []
+        if tier is Tier.RESERVED:
+            both.append(((at, "reserved", gpu_type, org), book.reserved.get((org, gpu_type), 0)))
+        return after, up, down, both
+
+    def _no_room(
+        self, ranges: Ranges, gpu_type: str, tier: Tier, org: str, need: int, cap: int
+    ) -> bool:
+        """Do reserved contracts and on-demand work alone, with the job, exceed the cap?"""
+        book = self._future
+        on_demand = book.on_demand.get(gpu_type, 0)
+        contracted = book.contracted.get(gpu_type, 0)
+        up = [
+            _reading(FUTURE, "on_demand", gpu_type, "", book.on_demand),
+            _reading(FUTURE, "contracted", gpu_type, "", book.contracted),
+        ]
+        if tier is Tier.ON_DEMAND:
+            on_demand += need
+        else:
+            contracted += book.reserved_delta(org, gpu_type, need)[0]
+            up.append(((FUTURE, "reserved", gpu_type, org), book.reserved.get((org, gpu_type), 0)))
+        return ranges.sum_above(on_demand + contracted, cap, up)
 
     def _recount_cohort(self) -> None:
         self._cohort = {}
@@ -318,6 +425,7 @@ class Limits:
                 self._cohort[gpu_type] = self._cohort.get(gpu_type, 0) + quota
         for gpu_type in self._cohort_version:
             self._cohort_version[gpu_type] += 1
+        self.watch.fire_all()
 
     def _fraction(self, gpu_type: str) -> Decimal:
         return self._fractions.get(gpu_type, DEFAULT_SELLABLE_FRACTION)
@@ -331,6 +439,7 @@ class _Check:
         "cohort_gpus",
         "org",
         "org_gpus",
+        "ranges",
         "reclaims_borrowed",
         "reclaims_spot",
         "resolvable",
@@ -346,6 +455,7 @@ class _Check:
         self.spot_gpus = 0
         self.reclaims_spot = job.tier in (Tier.RESERVED, Tier.ON_DEMAND)
         self.reclaims_borrowed = False
+        self.ranges = Ranges()
 
     def fail(self, block: LimitBlock, *, resolvable: bool) -> None:
         if self.block is None:
@@ -358,4 +468,13 @@ class _Check:
             if self.resolvable
             else None
         )
-        return Verdict(self.block, shortfall, self.reclaims_spot, self.reclaims_borrowed)
+        may_reclaim = shortfall is not None and (self.reclaims_spot or self.reclaims_borrowed)
+        # A block that preemption may lift is decided afresh: what to reclaim moves with
+        # every GPU held.
+        ranges = None if self.block is not None and may_reclaim else self.ranges
+        return Verdict(self.block, shortfall, self.reclaims_spot, self.reclaims_borrowed, ranges)
+
+
+def _reading(at: int, quantity: str, gpu_type: str, org: str, values: dict[str, int]) -> Reading:
+    gauge: Gauge = (at, quantity, gpu_type, org)
+    return gauge, values.get(gpu_type, 0)

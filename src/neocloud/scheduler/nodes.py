@@ -52,6 +52,8 @@ class TypeNodes:
         self.reclaim_view = CountIndex(len(ordered), top)
         # Schedulable nodes by physically free GPUs (fragmentation reads it).
         self.free_hist = [0] * (top + 1)
+        # Bumped whenever a node's state is brought in line (answers read before may differ).
+        self.version = 0
         for i in range(len(ordered)):
             if self.schedulable[i]:
                 self.free_hist[self.free[i]] += 1
@@ -70,6 +72,7 @@ class TypeNodes:
 
     def touch(self, node: int, timeline: bool = True) -> None:
         """Bring the index (and the timeline) in line with a node's state."""
+        self.version += 1
         schedulable = self.schedulable[node]
         base = self.free[node] - self.aside_promised[node]
         value = max(0, base - self.aside_planned[node]) if schedulable else 0

@@ -13,12 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from neocloud.domain.jobs import Tier
-from neocloud.domain.tenancy import OrgKind
 from neocloud.scheduler.groups import Group, GroupKey
-from neocloud.scheduler.limits import Stamp
 from neocloud.scheduler.model import PendingJob, Preempt, Start, Wait
 from neocloud.scheduler.ordering import admission_key
-from neocloud.scheduler.reasons import Blocked
+from neocloud.scheduler.reasons import GPUS, REASON_KIND, Blocked
 from neocloud.scheduler.reclaim import Reclaimer
 from neocloud.scheduler.reservation import Reservation
 from neocloud.scheduler.world import TypeState, World
@@ -78,26 +76,18 @@ class PassState:
         # fresh pass over the new state would.
         self._reclaimers: set[tuple[int, int, bool]] = set()
         self._new_victims = False
-        # Groups left waiting, in the order decided, and whether the reservation's holder came
-        # to wait on a limit after it was given the reservation.
-        self._waiting: list[Group] = []
-        # Holdings this pass added to (orgs; the internal cohort; the cap): limits of other
-        # jobs only loosened since their last pass.
         self._preempted = False
         self._started = False
         # Work started on nodes planned for the reservation (it may plan differently now).
         self._on_plan = False
-        self._tight_orgs: set[str] = set()
-        self._tight_cohort = False
-        self._tight_cap = False
-        # How many of them were decided before the pass's last start or preemption (only those
-        # can have seen limits that changed after).
-        self._before_last_start = 0
+        # Whether the reservation's holder came to wait on a limit after it got the reservation.
         self._holder_moved = False
         self._key: EntryKey = ()
-        # The stamp `_unchanged` read for the job about to be decided (saves reading it twice).
-        self._stamp: Stamp | None = None
         self._hold_key: EntryKey | None = None
+        # Per shape (g, k): (fits, fits lifted, could fit by reclaiming spot), read at a
+        # version of the nodes.
+        self._shapes: dict[tuple[int, int], tuple[bool, bool, bool]] = {}
+        self._shapes_at = -1
 
     def _refresh_order(self) -> list[tuple[EntryKey, Group]]:
         """The groups by the key of their first job (re-sorted when the org ranks moved)."""
@@ -125,20 +115,17 @@ class PassState:
         state.stale = {}
         return list(state.order)
 
+    def _mark(self, group: Group) -> None:
+        """Whether later passes may pass the group by (see `Group.settled`, `for_gpus`)."""
+        last, verdict = group.last, group.verdict
+        group.settled = group.for_gpus = False
+        if last is None or verdict is None or last.holder or not group.limits_ok:
+            return
+        if verdict.block is None:
+            group.for_gpus = REASON_KIND[last.reason] == GPUS
+        else:
+            group.settled = last.reason is verdict.block.reason and not verdict.may_reclaim
+
     def _entry_key(self, job: PendingJob, borrow: int) -> EntryKey:
         tier, org, klass, order, job_id = admission_key(job, self._rank)
         return (tier, borrow, org, klass, order, job_id)
-
-    def _tighten(self, job: PendingJob) -> None:
-        """A job of this org and tier now holds (or is promised) more."""
-        self._tight_orgs.add(job.org)
-        self._tight_cohort = self._tight_cohort or job.org_kind is OrgKind.INTERNAL
-        self._tight_cap = self._tight_cap or job.tier.external
-
-    def _tighter(self, job: PendingJob) -> bool:
-        """Could this pass have tightened the limits `job` answers to?"""
-        return (
-            job.org in self._tight_orgs
-            or (self._tight_cohort and job.org_kind is OrgKind.INTERNAL)
-            or (self._tight_cap and job.tier.external)
-        )

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from neocloud.scheduler.index import CountIndex
 from neocloud.scheduler.limits import Shortfall, Verdict
 from neocloud.scheduler.model import PendingJob
 from neocloud.scheduler.preemption import Held, choose_victims
@@ -44,18 +45,12 @@ class Reclaimer:
         room = self._borrowed_room(job) if verdict.reclaims_borrowed else {}
         return not self._hopeless(g, k, verdict, short, room, {})
 
-    def _hopeless(
-        self,
-        g: int,
-        k: int,
-        verdict: Verdict,
-        short: Shortfall,
-        room: Mapping[str, int],
-        extra: Mapping[int, int],
-    ) -> bool:
-        state = self._state
-        nodes = state.nodes
-        view = nodes.reclaim_view if room else nodes.spot_view
+    def spot_could_fit(self, g: int, k: int) -> bool:
+        """Could g × k fit if every spot job on nodes a later job may use exited?"""
+        return self._could_fit(g, k, self._state.nodes.spot_view, {})
+
+    def _could_fit(self, g: int, k: int, view: CountIndex, extra: Mapping[int, int]) -> bool:
+        nodes = self._state.nodes
         possible = view.at_least(g)
         for node, gpus in extra.items():
             possible += (view.value[node] + gpus >= g) - (view.value[node] >= g)
@@ -66,8 +61,21 @@ class Reclaimer:
                 more = extra.get(node, 0)
                 if view.value[node] + more >= g > nodes.index.avail[node] + more:
                     possible -= 1
+        return possible >= k
+
+    def _hopeless(
+        self,
+        g: int,
+        k: int,
+        verdict: Verdict,
+        short: Shortfall,
+        room: Mapping[str, int],
+        extra: Mapping[int, int],
+    ) -> bool:
+        state = self._state
+        view = state.nodes.reclaim_view if room else state.nodes.spot_view
         return (
-            possible < k
+            not self._could_fit(g, k, view, extra)
             or short.spot_gpus > state.spot_gpus
             or (short.cohort_gpus > 0 and not room)
             or (not verdict.reclaims_spot and not room)

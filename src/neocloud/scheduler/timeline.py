@@ -35,7 +35,9 @@ class Timeline:
 
     def __init__(self, n_nodes: int, top: int, domains: Sequence[int]) -> None:
         self.top = top
-        self.ready: npt.NDArray[np.float64] = np.full((top + 1, n_nodes), INF)
+        # One more column, never ready: what padding in the domain grid below points at.
+        self._padded: npt.NDArray[np.float64] = np.full((top + 1, n_nodes + 1), INF)
+        self.ready: npt.NDArray[np.float64] = self._padded[:, :n_nodes]
         self.ready[0, :] = -INF
         # Canonical numbering puts nodes without a domain first and each domain's nodes together.
         domain = np.asarray(domains, dtype=np.int64)
@@ -45,6 +47,16 @@ class Timeline:
         lengths = np.bincount(self._segment, minlength=n_domains) if n_domains else np.zeros(0)
         self._lengths = lengths.astype(np.int64)
         self._starts = np.concatenate(([0], np.cumsum(self._lengths)[:-1])).astype(np.int64)
+        # Domains as rows of node numbers (padded with the never-ready column): the k-th
+        # readiest node of every domain is one partition along the rows.
+        self._grid: npt.NDArray[np.int64] | None = None
+        width = int(self._lengths.max()) if n_domains else 0
+        if n_domains and n_domains * width <= 4 * max(1, n_nodes):
+            grid = np.full((n_domains, width), n_nodes, dtype=np.int64)
+            for row in range(n_domains):
+                first, length = int(self._starts[row]), int(self._lengths[row])
+                grid[row, :length] = np.arange(first, first + length) + self._first
+            self._grid = grid
 
     def set(
         self, node: int, available: int, ends: Sequence[tuple[float, int]], schedulable: bool
@@ -78,17 +90,28 @@ class Timeline:
         anywhere = float(np.partition(ready, k - 1)[k - 1])
         if anywhere == INF:
             return None
-        in_domain = self._in_one_domain(ready, k)
+        in_domain = self._in_one_domain(g, k)
         if in_domain is not None and in_domain.start <= anywhere:
             return Plan(max(in_domain.start, now), in_domain.nodes)
         order = np.argsort(ready, kind="stable")[:k]
         return Plan(max(anywhere, now), tuple(sorted(int(n) for n in order)))
 
-    def _in_one_domain(self, ready: npt.NDArray[np.float64], k: int) -> Plan | None:
+    def _in_one_domain(self, g: int, k: int) -> Plan | None:
         big = np.flatnonzero(self._lengths >= k)
         if big.size == 0:
             return None
-        inside = ready[self._first :]
+        if self._grid is not None:
+            rows = self._grid[big]
+            values = self._padded[g][rows]
+            kth = np.partition(values, k - 1, axis=1)[:, k - 1]
+            best = int(np.argmin(kth))
+            start = float(kth[best])
+            if start == INF:
+                return None
+            # Readiest first, ties to the lower node number (as a stable sort of the domain).
+            chosen = rows[best][np.argsort(values[best], kind="stable")[:k]]
+            return Plan(start, tuple(sorted(int(n) for n in chosen)))
+        inside = self.ready[g][self._first :]
         order = np.lexsort((inside, self._segment))
         kth = inside[order[self._starts[big] + k - 1]]
         best = int(np.argmin(kth))

@@ -31,7 +31,6 @@ from neocloud.scheduler import explain
 from neocloud.scheduler.announcing import Announcing
 from neocloud.scheduler.arrivals import Arrivals
 from neocloud.scheduler.groups import Group
-from neocloud.scheduler.limits import Stamp
 from neocloud.scheduler.model import PendingJob, Preempt, WaitReason
 from neocloud.scheduler.ordering import admission_key
 from neocloud.scheduler.preemption import Held, reclaim_rule
@@ -39,15 +38,6 @@ from neocloud.scheduler.reasons import GPUS, REASON_KIND, Blocked, blocked
 from neocloud.scheduler.reclaim import Reclaimed, choose, place_with
 
 INTERNAL = OrgKind.INTERNAL
-# Which holdings a limit reads: the org's, the internal cohort's, the cap's (an internal quota
-# or borrow limit reads the cohort's too; an external org's quota only the org's).
-_READS = {
-    WaitReason.QUOTA: (True, True, False),
-    WaitReason.BORROW_LIMIT: (True, True, False),
-    WaitReason.CONTRACT: (True, False, False),
-    WaitReason.SELLABLE_CAP: (False, False, True),
-}
-
 # (tier rank, 1 if the job would borrow quota, rest of the admission key), tie-breaker, group,
 # the job to decide, and whether it is a backfill candidate from inside a waiting group.
 _Entry = tuple[tuple[int | str, ...], int, Group, PendingJob, bool]
@@ -75,6 +65,13 @@ class TypePass(Arrivals, Announcing):
             else:
                 key, group = order[at]
                 at += 1
+                if (
+                    (group.settled or group.for_gpus)
+                    and self._world.rewatch(group)
+                    and (group.settled or self._still_waits(group))
+                ):
+                    continue  # nothing it waits on can have changed
+                group.settled = group.for_gpus = False
                 head = group.head()
                 if head is None or head.id != key[-1]:
                     continue  # its first job changed in this pass: it was pushed again
@@ -122,74 +119,78 @@ class TypePass(Arrivals, Announcing):
         shortest = group.shortest_runtime()
         return shortest is not None and self._now + shortest > plan.start
 
-    def _loosened_only(self, group: Group, job: PendingJob, stamp: Stamp) -> bool:
-        """Is the group's verdict still right although holdings changed? Yes if only releases
-        changed them (this pass added nothing they answer to) and either it fit every limit and
-        already had every reclaim right it can have (it still fits, and loosening grants none:
-        work that would borrow may reclaim once back within its quota), or the limit that
-        blocked it read nothing that changed (it still blocks, and no other limit can have
-        started to)."""
-        last, verdict, old = group.last, group.verdict, group.stamp
-        if last is None or verdict is None or old is None or self._tighter(job):
-            return False
-        block = verdict.block
-        if block is None:
-            full_rights = verdict.reclaims_spot or job.tier is Tier.SPOT
-            return full_rights and REASON_KIND[last.reason] == GPUS
-        reads = _READS.get(block.reason)
-        if reads is None or verdict.shortfall is not None or last.reason is not block.reason:
-            return False
-        changed = (a != b for a, b in zip(old, stamp, strict=True))
-        return not any(c and r for c, r in zip(changed, reads, strict=True))
-
     def _unchanged(self, group: Group, job: PendingJob) -> bool:
         """True if the group must wait as last time, for the same kind of reason: nothing it
-        depends on changed (its limits' holdings, its shape's fit, the reservation)."""
+        depends on changed (its limits' holdings left no range of its verdict, its shape still
+        does not fit, preemption still cannot help, the reservation is the same)."""
         last, verdict = group.last, group.verdict
-        if last is None or verdict is None or last.holder:
+        if last is None or verdict is None or last.holder or not self._world.rewatch(group):
+            return False
+        if verdict.block is None:
+            if REASON_KIND[last.reason] != GPUS or not self._still_waits(group):
+                return False
+            group.for_gpus = True
+        elif verdict.may_reclaim or last.reason is not verdict.block.reason:
+            return False
+        elif group.fresh and group.stamp != self._world.limits.stamp(job):
+            return False  # new members are told the reason with today's figures
+        else:
+            group.settled = True
+        if group.fresh:
+            self._blocked.append((group, last))
+        return True
+
+    def _still_waits(self, group: Group) -> bool:
+        """A group that fits its limits and waited for GPUs still does, for the same kind of
+        reason: the reservation was tried before it (as last time), its shape fits neither the
+        available GPUs nor (unless it would delay the reservation, which is unchanged) the
+        set-aside ones, and preemption still cannot make it fit. Counted as waiting if so."""
+        last, verdict = group.last, group.verdict
+        assert last is not None and verdict is not None and verdict.block is None
+        if not self._reservation.tried:
             return False
         if last.delay and not self._same_delay(group):
             return False
-        stamp = self._world.limits.stamp(job)
-        if group.stamp != stamp:
-            if not self._loosened_only(group, job, stamp):
-                self._stamp = stamp
-                return False
-            group.stamp = stamp
-        may_reclaim = verdict.shortfall is not None and (
-            verdict.reclaims_spot or verdict.reclaims_borrowed
-        )
-        g, k = job.resources.gpus_per_node, job.resources.nodes
-        if verdict.block is None:
-            reservation = self._reservation
-            if (
-                REASON_KIND[last.reason] != GPUS
-                or not reservation.tried
-                or self._index.fits(g, k)
-                or (not last.delay and reservation.fits_lifted(g, k))
-            ):
-                return False
-            if may_reclaim:
-                assert verdict.shortfall is not None
-                if self._reclaimer.possible(job, verdict, verdict.shortfall):
-                    return False
-                self._reclaimers.add((g, k, verdict.reclaims_borrowed))
-            self._largest_need = max(self._largest_need, g)
-        elif may_reclaim or last.reason is not verdict.block.reason:
+        g, k = group.key[4], group.key[5]
+        fits, lifted, reclaimable = self._shape(g, k)
+        if fits or (lifted and not last.delay):
             return False
-        if group.fresh:
-            self._blocked.append((group, last))
-        self._waiting.append(group)
+        # Unblocked, its shortfall is met and it may take no borrowed work: whether preemption
+        # helps depends on its shape alone.
+        if verdict.reclaims_spot:
+            if reclaimable:
+                return False
+            self._reclaimers.add((g, k, False))
+        self._largest_need = max(self._largest_need, g)
         return True
+
+    def _shape(self, g: int, k: int) -> tuple[bool, bool, bool]:
+        """Does g × k fit the available GPUs; would it with the reservation's set-asides lifted;
+        could it by preempting spot work? Read once per shape while no node changes (within a
+        pass GPUs only get taken or set aside, so a shape that does not fit never will)."""
+        version = self._nodes.version
+        if version != self._shapes_at:
+            self._shapes.clear()
+            self._shapes_at = version
+        known = self._shapes.get((g, k))
+        if known is None:
+            known = self._shapes[(g, k)] = (
+                self._index.fits(g, k),
+                self._reservation.fits_lifted(g, k),
+                self._reclaimer.spot_could_fit(g, k),
+            )
+        return known
 
     def _reset(self) -> None:
         state, nodes = self._state, self._nodes
+        # Verdicts this pass will see leave their ranges are collected from here on.
+        self._world.limits.watch.fired.clear()
         # Jobs decided one by one last time go back to their group's reason unless decided
         # one by one again.
         for job_id in state.individual:
             group = self._world.group_of.get(job_id)
             if group is not None:
-                group.fresh.add(job_id)
+                group.tell_again(job_id)
         state.individual = {}
         state.arrivals = []
         for node in state.aside:
@@ -213,14 +214,15 @@ class TypePass(Arrivals, Announcing):
         why = self._state.unsatisfiable_reason(g, k)
         if why is not None:
             return blocked(WaitReason.UNSATISFIABLE, why)
-        limits = self._world.limits
-        stamp = self._stamp if self._stamp is not None else limits.stamp(job)
-        self._stamp = None
-        if group.stamp == stamp and group.verdict is not None:
-            verdict = group.verdict
-        else:
-            verdict = group.verdict = limits.check(job)
-            group.stamp = stamp
+        verdict = group.verdict
+        # A verdict still in range is reused if it lets the job start (its kind is all that
+        # matters) or if nothing it read moved (its sentence stays exact).
+        if (
+            verdict is None
+            or not group.limits_ok
+            or (verdict.block is not None and group.stamp != self._world.limits.stamp(job))
+        ):
+            verdict = self._world.judge(group, job)
         if verdict.block is None:
             chosen = self._place(job, g, k)
             if chosen is not None:
@@ -286,8 +288,8 @@ class TypePass(Arrivals, Announcing):
         else:
             rest = why
         self._blocked.append((group, rest))
-        self._waiting.append(group)
         group.last = rest
+        self._mark(group)
         if rest.gpus:
             self._largest_need = max(self._largest_need, job.resources.gpus_per_node)
         plan = self._reservation.plan
@@ -326,8 +328,6 @@ class TypePass(Arrivals, Announcing):
     def _start(self, job: PendingJob, chosen: Sequence[int]) -> None:
         self._out.starts.append(self._world.start(job, chosen, self._now))
         self._started = True
-        self._before_last_start = len(self._waiting)
-        self._tighten(job)
         if self._reclaimers and job.tier in (Tier.SPOT, Tier.INTERNAL):
             self._new_victims = True
         self._first_start.setdefault(job.tier, job.org)
@@ -351,8 +351,6 @@ class TypePass(Arrivals, Announcing):
             )
             self._world.preempt(victim, job)
         self._world.promise(job)
-        self._before_last_start = len(self._waiting)
-        self._tighten(job)
         self._preempted = True
         self._await(job, [*own, *found.victims], found.placement, found.released)
         # Victims no longer give GPUs back by the planned start; the job takes some: what the

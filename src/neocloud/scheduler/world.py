@@ -15,7 +15,7 @@ from neocloud.domain.jobs import Resources, Tier
 from neocloud.domain.tenancy import OrgKind
 from neocloud.scheduler.feasibility import unsatisfiable_for
 from neocloud.scheduler.groups import Group, GroupKey, group_key
-from neocloud.scheduler.limits import Limits
+from neocloud.scheduler.limits import Limits, Verdict
 from neocloud.scheduler.model import (
     GpuSlot,
     NodeState,
@@ -124,6 +124,7 @@ class World:
         state.unsatisfiable.clear()
         for group in state.groups.values():
             group.last = None
+            group.settled = group.for_gpus = False
         self.limits.set_total(state.name, state.nodes.total())
         state.dirty = True
 
@@ -258,6 +259,7 @@ class World:
                 other.dirty = True
                 for group in other.groups.values():
                     group.last = None
+                    group.settled = group.for_gpus = False
         if job.id in self.victims_of:
             state.promised[job.id] = job
             state.dirty = True
@@ -271,10 +273,7 @@ class World:
         state = self.types[job.resources.gpu_type]
         group = self.group_of.pop(job_id, None)
         if group is not None:
-            group.remove(job_id)
-            state.stale[id(group)] = group
-            if not group.members:
-                del state.groups[group.key]
+            self._leave(state, group, job_id)
         state.promised.pop(job_id, None)
         state.individual.pop(job_id, None)
         counted = state.counted.pop(job_id, None)
@@ -289,10 +288,7 @@ class World:
         state = self.types[job.resources.gpu_type]
         group = self.group_of.pop(job.id, None)
         if group is not None:
-            group.remove(job.id)
-            state.stale[id(group)] = group
-            if not group.members:
-                del state.groups[group.key]
+            self._leave(state, group, job.id)
         state.promised[job.id] = job
 
     def count_promised(self, job: PendingJob, sign: int) -> None:
@@ -307,6 +303,39 @@ class World:
             now=False,
             future=True,
         )
+
+    def judge(self, group: Group, job: PendingJob) -> Verdict:
+        """The limits' verdict on a group (by its first job), watched while it holds."""
+        limits = self.limits
+        verdict = group.verdict = limits.check(job)
+        group.stamp = limits.stamp(job)
+        limits.watch.forget(group.token)
+        if verdict.ranges is None:
+            group.token, group.limits_ok = None, False
+        else:
+            group.token = limits.watch.watch(group, verdict.ranges.spans)
+        return verdict
+
+    def rewatch(self, group: Group) -> bool:
+        """Is a group's verdict, whose ranges holdings left, right again (they came back)?"""
+        verdict = group.verdict
+        if group.limits_ok:
+            return True
+        limits = self.limits
+        if verdict is None or verdict.ranges is None or group.token is None:
+            return False
+        if not limits.watch.renewable(group.token) or not limits.holds(verdict.ranges):
+            return False
+        group.token = limits.watch.watch(group, verdict.ranges.spans)
+        return True
+
+    def _leave(self, state: TypeState, group: Group, job_id: str) -> None:
+        group.remove(job_id)
+        state.stale[id(group)] = group
+        if not group.members:
+            del state.groups[group.key]
+            self.limits.watch.forget(group.token)
+            group.token, group.limits_ok = None, False
 
     def _join_group(self, state: TypeState, job: PendingJob) -> None:
         key = group_key(job)
