@@ -60,6 +60,8 @@ def test_out_of_credit_cancels_pending_notices_running_and_stops_after_grace(api
     assert _job(api, running).cancel_requested is True
     assert _reasons(api, running)[-2:] == ["credit_limit_notice", "credit_limit_stop"]
     assert "credit_limit_notice" not in _reasons(api, reserved)
+    events = [e["type"] for e in api.http.get("/v1/events", params={"org": "acme"}).json()["items"]]
+    assert events == ["credit.exhausted"]  # once per episode, not on every pass
 
 
 def test_credit_added_within_the_grace_withdraws_the_notice(api: Api) -> None:

@@ -195,3 +195,5 @@ def test_finalizing_applies_prepaid_credit(billed: Api) -> None:
     assert Decimal(status["available_credit"]) == 0
     postings = billed.http.get("/v1/credits/ledger", params={"org": "acme"}).json()
     assert sum(Decimal(p["amount"]) for p in postings) == 0
+    events = billed.http.get("/v1/events", params={"org": "acme"}).json()["items"]
+    assert sorted(e["type"] for e in events) == ["credit.exhausted", "invoice.finalized"]

@@ -20,6 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neocloud.domain.jobs import JobState, Tier
+from neocloud.schemas.events import BillingEventType
+from neocloud.server.services.billing_events import emit
 from neocloud.server.services.credits import expire_due, position
 from neocloud.server.services.lifecycle import record_event, transition
 from neocloud.store.models import BillingTermsRow, JobEventRow, JobRow, OrgRow
@@ -60,9 +62,27 @@ def enforce(s: Session, now: datetime) -> GuardReport:
             .order_by(JobRow.seq)
             .with_for_update()
         ).all()
-        if position(s, org, now).exhausted:
+        pos = position(s, org, now)
+        if pos.exhausted:
             report.exhausted_orgs.append(org.name)
+            acted = len(report.noticed) + len(report.cancelled_pending)
             _stop(s, jobs, terms.stop_grace_seconds, now, report)
+            if len(report.noticed) + len(report.cancelled_pending) > acted:
+                # Once per episode: the first pass that notices or cancels work tells the org.
+                emit(
+                    s,
+                    org.id,
+                    BillingEventType.CREDIT_EXHAUSTED,
+                    {
+                        "org": org.name,
+                        "at": now,
+                        "spend": pos.period_spend,
+                        "available_credit": pos.available_credit,
+                        "credit_limit": pos.credit_limit,
+                        "stop_grace_seconds": terms.stop_grace_seconds,
+                    },
+                    now,
+                )
         else:
             _restore(s, jobs, now, report)
     return report

@@ -245,7 +245,8 @@ def finalize(
     seq.next_value += 1
     row.status = InvoiceStatus.FINALIZED.value
     row.finalized_at = now
-    credits.apply_to_invoice(s, row, now)
+    if credits.apply_to_invoice(s, row, now):
+        emit(s, row.org_id, BillingEventType.CREDIT_EXHAUSTED, {"org": org.name, "at": now}, now)
     s.flush()
     emit(s, row.org_id, BillingEventType.INVOICE_FINALIZED, invoice_finalized_data(row), now)
     return invoice_out(s, row)
