@@ -385,3 +385,85 @@ def spend(**over: Any) -> dict[str, Any]:
             },
         ],
     } | over
+
+
+def billing_terms(**over: Any) -> dict[str, Any]:
+    """An org's billing terms as stored (prepaid, a credit limit of 0)."""
+    return {
+        "org_id": "org_1",
+        "currency": "USD",
+        "discount_percent": "10",
+        "minimum_spend": "500.00",
+        "tax_rate": "0.2",
+        "credit_limit": "0.00",
+        "stop_grace_seconds": 300,
+        "updated_at": T0,
+    } | over
+
+
+def grant(**over: Any) -> dict[str, Any]:
+    """A prepaid credit grant and what is left on it."""
+    return {
+        "id": "grt_1",
+        "org_id": "org_1",
+        "kind": "prepaid",
+        "amount": "10.00",
+        "remaining": "10.00",
+        "currency": "USD",
+        "effective_at": T0,
+        "expires_at": None,
+        "priority": 0,
+        "description": "",
+    } | over
+
+
+def credit_status(**over: Any) -> dict[str, Any]:
+    """A prepaid org's credit position: a promotional grant used first, then a prepaid one."""
+    return {
+        "org_id": "org_1",
+        "currency": "USD",
+        "available_credit": "35.50",
+        "grants": [
+            grant(
+                id="grt_2",
+                kind="promotional",
+                amount="30.00",
+                remaining="25.50",
+                expires_at="2027-01-01T00:00:00Z",
+                description="welcome",
+            ),
+            grant(),
+        ],
+        "credit_limit": "100.00",
+        "period_spend": "4.50",
+        "unpaid_invoices": "20.00",
+        "held_for_active_jobs": "1.25",
+        "headroom": "109.75",
+    } | over
+
+
+def ledger_posting(**over: Any) -> dict[str, Any]:
+    """One posting of a grant's issuing transaction."""
+    return {
+        "transaction_id": "txn_1",
+        "kind": "grant",
+        "account": "grant:grt_1",
+        "amount": "10.00",
+        "currency": "USD",
+        "ref": "grt_1",
+        "at": T0,
+    } | over
+
+
+def token_charge(**over: Any) -> dict[str, Any]:
+    """A graduated charge: the first million tokens free, then 0.000002 each."""
+    return {
+        "model": "graduated",
+        "unit_price": None,
+        "tiers": [
+            {"up_to": "1000000", "unit_price": "0", "flat_fee": "0"},
+            {"up_to": None, "unit_price": "0.000002", "flat_fee": "0"},
+        ],
+        "package_size": None,
+        "package_price": None,
+    } | over

@@ -241,6 +241,7 @@ ROUTES: dict[str, Route] = {
         s.price(),
         Price,
         body={
+            "meter": "gpu_seconds",
             "gpu_type": "h100",
             "tier": "spot",
             "unit_price": "1.10",

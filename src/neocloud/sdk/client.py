@@ -10,6 +10,7 @@ from neocloud.schemas.tenancy import Whoami
 from neocloud.sdk.budgets import Budgets
 from neocloud.sdk.config import resolve_settings
 from neocloud.sdk.contracts import Contracts
+from neocloud.sdk.credits import Credits
 from neocloud.sdk.economics import Economics
 from neocloud.sdk.events import Events
 from neocloud.sdk.fleet import Fleet, Quotas, SellableCaps
@@ -61,6 +62,7 @@ class Client:
         self.usage = Usage(self._transport)
         self.meters = Meters(self._transport)
         self.prices = Prices(self._transport)
+        self.credits = Credits(self._transport)
         self.invoices = Invoices(self._transport)
         self.economics = Economics(self._transport)
         self.webhooks = Webhooks(self._transport)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 
 from neocloud.domain.tenancy import OrgKind, Role
 from neocloud.schemas.common import Page
+from neocloud.schemas.credits import BillingTerms, BillingTermsSet
 from neocloud.schemas.tenancy import (
     Member,
     MemberCreate,
@@ -51,6 +53,43 @@ class Orgs(Resource):
     def iter(self, *, page_size: int | None = None) -> Iterator[Org]:
         """Every org the caller can see."""
         return follow_pages(lambda c: self.list(cursor=c, limit=page_size))
+
+    def billing_terms(self, org: str) -> BillingTerms:
+        """An org's commercial terms (an org that never had any shows the defaults)."""
+        return self._t.call("GET", f"/v1/orgs/{segment(org)}/billing-terms", BillingTerms)
+
+    def set_billing_terms(
+        self,
+        org: str,
+        *,
+        currency: str | None = None,
+        discount_percent: Decimal | str | int | None = None,
+        minimum_spend: Decimal | str | int | None = None,
+        tax_rate: Decimal | str | int | None = None,
+        credit_limit: Decimal | str | int | None = None,
+        stop_grace_seconds: int | None = None,
+    ) -> BillingTerms:
+        """Replace an external org's terms (operator); what is left out takes its default.
+
+        The API stores terms whole, so this is not a partial update: leaving out
+        `credit_limit` makes the org postpaid, leaving out `tax_rate` sets it to 0. To change
+        one field, read `billing_terms(org)` first and pass every field back.
+        """
+        money = {
+            "discount_percent": discount_percent,
+            "minimum_spend": minimum_spend,
+            "tax_rate": tax_rate,
+            "credit_limit": credit_limit,
+        }
+        for name, value in money.items():
+            if isinstance(value, float):
+                raise TypeError(f"{name} must be a Decimal, str or int, not float")
+        body = build(
+            BillingTermsSet, currency=currency, stop_grace_seconds=stop_grace_seconds, **money
+        )
+        return self._t.call(
+            "PUT", f"/v1/orgs/{segment(org)}/billing-terms", BillingTerms, body=body
+        )
 
 
 class Projects(Resource):
