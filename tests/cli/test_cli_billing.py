@@ -77,9 +77,10 @@ def test_prices_list_table(cli: Cli) -> None:
 
     result = cli.run("prices", "list")
 
-    assert ["prc_1", "h100", "spot", "-", "1.10", "USD", "2026-11-01", "00:00:00Z"] in rows(
-        result.stdout
-    )
+    assert [
+        "prc_1", "gpu_seconds", "h100", "spot", "-", "1.10", "per_unit", "USD", "2026-11-01",
+        "00:00:00Z",
+    ] in rows(result.stdout)  # fmt: skip
 
 
 def test_invoice_show_lines_and_total(cli: Cli) -> None:

@@ -12,6 +12,7 @@ from neocloud.cli import (
     bench,
     budgets,
     contracts,
+    credits,
     economics,
     events,
     fleet,
@@ -92,6 +93,7 @@ app.add_typer(usage.app, name="usage")
 app.add_typer(meters.app, name="meters")
 app.command("spend")(spend.spend)
 app.add_typer(prices.app, name="prices")
+app.add_typer(credits.app, name="credits")
 app.add_typer(invoices.app, name="invoices")
 app.add_typer(budgets.app, name="budgets")
 app.add_typer(webhooks.app, name="webhooks")
