@@ -24,6 +24,7 @@ Credits are consumed in this order (`consumption_order`):
 5. then by grant id, so the order is total.
 A grant is usable at `at` when it is in force (effective_at <= at) and not expired
 (at < expires_at). `expire_grants` writes off what an expired grant still held.
+`reverse_application` undoes what the ledger recorded for an invoice that is voided.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class TransactionKind(StrEnum):
     INVOICE = "invoice"
     APPLY = "apply"
     EXPIRE = "expire"
+    REVERSAL = "reversal"
 
 
 class LedgerError(ValueError):
@@ -393,3 +395,48 @@ def _require_issued(grants: Iterable[Grant], transactions: Sequence[Transaction]
                 f"grant {grant.id} has no issuance transaction in the ledger;"
                 " append issue_grant(grant) first"
             )
+
+
+_REVERSIBLE = frozenset({TransactionKind.INVOICE, TransactionKind.APPLY, TransactionKind.REVERSAL})
+
+
+def reverse_application(
+    grants: Sequence[Grant], transactions: Sequence[Transaction], invoice_id: str, at: datetime
+) -> Transaction | None:
+    """The REVERSAL transaction undoing an invoice's receivable and the credit applied to it.
+
+    Every account the invoice's INVOICE, APPLY and earlier REVERSAL transactions moved is
+    brought back: each grant gets back what it gave, the invoice account and revenue go to
+    zero. Credit going back to a grant that has expired by `at` is written off at once, as
+    `expire_grants` would have (breakage for prepaid, less promotion expense for promotional):
+    otherwise it would sit on a grant nobody can use and no expiry will ever see again.
+    None when there is nothing left to undo, so reversing twice appends nothing.
+    """
+    require_aware(at, "at")
+    own = [tx for tx in transactions if tx.ref == invoice_id and tx.kind in _REVERSIBLE]
+    net: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for tx in own:
+        for posting in tx.postings:
+            net[posting.account] += posting.amount
+    by_account = {grant_account(g.id): g for g in grants}
+    out: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for account, amount in net.items():
+        if amount == 0:
+            continue
+        grant = by_account.get(account)
+        if grant is not None and grant.expires_at is not None and grant.expires_at <= at:
+            account = BREAKAGE if grant.kind is GrantKind.PREPAID else PROMOTION_EXPENSE
+        out[account] -= amount
+    postings = tuple(Posting(a, v) for a, v in out.items() if v != 0)
+    if not postings:
+        return None
+    earlier = sum(1 for tx in own if tx.kind is TransactionKind.REVERSAL)
+    return Transaction(
+        id=f"reversal:{invoice_id}:{earlier + 1}",
+        org=own[0].org,
+        time=at,
+        kind=TransactionKind.REVERSAL,
+        currency=own[0].currency,
+        postings=postings,
+        ref=invoice_id,
+    )

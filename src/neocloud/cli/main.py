@@ -15,6 +15,7 @@ from neocloud.cli import (
     credits,
     economics,
     events,
+    export,
     fleet,
     invoices,
     jobs,
@@ -95,6 +96,7 @@ app.command("spend")(spend.spend)
 app.add_typer(prices.app, name="prices")
 app.add_typer(credits.app, name="credits")
 app.add_typer(invoices.app, name="invoices")
+app.add_typer(export.app, name="export")
 app.add_typer(budgets.app, name="budgets")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(events.app, name="events")

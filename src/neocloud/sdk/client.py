@@ -13,6 +13,7 @@ from neocloud.sdk.contracts import Contracts
 from neocloud.sdk.credits import Credits
 from neocloud.sdk.economics import Economics
 from neocloud.sdk.events import Events
+from neocloud.sdk.exports import Exports
 from neocloud.sdk.fleet import Fleet, Quotas, SellableCaps
 from neocloud.sdk.invoices import Invoices
 from neocloud.sdk.jobs import Jobs
@@ -65,6 +66,7 @@ class Client:
         self.credits = Credits(self._transport)
         self.invoices = Invoices(self._transport)
         self.economics = Economics(self._transport)
+        self.exports = Exports(self._transport)
         self.webhooks = Webhooks(self._transport)
         self.budgets = Budgets(self._transport)
         self.events = Events(self._transport)

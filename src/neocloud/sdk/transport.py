@@ -132,7 +132,29 @@ class Transport:
         idempotency_key: str | None = None,
     ) -> Any:
         """Send one request and return its decoded JSON, or raise NeocloudError."""
-        headers = {"Accept": "application/json", "User-Agent": f"neocloud-sdk/{__version__}"}
+        response = self.send(
+            method, path, params=params, body=body, idempotency_key=idempotency_key
+        )
+        try:
+            # Numbers stay exact: a JSON number never passes through float on its way to Decimal.
+            return json.loads(response.content, parse_float=Decimal) if response.content else None
+        except ValueError as exc:
+            raise NeocloudError(
+                response.status_code, BAD_RESPONSE, f"{method} {path} did not return JSON"
+            ) from exc
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, QueryValue] | None = None,
+        body: BaseModel | None = None,
+        idempotency_key: str | None = None,
+        accept: str = "application/json",
+    ) -> httpx.Response:
+        """Send one request and return the successful response as is (files: CSV, HTML, …)."""
+        headers = {"Accept": accept, "User-Agent": f"neocloud-sdk/{__version__}"}
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
         if idempotency_key is not None:
@@ -156,13 +178,7 @@ class Transport:
             ) from exc
         if response.is_error:
             raise error_from(response)
-        try:
-            # Numbers stay exact: a JSON number never passes through float on its way to Decimal.
-            return json.loads(response.content, parse_float=Decimal) if response.content else None
-        except ValueError as exc:
-            raise NeocloudError(
-                response.status_code, BAD_RESPONSE, f"{method} {path} did not return JSON"
-            ) from exc
+        return response
 
     def call(
         self,

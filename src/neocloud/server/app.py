@@ -21,8 +21,10 @@ from neocloud.server.routers import (
     contracts,
     credits,
     events,
+    exports,
     fleet,
     health,
+    invoice_documents,
     jobs,
     metering,
     tenancy,
@@ -72,6 +74,8 @@ def create_app(ctx: AppContext) -> FastAPI:
     for module in (health, tenancy, fleet, contracts, jobs, billing, metering, credits):
         app.include_router(module.router)
     for module in (webhooks, budgets, events):
+        app.include_router(module.router)
+    for module in (invoice_documents, exports):
         app.include_router(module.router)
 
     @app.middleware("http")

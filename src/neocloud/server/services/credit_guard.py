@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from neocloud.domain.jobs import JobState, Tier
 from neocloud.schemas.events import BillingEventType
-from neocloud.server.services.billing_events import emit
-from neocloud.server.services.credits import expire_due, position
+from neocloud.server.services.billing_events import credit_exhausted_data, emit
+from neocloud.server.services.credits import expire_due, position, used_up_grants
 from neocloud.server.services.lifecycle import record_event, transition
 from neocloud.store.models import BillingTermsRow, JobEventRow, JobRow, OrgRow
 
@@ -74,8 +74,7 @@ def enforce(s: Session, now: datetime) -> GuardReport:
                     org.id,
                     BillingEventType.CREDIT_EXHAUSTED,
                     {
-                        "org": org.name,
-                        "at": now,
+                        **credit_exhausted_data(used_up_grants(s, org.id, now), org.id, now),
                         "spend": pos.period_spend,
                         "available_credit": pos.available_credit,
                         "credit_limit": pos.credit_limit,

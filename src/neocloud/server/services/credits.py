@@ -189,14 +189,17 @@ def expire_due(s: Session, org_id: str, now: datetime) -> int:
     return len(txs)
 
 
-def apply_to_invoice(s: Session, invoice: InvoiceRow, now: datetime) -> bool:
-    """Make a finalized invoice receivable and pay what credit allows; True if credit ran out.
+def apply_to_invoice(s: Session, invoice: InvoiceRow, now: datetime) -> list[str] | None:
+    """Make a finalized invoice receivable and pay what credit allows.
+
+    Returns the grants drawn on when this used up the org's last credit (else None), for the
+    `credit.exhausted` event.
 
     Sets the invoice's credits_applied and amount_due. Statements (internal, at cost) are not
     receivables and are left alone.
     """
     if invoice.kind != InvoiceKind.INVOICE.value:
-        return False
+        return None
     expire_due(s, invoice.org_id, now)
     grants = grants_of(s, invoice.org_id)
     before = transactions_of(s, invoice.org_id)
@@ -210,7 +213,9 @@ def apply_to_invoice(s: Session, invoice: InvoiceRow, now: datetime) -> bool:
     append(s, txs)
     invoice.credits_applied = application.applied
     invoice.amount_due = application.remaining_due
-    return ledger.exhausted(usable, before, [*before, *txs], invoice.org_id, now)
+    if ledger.exhausted(usable, before, [*before, *txs], invoice.org_id, now):
+        return sorted(application.consumed)
+    return None
 
 
 # -- the prepaid position --------------------------------------------------------------------
@@ -247,6 +252,16 @@ class CreditPosition:
             self.available_credit + self.credit_limit - self.unpaid_invoices - self.period_spend
             <= 0
         )
+
+
+def used_up_grants(s: Session, org_id: str, now: datetime) -> list[str]:
+    """Ids of the org's grants in force with nothing left on them now."""
+    txs = transactions_of(s, org_id)
+    return [
+        g.id
+        for g in grants_of(s, org_id)
+        if g.usable_at(now) and ledger.remaining(g, txs, now) <= 0
+    ]
 
 
 def remaining_max_cost(

@@ -25,7 +25,11 @@ from neocloud.server.auth import Principal
 from neocloud.server.errors import conflict, invalid, not_found
 from neocloud.server.pagination import page_of, paginate
 from neocloud.server.services import credits
-from neocloud.server.services.billing_events import emit, invoice_finalized_data
+from neocloud.server.services.billing_events import (
+    credit_exhausted_data,
+    emit,
+    invoice_finalized_data,
+)
 from neocloud.server.services.rating_inputs import rate_period
 from neocloud.server.services.tenancy import PLATFORM_ORG, resolve_org
 from neocloud.store.ids import new_id
@@ -245,8 +249,10 @@ def finalize(
     seq.next_value += 1
     row.status = InvoiceStatus.FINALIZED.value
     row.finalized_at = now
-    if credits.apply_to_invoice(s, row, now):
-        emit(s, row.org_id, BillingEventType.CREDIT_EXHAUSTED, {"org": org.name, "at": now}, now)
+    used_up = credits.apply_to_invoice(s, row, now)
+    if used_up is not None:
+        data = {**credit_exhausted_data(used_up, row.org_id, now), "invoice_id": row.id}
+        emit(s, row.org_id, BillingEventType.CREDIT_EXHAUSTED, data, now)
     s.flush()
     emit(s, row.org_id, BillingEventType.INVOICE_FINALIZED, invoice_finalized_data(row), now)
     return invoice_out(s, row)

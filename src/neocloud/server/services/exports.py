@@ -1,0 +1,132 @@
+"""Invoices as files: one invoice's document (JSON, CSV, HTML), a period's FOCUS and usage CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from neocloud.billing.document import BillingDocument
+from neocloud.billing.focus import focus_rows, to_csv
+from neocloud.billing.invoice import InvoiceStatus
+from neocloud.billing.periods import month_bounds
+from neocloud.billing.render import CSV_COLUMNS, InvoiceView, render_csv, render_html, render_json
+from neocloud.domain.tenancy import Permission
+from neocloud.exports.focus_files import parquet_available, write_parquet
+from neocloud.schemas.invoice_documents import DOCUMENT_FORMATS, FOCUS_FORMATS
+from neocloud.server.auth import Principal
+from neocloud.server.errors import invalid
+from neocloud.server.services.invoice_documents import document_of, view_of
+from neocloud.server.services.invoice_status import visible_invoice
+from neocloud.server.services.tenancy import resolve_org
+from neocloud.store.models import InvoiceRow, OrgRow
+
+USAGE_COLUMNS = ("invoice_number", "org", *CSV_COLUMNS)
+# Only numbered, standing invoices are exported: a draft may still change, a void one is gone.
+EXPORTED = (InvoiceStatus.FINALIZED.value, InvoiceStatus.PAID.value)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+@dataclass(frozen=True, slots=True)
+class File:
+    """What a download route sends: the body, its media type, a file name, and whether a
+    browser should save it (CSV, Parquet) or show it (JSON, HTML)."""
+
+    content: str | bytes | dict[str, object]
+    media_type: str
+    filename: str
+    attachment: bool = True
+
+
+def issued(s: Session, row: InvoiceRow) -> tuple[BillingDocument, InvoiceView]:
+    """The invoice as issued: its document and a view whose amount due is total − credits.
+
+    A credit note lowers what is still due on the row, but never rewrites the invoice; it is
+    its own document. So every file shows the invoice as it was issued, with its current status.
+    """
+    doc = document_of(s, row)
+    view = view_of(s, row)
+    return doc, replace(view, amount_due=doc.total - view.credits_applied)
+
+
+def document(s: Session, p: Principal, invoice_id: str, fmt: str) -> File:
+    """One invoice rendered as json, csv or html (billing roles of its org, or the operator)."""
+    p.require(Permission.READ_BILLING)
+    if fmt not in DOCUMENT_FORMATS:
+        raise invalid("format", f"unknown format {fmt!r}; one of {', '.join(DOCUMENT_FORMATS)}")
+    row = visible_invoice(s, p, invoice_id)
+    doc, view = issued(s, row)
+    name = _safe(row.number or row.id)
+    if fmt == "json":
+        return File(render_json(doc, view), "application/json", f"{name}.json", False)
+    if fmt == "csv":
+        return File(render_csv(doc, view), "text/csv; charset=utf-8", f"{name}.csv")
+    return File(render_html(doc, view), "text/html; charset=utf-8", f"{name}.html", False)
+
+
+def _period_invoices(
+    s: Session, p: Principal, period: str, org_ident: str | None
+) -> tuple[list[InvoiceRow], dict[str, str], str]:
+    """Exported invoices of a period the caller may see, org names by id, and a file stem."""
+    p.require(Permission.READ_BILLING)
+    try:
+        month_bounds(period)
+    except ValueError as exc:
+        raise invalid("period", str(exc)) from exc
+    stmt = select(InvoiceRow).where(InvoiceRow.period == period, InvoiceRow.status.in_(EXPORTED))
+    stem = period
+    if org_ident:
+        org = resolve_org(s, p, org_ident)
+        stmt = stmt.where(InvoiceRow.org_id == org.id)
+        stem = f"{period}-{_safe(org.name)}"
+    elif not p.is_operator:
+        stmt = stmt.where(InvoiceRow.org_id == p.org_id)
+    rows = list(s.scalars(stmt).all())
+    names = {o.id: o.name for o in s.scalars(select(OrgRow)).all()}
+    rows.sort(key=lambda r: (names.get(r.org_id, r.org_id), r.number or "", r.id))
+    return rows, names, stem
+
+
+def focus(s: Session, p: Principal, period: str, org_ident: str | None, fmt: str) -> File:
+    """FOCUS 1.2 rows of every exported invoice of a period, as CSV or Parquet."""
+    if fmt not in FOCUS_FORMATS:
+        raise invalid("format", f"unknown format {fmt!r}; one of {', '.join(FOCUS_FORMATS)}")
+    if fmt == "parquet" and not parquet_available():
+        raise invalid(
+            "format",
+            "Parquet needs pyarrow, which this server does not have (neocloud does not depend"
+            " on it); `pip install pyarrow` in the server's environment enables it, or ask for"
+            " format=csv",
+        )
+    rows, _, stem = _period_invoices(s, p, period, org_ident)
+    out = [r for row in rows for r in focus_rows(*issued(s, row))]
+    if fmt == "csv":
+        return File(to_csv(out), "text/csv; charset=utf-8", f"focus-{stem}.csv")
+    with tempfile.TemporaryDirectory() as tmp:
+        data = write_parquet(out, Path(tmp) / "focus.parquet").read_bytes()
+    return File(data, "application/vnd.apache.parquet", f"focus-{stem}.parquet")
+
+
+def usage_csv(s: Session, p: Principal, period: str, org_ident: str | None) -> File:
+    """One row per line of every exported invoice of a period: the invoice CSV, number and org."""
+    rows, names, stem = _period_invoices(s, p, period, org_ident)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=USAGE_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        # Reuse the invoice CSV's cells as they are, so both files agree to the digit.
+        for line in csv.DictReader(io.StringIO(render_csv(*issued(s, row)))):
+            writer.writerow(
+                {"invoice_number": row.number, "org": names.get(row.org_id, row.org_id), **line}
+            )
+    return File(out.getvalue(), "text/csv; charset=utf-8", f"usage-{stem}.csv")
+
+
+def _safe(name: str) -> str:
+    return _UNSAFE.sub("_", name)
