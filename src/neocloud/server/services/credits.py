@@ -387,7 +387,7 @@ def status(s: Session, p: Principal, org_ident: str | None, now: datetime) -> ap
             _grant_out(g, txs, now, descriptions.get(g.id, ""))
             for g in ledger.consumption_order(grants_of(s, org.id))
         ],
-        credit_limit=pos.credit_limit,
+        credit_limit=to_cents(pos.credit_limit) if pos.credit_limit is not None else None,
         period_spend=to_cents(pos.period_spend),
         unpaid_invoices=pos.unpaid_invoices,
         held_for_active_jobs=pos.held_for_active_jobs,
