@@ -24,6 +24,7 @@ def test_a_small_run_counts_every_duplicate_once(pg_server: PostgresServer | Non
         assert got["accepted"] == 3_000 - got["duplicates_sent"]
         assert got["batches"] == 6
         assert got["ingest_events_per_s"] > 0
+        assert got["invoices"] == 7  # every org used a priced meter
 
 
 def test_the_cli_prints_json_per_backend() -> None:

@@ -44,6 +44,20 @@ METERS = {
     "input_tokens": {"aggregation": "sum", "unit": "token", "group_by": ["model"]},
     "output_tokens": {"aggregation": "sum", "unit": "token", "group_by": ["model"]},
 }
+# Per-token list prices (a graduated charge for output: the first million tokens cheaper).
+PRICES: dict[str, dict[str, Any]] = {
+    "input_tokens": {"unit_price": "0.000002"},
+    "output_tokens": {
+        "unit_price": "0.000004",
+        "charge": {
+            "model": "graduated",
+            "tiers": [
+                {"up_to": "1000000", "unit_price": "0.000004"},
+                {"up_to": None, "unit_price": "0.000003"},
+            ],
+        },
+    },
+}
 MODELS = ("llama-70b", "llama-8b", "mixtral-8x7b")
 SENDERS = 4
 Progress = Callable[[str, int, int], None]
@@ -115,7 +129,8 @@ def _one(
         period = f"{now.year:04d}-{now.month:02d}"
         began = time.perf_counter()
         r = http.post("/v1/invoices/generate", json={"period": period})
-        r.raise_for_status()
+        if r.status_code != 200:
+            raise RuntimeError(f"invoice run failed ({r.status_code}): {r.text[:500]}")
         invoice_run_s = time.perf_counter() - began
         invoices = len(r.json())
         http.close()
@@ -139,8 +154,11 @@ def _setup(http: httpx.Client, names: list[str]) -> None:
         r = http.post("/v1/orgs", json={"name": name, "kind": "external"})
         if r.status_code != 201:
             raise RuntimeError(f"could not create org {name}: {r.text}")
+    since = (datetime.now(UTC) - timedelta(days=62)).isoformat()
     for meter, body in METERS.items():
         http.put(f"/v1/meters/{meter}", json=body).raise_for_status()
+        price = {"meter": meter, "tier": "on_demand", "effective_from": since, **PRICES[meter]}
+        http.put("/v1/prices", json=price).raise_for_status()
 
 
 def _batches(
