@@ -74,6 +74,16 @@ class Book:
             unused += delta_unused
         return before, on_demand + contracted + max(0, spot - unused)
 
+    def against_cap(self, gpu_type: str) -> int:
+        """What counts against the sellable cap: on-demand + contracted + spot beyond the
+        contract room reserved work leaves unused."""
+        spot, unused = self.spot.get(gpu_type, 0), self.unused.get(gpu_type, 0)
+        return self.committed(gpu_type) + max(0, spot - unused)
+
+    def committed(self, gpu_type: str) -> int:
+        """On-demand GPUs held plus reserved contracts (or what reserved work holds, if more)."""
+        return self.on_demand.get(gpu_type, 0) + self.contracted.get(gpu_type, 0)
+
     def spot_room(self, gpu_type: str, tier: Tier, org: str, gpus: int, cap: int) -> int | None:
         """Spot GPUs that may stay if a reserved or on-demand job of `gpus` starts, or None if
         no release of spot work is enough (reserved contracts and on-demand alone exceed it)."""

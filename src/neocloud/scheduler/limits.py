@@ -194,6 +194,9 @@ class Limits:
             moved((at, "on_demand", gpu_type, ""), book.on_demand.get(gpu_type, 0))
         elif tier is Tier.SPOT:
             moved((at, "spot", gpu_type, ""), book.spot.get(gpu_type, 0))
+        if tier.external:
+            moved((at, "counted", gpu_type, ""), book.against_cap(gpu_type))
+            moved((at, "committed", gpu_type, ""), book.committed(gpu_type))
 
     # -- what the limits tell the scheduler ----------------------------------------------
     def stamp(self, job: PendingJob) -> Stamp:
@@ -214,6 +217,10 @@ class Limits:
                 value = book.org.get((org, gpu_type), 0)
             elif quantity == "reserved":
                 value = book.reserved.get((org, gpu_type), 0)
+            elif quantity == "counted":
+                value = book.against_cap(gpu_type)
+            elif quantity == "committed":
+                value = book.committed(gpu_type)
             else:
                 value = getattr(book, quantity).get(gpu_type, 0)
             if not lo <= value <= hi:
@@ -350,11 +357,11 @@ class Limits:
         before_now, after_now = self._now.counted(gpu_type, tier, org, need)
         before_future, after_future = self._future.counted(gpu_type, tier, org, need)
         block = None
-        terms = (
-            self._cap_term(NOW, self._now, after_now, gpu_type, tier, org),
-            self._cap_term(FUTURE, self._future, after_future, gpu_type, tier, org),
+        books = (
+            (NOW, self._now, before_now, after_now),
+            (FUTURE, self._future, before_future, after_future),
         )
-        if checks.ranges.max_sum_above(terms, cap):
+        if self._over_cap(checks.ranges, books, gpu_type, tier, org, need, cap):
             sentence = partial(
                 explain.cap_message,
                 gpu_type,
@@ -383,6 +390,31 @@ class Limits:
         if room is not None:
             checks.spot_gpus = self._future.spot.get(gpu_type, 0) - room
 
+    def _over_cap(
+        self,
+        ranges: Ranges,
+        books: tuple[tuple[int, Book, int, int], ...],
+        gpu_type: str,
+        tier: Tier,
+        org: str,
+        need: int,
+        cap: int,
+    ) -> bool:
+        """Would the job take what counts against the cap above it, now or in the future?
+
+        With the job, what counts is what counts without it plus its GPUs (on-demand work), or
+        somewhere between the two (spot and reserved work may fill unused contract room), so
+        it is mostly read from what counts without it: ranges on that one holding."""
+        low = need if tier is Tier.ON_DEMAND else 0
+        over = [entry for entry in books if entry[3] > cap]
+        # Over: the larger must stay over (enough for the maximum); else both must stay under.
+        read = [max(over, key=lambda entry: entry[3])] if over else books
+        for at, book, before, after in read:
+            reading: Reading = ((at, "counted", gpu_type, ""), before)
+            term = self._cap_term(at, book, after, gpu_type, tier, org)
+            ranges.near_above(reading, low, need, cap, term)
+        return bool(over)
+
     def _cap_term(
         self, at: int, book: Book, after: int, gpu_type: str, tier: Tier, org: str
     ) -> SumTerm:
@@ -405,18 +437,19 @@ class Limits:
     ) -> bool:
         """Do reserved contracts and on-demand work alone, with the job, exceed the cap?"""
         book = self._future
-        on_demand = book.on_demand.get(gpu_type, 0)
-        contracted = book.contracted.get(gpu_type, 0)
+        committed = book.committed(gpu_type)
         up = [
             _reading(FUTURE, "on_demand", gpu_type, "", book.on_demand),
             _reading(FUTURE, "contracted", gpu_type, "", book.contracted),
         ]
         if tier is Tier.ON_DEMAND:
-            on_demand += need
+            value, low = committed + need, need
         else:
-            contracted += book.reserved_delta(org, gpu_type, need)[0]
+            # A reserved job adds to the contracted GPUs only what exceeds its contract.
+            value, low = committed + book.reserved_delta(org, gpu_type, need)[0], 0
             up.append(((FUTURE, "reserved", gpu_type, org), book.reserved.get((org, gpu_type), 0)))
-        return ranges.sum_above(on_demand + contracted, cap, up)
+        reading: Reading = ((FUTURE, "committed", gpu_type, ""), committed)
+        return ranges.near_above(reading, low, need, cap, (value, up, (), ()))
 
     def _recount_cohort(self) -> None:
         self._cohort = {}

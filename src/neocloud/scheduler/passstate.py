@@ -84,10 +84,13 @@ class PassState:
         self._holder_moved = False
         self._key: EntryKey = ()
         self._hold_key: EntryKey | None = None
-        # Per shape (g, k): (fits, fits lifted, could fit by reclaiming spot), read at a
-        # version of the nodes.
-        self._shapes: dict[tuple[int, int], tuple[bool, bool, bool]] = {}
+        # Per shape (g, k): whether it fits, fits lifted, could fit by reclaiming spot (bits,
+        # see `TypePass._shape`), read at a version of the nodes.
+        self._shapes: dict[tuple[int, int], int] = {}
         self._shapes_at = -1
+        # Once the reservation has been tried: its planned start if it is the one of the last
+        # pass (same holder, same plan), else None.
+        self._kept_plan: tuple[float | None] | None = None
 
     def _refresh_order(self) -> list[tuple[EntryKey, Group]]:
         """The groups by the key of their first job (re-sorted when the org ranks moved)."""

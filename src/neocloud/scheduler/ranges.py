@@ -88,14 +88,19 @@ class Ranges:
             self._narrow(gauge, held - share, held + share)
         return over
 
-    def max_sum_above(self, terms: Sequence[SumTerm], threshold: int) -> bool:
-        """`sum_above` for the larger of two values (now and future)."""
-        if any(term[0] > threshold for term in terms):
-            value, up, down, both = max(terms, key=lambda term: term[0])
-            return self.sum_above(value, threshold, up, down, both)
-        for value, up, down, both in terms:
-            self.sum_above(value, threshold, up, down, both)
-        return False
+    def near_above(
+        self, reading: Reading, low: int, high: int, threshold: int, term: SumTerm
+    ) -> bool:
+        """Is the value of `term` above `threshold`, where it lies between the holding + `low`
+        and the holding + `high`? Decided by the holding alone when that settles it (always
+        if `low == high`), else by the term (`sum_above`)."""
+        held = reading[1]
+        if held + low > threshold:
+            return self.above(reading, threshold - low)
+        if held + high <= threshold:
+            return self.above(reading, threshold - high)
+        value, up, down, both = term
+        return self.sum_above(value, threshold, up, down, both)
 
 
 # (value, readings it rises with, readings it falls with, readings it moves either way with)

@@ -93,8 +93,11 @@ class Timeline:
         in_domain = self._in_one_domain(g, k)
         if in_domain is not None and in_domain.start <= anywhere:
             return Plan(max(in_domain.start, now), in_domain.nodes)
-        order = np.argsort(ready, kind="stable")[:k]
-        return Plan(max(anywhere, now), tuple(sorted(int(n) for n in order)))
+        # The k readiest nodes, ties to the lower node number (as a stable sort would).
+        sooner = np.flatnonzero(ready < anywhere)
+        tied = np.flatnonzero(ready == anywhere)[: k - sooner.size]
+        chosen = sorted(int(n) for n in (*sooner, *tied))
+        return Plan(max(anywhere, now), tuple(chosen))
 
     def _in_one_domain(self, g: int, k: int) -> Plan | None:
         big = np.flatnonzero(self._lengths >= k)

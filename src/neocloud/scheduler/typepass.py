@@ -65,13 +65,12 @@ class TypePass(Arrivals, Announcing):
             else:
                 key, group = order[at]
                 at += 1
-                if (
-                    (group.settled or group.for_gpus)
-                    and self._world.rewatch(group)
-                    and (group.settled or self._still_waits(group))
-                ):
-                    continue  # nothing it waits on can have changed
-                group.settled = group.for_gpus = False
+                if group.settled or group.for_gpus:
+                    if (group.limits_ok or self._world.rewatch(group)) and (
+                        group.settled or self._still_waits(group)
+                    ):
+                        continue  # nothing it waits on can have changed
+                    group.settled = group.for_gpus = False
                 head = group.head()
                 if head is None or head.id != key[-1]:
                     continue  # its first job changed in this pass: it was pushed again
@@ -110,14 +109,25 @@ class TypePass(Arrivals, Announcing):
     def _same_delay(self, group: Group) -> bool:
         """A group that would delay the reservation's holder: it still would (and none of its
         members is short enough to backfill) if the holder and its plan are the same."""
-        reservation, previous = self._reservation, self._previous
-        plan, holder = reservation.plan, reservation.holder
-        if plan is None or holder is None or previous is None:
-            return False
-        if holder.id != previous[0] or plan != previous[1]:
+        known = self._kept_plan
+        if known is None:
+            reservation, previous = self._reservation, self._previous
+            plan, holder = reservation.plan, reservation.holder
+            same = (
+                plan is not None
+                and holder is not None
+                and previous is not None
+                and holder.id == previous[0]
+                and plan == previous[1]
+            )
+            known = (plan.start if same and plan is not None else None,)
+            if reservation.tried:
+                self._kept_plan = known  # the reservation does not move again in this pass
+        kept = known[0]
+        if kept is None:
             return False
         shortest = group.shortest_runtime()
-        return shortest is not None and self._now + shortest > plan.start
+        return shortest is not None and self._now + shortest > kept
 
     def _unchanged(self, group: Group, job: PendingJob) -> bool:
         """True if the group must wait as last time, for the same kind of reason: nothing it
@@ -149,37 +159,37 @@ class TypePass(Arrivals, Announcing):
         assert last is not None and verdict is not None and verdict.block is None
         if not self._reservation.tried:
             return False
-        if last.delay and not self._same_delay(group):
-            return False
-        g, k = group.key[4], group.key[5]
-        fits, lifted, reclaimable = self._shape(g, k)
-        if fits or (lifted and not last.delay):
+        delay = last.delay
+        if delay and not self._same_delay(group):
             return False
         # Unblocked, its shortfall is met and it may take no borrowed work: whether preemption
         # helps depends on its shape alone.
-        if verdict.reclaims_spot:
-            if reclaimable:
-                return False
-            self._reclaimers.add((g, k, False))
-        self._largest_need = max(self._largest_need, g)
+        reclaims = verdict.reclaims_spot
+        shape = group.key[4], group.key[5]
+        if self._nodes.version != self._shapes_at:
+            self._shapes.clear()
+            self._shapes_at = self._nodes.version
+        known = self._shapes.get(shape)
+        if known is None:
+            known = self._shapes[shape] = self._shape(*shape)
+        # Bit 1: fits; 2: fits with the set-asides lifted; 4: could fit by preempting spot.
+        if known & (1 | (0 if delay else 2) | (4 if reclaims else 0)):
+            return False
+        if reclaims:
+            self._reclaimers.add((shape[0], shape[1], False))
+        if shape[0] > self._largest_need:
+            self._largest_need = shape[0]
         return True
 
-    def _shape(self, g: int, k: int) -> tuple[bool, bool, bool]:
-        """Does g × k fit the available GPUs; would it with the reservation's set-asides lifted;
-        could it by preempting spot work? Read once per shape while no node changes (within a
-        pass GPUs only get taken or set aside, so a shape that does not fit never will)."""
-        version = self._nodes.version
-        if version != self._shapes_at:
-            self._shapes.clear()
-            self._shapes_at = version
-        known = self._shapes.get((g, k))
-        if known is None:
-            known = self._shapes[(g, k)] = (
-                self._index.fits(g, k),
-                self._reservation.fits_lifted(g, k),
-                self._reclaimer.spot_could_fit(g, k),
-            )
-        return known
+    def _shape(self, g: int, k: int) -> int:
+        """Does g × k fit the available GPUs (1); would it with the reservation's set-asides
+        lifted (2); could it by preempting spot work (4)? Read once per shape while no node
+        changes (within a pass GPUs only get taken or set aside: what does not fit never will)."""
+        return (
+            int(self._index.fits(g, k))
+            | 2 * int(self._reservation.fits_lifted(g, k))
+            | 4 * int(self._reclaimer.spot_could_fit(g, k))
+        )
 
     def _reset(self) -> None:
         state, nodes = self._state, self._nodes
