@@ -17,6 +17,9 @@ is on-demand held + each org's reserved contract in full (or what it holds, if m
 beyond the contract room reserved work leaves unused: spot work running in that room is lent
 capacity and is not counted twice. In symbols, per type,
     counted = D + Σ_org max(C_org, R_org) + max(0, S − Σ_org max(0, C_org − R_org)).
+
+Every check also records the ranges of the holdings it read inside which its verdict keeps its
+kind (`ranges`); the watch over them is told whenever a holding moves.
 """
 
 from __future__ import annotations

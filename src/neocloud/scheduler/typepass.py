@@ -15,7 +15,8 @@ so borrowing takes only what is left. A job, in turn:
    its planned start; or `fair_share` (it would have fit at the start of the pass, but the GPUs
    went to an org of its tier with a lower share); or `capacity`.
 A group whose first job waits waits as a whole, with that reason (backfill alone looks inside it
-for jobs short enough to end before the planned start).
+for jobs short enough to end before the planned start). A group that waited at the last pass and
+whose inputs did not change is passed by (`_unchanged`, `_still_waits`; docs/scheduling.md §10).
 """
 
 from __future__ import annotations
