@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -197,3 +198,45 @@ def test_finalizing_applies_prepaid_credit(billed: Api) -> None:
     assert sum(Decimal(p["amount"]) for p in postings) == 0
     events = billed.http.get("/v1/events", params={"org": "acme"}).json()["items"]
     assert sorted(e["type"] for e in events) == ["credit.exhausted", "invoice.finalized"]
+
+
+def test_events_arriving_while_an_invoice_is_finalized_are_billed_exactly_once(
+    billed: Api,
+) -> None:
+    _events(billed, ("seed", 1, NOW - timedelta(minutes=10)))
+    draft = _invoice(billed)
+    batches = [
+        [(f"b{b}-{i}", 1_000, NOW - timedelta(minutes=5)) for i in range(200)] for b in range(12)
+    ]
+
+    def send(batch: list[tuple[str, int, datetime]]) -> None:
+        _events(billed, *batch)
+
+    def finalize() -> None:
+        r = billed.http.post(f"/v1/invoices/{draft['id']}/finalize")
+        assert r.status_code == 200, r.text
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(send, b) for b in batches[:6]]
+        futures.append(pool.submit(finalize))
+        futures += [pool.submit(send, b) for b in batches[6:]]
+        for f in futures:
+            f.result()
+    final = billed.http.get(f"/v1/invoices/{draft['id']}").json()
+    nxt = MONTH.replace(year=MONTH.year + MONTH.month // 12, month=MONTH.month % 12 + 1)
+    later = _invoice(billed, f"{nxt.year:04d}-{nxt.month:02d}") if _has_late(billed, nxt) else None
+    on_invoice = sum(Decimal(ln["quantity"]) for ln in final["lines"] if ln["kind"] == "usage")
+    adjusted = (
+        sum(Decimal(ln["quantity"]) for ln in later["lines"] if ln["kind"] == "adjustment")
+        if later
+        else Decimal(0)
+    )
+    assert (
+        on_invoice + adjusted == 1 + 12 * 200 * 1_000
+    )  # every token once: never lost, never twice
+
+
+def _has_late(api: Api, month: datetime) -> bool:
+    period = f"{month.year:04d}-{month.month:02d}"
+    r = api.http.post("/v1/invoices/generate", json={"period": period, "org": "acme"})
+    return bool(r.json())

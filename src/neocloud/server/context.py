@@ -29,9 +29,10 @@ class Settings:
     # as adjustments) and how far ahead of the server's clock (sender clock skew).
     usage_max_age_seconds: int = 35 * 86_400
     usage_max_future_seconds: int = 300
-    # Finalizing bills usage recorded or received up to this long ago; anything newer is billed
-    # as a late adjustment next time, so a write still in flight can never be missed.
-    usage_settle_seconds: int = 5
+    # Finalizing bills usage recorded or received up to this long before it; anything newer is
+    # billed as a late adjustment next time. The usage lock already makes the cutoff exact, so
+    # this is only for operators who want recent usage to wait for the next invoice.
+    usage_settle_seconds: int = 0
     # Webhooks: how often due deliveries are looked for, how long a receiver may take, and the
     # waits between failed attempts (the delivery fails once they are spent, about a day).
     webhook_interval_seconds: float = 0.5

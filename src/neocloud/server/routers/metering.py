@@ -45,7 +45,6 @@ def post_events(body: api.UsageEventBatch, ctx: Ctx, p: Caller) -> api.UsageEven
             s,
             p,
             body,
-            utcnow(),
             settings.usage_max_age_seconds,
             settings.usage_max_future_seconds,
         )

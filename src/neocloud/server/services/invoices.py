@@ -22,6 +22,7 @@ from neocloud.domain.tenancy import OrgKind, Permission
 from neocloud.schemas import billing as api
 from neocloud.schemas.events import BillingEventType
 from neocloud.server.auth import Principal
+from neocloud.server.clock import utcnow
 from neocloud.server.errors import conflict, invalid, not_found
 from neocloud.server.pagination import page_of, paginate
 from neocloud.server.services import credits
@@ -34,6 +35,7 @@ from neocloud.server.services.rating_inputs import rate_period
 from neocloud.server.services.tenancy import PLATFORM_ORG, resolve_org
 from neocloud.store.ids import new_id
 from neocloud.store.models import InvoiceLineRow, InvoiceRow, InvoiceSequenceRow, OrgRow
+from neocloud.store.usage_lock import hold_exclusive
 
 # Amounts are whole cents; quantities and unit prices are shown at the store's 6 decimals, so an
 # invoice reads the same freshly rated and read back from either database.
@@ -232,9 +234,10 @@ def finalize(
         raise conflict(str(exc), {"status": row.status}) from exc
     org = s.get(OrgRow, row.org_id)
     assert org is not None
-    # Re-rated at finalization with usage known a settle time ago: an ingest transaction still
-    # in flight now cannot be missed, because what it stores counts as late usage next time.
-    cutoff = now - timedelta(seconds=settle_seconds)
+    # Re-rated at finalization with the usage lock held: writes in flight have committed and
+    # later ones are stamped after the cutoff, so usage is on exactly one invoice.
+    hold_exclusive(s)
+    cutoff = max(now, utcnow()) - timedelta(seconds=settle_seconds)
     row.usage_cutoff = cutoff
     _store_document(s, row, rate_period(s, org, row.period_start, row.period_end, cutoff))
     year = row.period_start.year

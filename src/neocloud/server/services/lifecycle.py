@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from neocloud.billing.intervals import seconds_between
 from neocloud.domain.jobs import JobState, check_transition
+from neocloud.server.clock import utcnow
 from neocloud.store.models import AllocationRow, JobEventRow, JobRow, UsageRecordRow
+from neocloud.store.usage_lock import hold_shared
 
 
 def record_event(
@@ -85,6 +87,10 @@ def close_allocations(
 ) -> Decimal:
     """End the current attempt's allocations and write their usage once; returns GPU-seconds."""
     total = Decimal(0)
+    hold_shared(s)
+    # Stamped once the usage lock is held, so an invoice's cutoff orders it exactly (see
+    # store.usage_lock); never before `now`, so a test clock ahead of the wall clock still holds.
+    stamp = max(now, utcnow())
     for alloc in open_allocations(s, job):
         start = alloc.started_at or started_at
         alloc.ended_at = max(ended_at, start) if start else ended_at
@@ -113,7 +119,7 @@ def close_allocations(
                 started_at=start,
                 ended_at=alloc.ended_at,
                 gpu_seconds=used,
-                recorded_at=now,
+                recorded_at=stamp,
             )
         )
     return total

@@ -16,11 +16,13 @@ from neocloud.billing.document import GPU_METER
 from neocloud.domain.tenancy import Permission
 from neocloud.schemas import metering as api
 from neocloud.server.auth import Principal
+from neocloud.server.clock import utcnow
 from neocloud.server.errors import invalid
 from neocloud.server.pagination import decode_cursor, page_of, paginate
 from neocloud.server.services.meters import reported_meters
 from neocloud.server.services.tenancy import resolve_org
 from neocloud.store.models import OrgRow, ProjectRow, UsageEventRow
+from neocloud.store.usage_lock import hold_shared
 
 _CURSOR_TAG = "evt_"
 _T = TypeVar("_T")
@@ -44,7 +46,6 @@ def ingest(
     s: Session,
     p: Principal,
     batch: api.UsageEventBatch,
-    now: datetime,
     max_age_seconds: int,
     max_future_seconds: int,
 ) -> api.UsageEventsAccepted:
@@ -55,6 +56,9 @@ def ingest(
     safe because the database, not this code, decides which insert is first.
     """
     p.require(Permission.OPERATE)
+    hold_shared(s)
+    # Stamped only now that the usage lock is held (see store.usage_lock).
+    now = utcnow()
     events = batch.events
     orgs = _org_ids(s, events)
     projects = _project_ids(s, events, orgs)

@@ -1,0 +1,37 @@
+"""The usage lock: finalizing an invoice waits for usage writes in flight, and they for it.
+
+Writers of usage (usage events, usage records) hold it shared; finalizing an invoice holds it
+exclusively. Each writer stamps its rows (received_at, recorded_at) only after it holds the
+lock, and finalizing reads its cutoff only after it holds the lock. So every row stamped before
+an invoice's cutoff was committed before the invoice read it, and every row committed after has
+a later stamp: usage is never missed by an invoice nor billed by two.
+
+PostgreSQL: a transaction-scoped advisory lock (shared or exclusive). SQLite: every write
+transaction already holds the database's single writer lock from its first statement
+(BEGIN IMMEDIATE), so taking the lock only means starting the transaction.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+# An arbitrary constant naming this lock among PostgreSQL advisory locks.
+_KEY = 0x6E63_7573  # "ncus"
+
+
+def hold_shared(s: Session) -> None:
+    """Hold the usage lock shared until the transaction ends (usage writers)."""
+    _hold(s, "pg_advisory_xact_lock_shared")
+
+
+def hold_exclusive(s: Session) -> None:
+    """Hold the usage lock exclusively until the transaction ends (finalizing an invoice)."""
+    _hold(s, "pg_advisory_xact_lock")
+
+
+def _hold(s: Session, function: str) -> None:
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text(f"SELECT {function}(:key)"), {"key": _KEY})
+    else:
+        s.execute(text("SELECT 1"))
