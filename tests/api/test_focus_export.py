@@ -10,11 +10,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 
 from neocloud.billing.focus import COLUMNS
 from neocloud.billing.render import CSV_COLUMNS
-from neocloud.exports.focus_files import parquet_available
 from tests.api.conftest import Api
 from tests.api.invoice_flow import PERIOD, draft, finalized, grant, in_status
 from tests.exports.conftest import FocusValidator
@@ -125,13 +125,23 @@ def test_bad_parameters_name_the_field(api: Api, params: dict[str, str], field: 
         assert r.json()["error"]["details"]["field"] == field
 
 
-@pytest.mark.skipif(parquet_available(), reason="this environment has pyarrow")
-def test_parquet_without_pyarrow_says_how_to_get_it(api: Api) -> None:
+def test_the_parquet_export_has_the_csv_rows_with_exact_decimals(api: Api, tmp_path: Path) -> None:
+    api.new_org("acme")
+    invoice = finalized(api)
     r = _focus(api.http, format="parquet")
-    assert r.status_code == 422
-    error = r.json()["error"]
-    assert error["details"]["field"] == "format"
-    assert "pip install pyarrow" in error["message"]
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/vnd.apache.parquet"
+    path = tmp_path / "focus.parquet"
+    path.write_bytes(r.content)
+    table = pq.read_table(path)
+    csv_rows = _rows(_focus(api.http).text)
+    assert table.num_rows == len(csv_rows)
+    assert str(table.schema.field("BilledCost").type) == "decimal128(38, 12)"
+    billed = table.column("BilledCost").to_pylist()
+    assert [D(v).normalize() for v in billed] == [
+        D(row["BilledCost"]).normalize() for row in csv_rows
+    ]
+    assert sum(billed, D(0)) == D(invoice["total"])
 
 
 def test_the_usage_csv_is_every_invoice_line_with_number_and_org(api: Api) -> None:

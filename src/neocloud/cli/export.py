@@ -30,7 +30,7 @@ def focus(
     org: Org = None,
     format: Annotated[
         FocusFormat,
-        typer.Option("--format", help="csv, or parquet when the server has pyarrow."),
+        typer.Option("--format", help="csv or parquet."),
     ] = FocusFormat.CSV,
     output: Output = None,
 ) -> None:

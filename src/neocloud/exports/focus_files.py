@@ -1,8 +1,7 @@
-"""FOCUS export files: CSV always, Parquet when pyarrow is installed (it is not a dependency)."""
+"""FOCUS export files: CSV, and Parquet with exact decimals and UTC instants."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -17,11 +16,6 @@ from neocloud.billing.focus import COLUMNS, DATETIME_COLUMNS, DECIMAL_COLUMNS, R
 PARQUET_PRECISION, PARQUET_SCALE = 38, 12
 
 
-def parquet_available() -> bool:
-    """True when pyarrow can be imported, so write_parquet can work."""
-    return importlib.util.find_spec("pyarrow") is not None
-
-
 def write_csv(rows: Sequence[Row], path: Path) -> Path:
     """Write FOCUS rows as UTF-8 CSV; returns the path."""
     path.write_text(to_csv(rows), encoding="utf-8", newline="")
@@ -29,14 +23,11 @@ def write_csv(rows: Sequence[Row], path: Path) -> Path:
 
 
 def write_parquet(rows: Sequence[Row], path: Path) -> Path:
-    """Write FOCUS rows as Parquet with a typed schema; RuntimeError if pyarrow is missing."""
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError as err:
-        raise RuntimeError(
-            "Parquet export needs pyarrow, which neocloud does not install: pip install pyarrow"
-        ) from err
+    """Write FOCUS rows as Parquet with a typed schema; returns the path."""
+    # Imported here: pyarrow is large, and only Parquet exports need it.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     fields = []
     for column in COLUMNS:
         if column in DECIMAL_COLUMNS:

@@ -18,7 +18,7 @@ from neocloud.billing.invoice import InvoiceStatus
 from neocloud.billing.periods import month_bounds
 from neocloud.billing.render import CSV_COLUMNS, InvoiceView, render_csv, render_html, render_json
 from neocloud.domain.tenancy import Permission
-from neocloud.exports.focus_files import parquet_available, write_parquet
+from neocloud.exports.focus_files import write_parquet
 from neocloud.schemas.invoice_documents import DOCUMENT_FORMATS, FOCUS_FORMATS
 from neocloud.server.auth import Principal
 from neocloud.server.errors import invalid
@@ -97,13 +97,6 @@ def focus(s: Session, p: Principal, period: str, org_ident: str | None, fmt: str
     """FOCUS 1.2 rows of every exported invoice of a period, as CSV or Parquet."""
     if fmt not in FOCUS_FORMATS:
         raise invalid("format", f"unknown format {fmt!r}; one of {', '.join(FOCUS_FORMATS)}")
-    if fmt == "parquet" and not parquet_available():
-        raise invalid(
-            "format",
-            "Parquet needs pyarrow, which this server does not have (neocloud does not depend"
-            " on it); `pip install pyarrow` in the server's environment enables it, or ask for"
-            " format=csv",
-        )
     rows, _, stem = _period_invoices(s, p, period, org_ident)
     out = [r for row in rows for r in focus_rows(*issued(s, row))]
     if fmt == "csv":
