@@ -23,6 +23,17 @@ from neocloud.store.models import NodeRow
 log = logging.getLogger("neocloud")
 
 
+# Settings an operator may set from the environment: variable → Settings field.
+ENVIRONMENT = {
+    "NEOCLOUD_FAIR_SHARE_HALF_LIFE_SECONDS": "fair_share_half_life_seconds",
+    "NEOCLOUD_USAGE_MAX_AGE_SECONDS": "usage_max_age_seconds",
+    "NEOCLOUD_USAGE_MAX_FUTURE_SECONDS": "usage_max_future_seconds",
+    "NEOCLOUD_USAGE_SETTLE_SECONDS": "usage_settle_seconds",
+    "NEOCLOUD_BUDGET_INTERVAL_SECONDS": "budget_interval_seconds",
+    "NEOCLOUD_WEBHOOK_TIMEOUT_SECONDS": "webhook_timeout_seconds",
+}
+
+
 def build_context(data_dir: Path, database_url: str | None = None) -> AppContext:
     """Open (and migrate) the database and build the engines for the current fleet."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -30,12 +41,14 @@ def build_context(data_dir: Path, database_url: str | None = None) -> AppContext
     db = Database(url)
     db.migrate()
     settings = Settings(database_url=url, data_dir=data_dir)
-    settle = os.environ.get("NEOCLOUD_USAGE_SETTLE_SECONDS")
-    if settle:
-        settings.usage_settle_seconds = int(settle)
-    half_life = os.environ.get("NEOCLOUD_FAIR_SHARE_HALF_LIFE_SECONDS")
-    if half_life:
-        settings.fair_share_half_life_seconds = float(half_life)
+    for variable, name in ENVIRONMENT.items():
+        value = os.environ.get(variable)
+        if value:
+            kind = type(getattr(settings, name))
+            try:
+                setattr(settings, name, kind(value))
+            except ValueError as exc:
+                raise SystemExit(f"{variable}={value!r}: expected a {kind.__name__}") from exc
     return AppContext(settings=settings, db=db, engines=EngineRegistry())
 
 
