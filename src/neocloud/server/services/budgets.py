@@ -27,7 +27,7 @@ from neocloud.server.errors import invalid, not_found
 from neocloud.server.pagination import page_of, paginate
 from neocloud.server.services.billing_events import emit
 from neocloud.server.services.spend import Spend, period_spend
-from neocloud.server.services.tenancy import resolve_org, resolve_project
+from neocloud.server.services.tenancy import org_or_own, resolve_org, resolve_project
 from neocloud.store.ids import new_id
 from neocloud.store.models import BudgetAlertRow, BudgetRow, OrgRow
 
@@ -95,12 +95,7 @@ def budget_out(s: Session, row: BudgetRow, spend: Spend | None, period: str) -> 
 def create(s: Session, p: Principal, body: api.BudgetCreate, now: datetime) -> api.Budget:
     """Set a budget for the caller's org (or, for the operator, any org), or one of its projects."""
     p.require(Permission.MANAGE_BILLING)
-    if body.org:
-        org = resolve_org(s, p, body.org)
-    else:
-        own = s.get(OrgRow, p.org_id)
-        assert own is not None
-        org = own
+    org = org_or_own(s, p, body.org)
     project_id = resolve_project(s, org, body.project).id if body.project else None
     spend = _spend_cache(s, now)(org.id, project_id)
     if spend is not None and spend.currency != body.currency:

@@ -22,7 +22,7 @@ from neocloud.server.auth import Principal
 from neocloud.server.errors import ApiError, invalid
 from neocloud.server.services.prices import load_price_book
 from neocloud.server.services.spend import period_spend
-from neocloud.server.services.tenancy import resolve_org
+from neocloud.server.services.tenancy import org_or_own, resolve_org
 from neocloud.store.ids import new_id
 from neocloud.store.models import (
     BillingTermsRow,
@@ -367,12 +367,7 @@ def require_headroom(
 def status(s: Session, p: Principal, org_ident: str | None, now: datetime) -> api.CreditStatus:
     """An org's grants, available credit and limit position."""
     p.require(Permission.READ_BILLING)
-    if org_ident:
-        org = resolve_org(s, p, org_ident)
-    else:
-        own = s.get(OrgRow, p.org_id)
-        assert own is not None
-        org = own
+    org = org_or_own(s, p, org_ident)
     pos = position(s, org, now)
     txs = transactions_of(s, org.id)
     descriptions = {

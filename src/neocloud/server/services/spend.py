@@ -18,7 +18,7 @@ from neocloud.domain.tenancy import Permission
 from neocloud.schemas import billing as api
 from neocloud.server.auth import Principal
 from neocloud.server.services.rating_inputs import rate_period
-from neocloud.server.services.tenancy import resolve_org, resolve_project
+from neocloud.server.services.tenancy import org_or_own, resolve_project
 from neocloud.store.models import AllocationRow, JobRow, OrgRow
 
 
@@ -89,12 +89,7 @@ def spend_now(
 ) -> api.Spend:
     """The caller's (or a visible org's) spend so far this period, optionally for one project."""
     p.require(Permission.READ_BILLING)
-    if org_ident:
-        org = resolve_org(s, p, org_ident)
-    else:
-        own = s.get(OrgRow, p.org_id)
-        assert own is not None
-        org = own
+    org = org_or_own(s, p, org_ident)
     project_id = resolve_project(s, org, project_ident).id if project_ident else None
     spend = period_spend(s, org, now, project_id)
     return api.Spend(

@@ -38,6 +38,15 @@ def resolve_org(s: Session, p: Principal, ident: str) -> OrgRow:
     return row
 
 
+def org_or_own(s: Session, p: Principal, ident: str | None) -> OrgRow:
+    """The org named (if the caller may see it, else 404), or the caller's own org."""
+    if ident:
+        return resolve_org(s, p, ident)
+    own = s.get(OrgRow, p.org_id)
+    assert own is not None
+    return own
+
+
 def resolve_project(s: Session, org: OrgRow, ident: str) -> ProjectRow:
     """A project of an org by id or name; 404 otherwise."""
     row = s.scalars(
