@@ -168,8 +168,13 @@ def test_the_exported_file_passes_the_focus_validator(
     api.new_org("acme")
     api.new_org("globex")
     grant(api, "globex", "1.00")
-    finalized(api, "acme")
+    acme = finalized(api, "acme")
     finalized(api, "globex")
+    line = {"line": 1, "amount": "0.50", "reason": "outage"}
+    note = api.http.post(
+        f"/v1/invoices/{acme['id']}/credit-notes", json={"reason": "outage", "lines": [line]}
+    )
+    assert note.status_code == 201, note.text
     r = _focus(api.http)
     assert r.status_code == 200
     path = tmp_path / "focus.csv"
@@ -181,7 +186,13 @@ def test_the_exported_file_passes_the_focus_validator(
     assert isinstance(checks, dict) and len(checks) > 100
     failed = {n: c for n, c in checks.items() if c["status"] != "passed"}
     assert failed == {}, json.dumps(report["failures"], indent=1)
-    assert {row["ChargeCategory"] for row in _rows(r.text)} == {"Usage", "Credit"}
+    rows = _rows(r.text)
+    assert {row["ChargeCategory"] for row in rows} == {"Usage", "Credit"}
+    (corrected,) = [row for row in rows if row["ChargeClass"] == "Correction"]
+    assert corrected["InvoiceId"] == note.json()["number"]
+    assert corrected["x_Ref"] == acme["number"]
+    billed = sum(D(row["BilledCost"]) for row in rows if row["BillingAccountId"] == acme["org_id"])
+    assert billed == D(acme["total"]) - D("0.50")  # the note corrects the invoice in the file
 
 
 def test_focus_instants_are_utc_whole_seconds(api: Api) -> None:

@@ -11,7 +11,9 @@ column-by-column mapping and the rules chosen where FOCUS leaves room; in short:
   agreed rate), with the CommitmentDiscount* columns of the contract;
 - late usage of a finalized period (adjustment) → Usage with ChargeClass Correction;
 - discounts and applied credits → Credit; a minimum-commitment true-up → Adjustment;
-  tax → Tax, with every pricing column null as FOCUS requires.
+  tax → Tax, with every pricing column null as FOCUS requires;
+- a credit note → one Credit row per invoice line it credits and a Tax row for its tax
+  credit, all with ChargeClass Correction (`credit_note_rows`).
 
 Values in rows are Decimal (exact), str, or None (FOCUS null); instants are ISO 8601 UTC with
 a Z, whole seconds (a charge period is widened outward to whole seconds, never narrowed).
@@ -23,9 +25,11 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
 
+from neocloud.billing.credit_notes import CreditNote
 from neocloud.billing.document import GPU_METER, BillingDocument, DocumentLine, LineKind
 from neocloud.billing.intervals import utc
 from neocloud.billing.invoice import InvoiceKind
@@ -130,6 +134,71 @@ def focus_rows(doc: BillingDocument, view: InvoiceView) -> list[Row]:
     rows = [_line_row(doc, view, ln) for ln in doc.lines]
     if view.credits_applied:
         rows.append(_credits_row(doc, view))
+    return rows
+
+
+def credit_note_rows(
+    doc: BillingDocument, view: InvoiceView, note_number: str, note: CreditNote
+) -> list[Row]:
+    """FOCUS rows of a credit note on the invoice `doc`: Credit corrections, then its tax.
+
+    Each credited invoice line gives one Credit row with ChargeClass Correction, its cost
+    negative and its service period and service that of the line it corrects; the note's tax
+    credit is a Tax correction. InvoiceId is the note's number, x_Ref the invoice's.
+    """
+    base_view = replace(view, number=note_number)
+    rows = []
+    for credited in note.lines:
+        ln = doc.lines[credited.invoice_line_position - 1]
+        row = _base(doc, base_view)
+        gpu = ln.meter is None or ln.meter == GPU_METER
+        amount = -credited.amount
+        row.update(
+            BilledCost=amount,
+            EffectiveCost=amount,
+            ListCost=amount,
+            ContractedCost=amount,
+            ChargeCategory="Credit",
+            ChargeClass="Correction",
+            ChargeFrequency="One-Time",
+            ChargeDescription=(
+                f"Credit note {note_number}, invoice line {credited.invoice_line_position}:"
+                f" {credited.reason or note.reason}"
+            ),
+            ChargePeriodStart=focus_datetime(ln.service_start),
+            ChargePeriodEnd=focus_datetime(ln.service_end, up=True),
+            RegionId=ln.region,
+            RegionName=ln.region,
+            ServiceCategory="Compute" if gpu else "AI and Machine Learning",
+            ServiceSubcategory="Other (Compute)" if gpu else "Generative AI",
+            ServiceName="GPU Compute" if gpu else "Model Inference",
+            x_LineKind="credit_note",
+            x_Meter=ln.meter,
+            x_GpuType=ln.gpu_type,
+            x_Tier=None if ln.tier is None else ln.tier.value,
+            x_Ref=view.number,
+        )
+        rows.append(row)
+    if note.tax:
+        row = _base(doc, base_view)
+        row.update(
+            BilledCost=-note.tax,
+            EffectiveCost=-note.tax,
+            ListCost=-note.tax,
+            ContractedCost=-note.tax,
+            ChargeCategory="Tax",
+            ChargeClass="Correction",
+            ChargeFrequency="One-Time",
+            ChargeDescription=f"Credit note {note_number}: tax credited",
+            ChargePeriodStart=focus_datetime(doc.period_start),
+            ChargePeriodEnd=focus_datetime(doc.period_end, up=True),
+            ServiceCategory="Compute",
+            ServiceSubcategory="Other (Compute)",
+            ServiceName="GPU Compute",
+            x_LineKind="credit_note",
+            x_Ref=view.number,
+        )
+        rows.append(row)
     return rows
 
 

@@ -98,7 +98,8 @@ def _lines(s: Session, note_id: str) -> list[CreditNoteLineRow]:
     )
 
 
-def _pure(s: Session, row: CreditNoteRow) -> CreditNote:
+def pure_note(s: Session, row: CreditNoteRow) -> CreditNote:
+    """A stored credit note as the billing core's value."""
     return CreditNote(
         id=row.id,
         invoice_id=row.invoice_id,
@@ -183,7 +184,7 @@ def create(
         note = make_credit_note(
             document_of(s, invoice),
             invoice.id,
-            [_pure(s, r) for r in notes_of(s, invoice.id)],
+            [pure_note(s, r) for r in notes_of(s, invoice.id)],
             note_id,
             [CreditNoteLine(ln.line, ln.amount, ln.reason or body.reason) for ln in body.lines],
             body.reason,

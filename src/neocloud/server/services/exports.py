@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neocloud.billing.document import BillingDocument
-from neocloud.billing.focus import focus_rows, to_csv
+from neocloud.billing.focus import credit_note_rows, focus_rows, to_csv
 from neocloud.billing.invoice import InvoiceStatus
 from neocloud.billing.periods import month_bounds
 from neocloud.billing.render import CSV_COLUMNS, InvoiceView, render_csv, render_html, render_json
@@ -22,6 +22,7 @@ from neocloud.exports.focus_files import write_parquet
 from neocloud.schemas.invoice_documents import DOCUMENT_FORMATS, FOCUS_FORMATS
 from neocloud.server.auth import Principal
 from neocloud.server.errors import invalid
+from neocloud.server.services.credit_notes import notes_of, pure_note
 from neocloud.server.services.invoice_documents import document_of, view_of
 from neocloud.server.services.invoice_status import visible_invoice
 from neocloud.server.services.tenancy import resolve_org
@@ -98,7 +99,13 @@ def focus(s: Session, p: Principal, period: str, org_ident: str | None, fmt: str
     if fmt not in FOCUS_FORMATS:
         raise invalid("format", f"unknown format {fmt!r}; one of {', '.join(FOCUS_FORMATS)}")
     rows, _, stem = _period_invoices(s, p, period, org_ident)
-    out = [r for row in rows for r in focus_rows(*issued(s, row))]
+    out = []
+    for row in rows:
+        doc, view = issued(s, row)
+        out += focus_rows(doc, view)
+        # Credit notes correct the invoice in the same file, so Σ BilledCost is what is owed.
+        for note in notes_of(s, row.id):
+            out += credit_note_rows(doc, view, note.number, pure_note(s, note))
     if fmt == "csv":
         return File(to_csv(out), "text/csv; charset=utf-8", f"focus-{stem}.csv")
     with tempfile.TemporaryDirectory() as tmp:
