@@ -12,7 +12,7 @@ import yaml
 
 from neocloud.cli.context import JsonFlag, client, wants_json
 from neocloud.cli.output import print_fields, print_json, print_table
-from neocloud.domain.exact_yaml import line_of, load_yaml
+from neocloud.domain.exact_yaml import FileProblem, describe, load_yaml, located, yaml_problem
 from neocloud.schemas.metering import DIMENSION_KEY, METER_NAME, Aggregation, Meter, MeterSet
 from neocloud.sdk.errors import NeocloudError
 
@@ -42,35 +42,12 @@ MetersFile = Annotated[
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class MeterProblem:
-    """One error in a meters file: where (`meters.input_tokens.aggregation`) and what."""
-
-    path: str
-    message: str
-    line: int | None = None
-
-
 @dataclass(slots=True)
 class MetersParse:
     """The meters a file declares, in file order, or every problem found in it."""
 
     meters: dict[str, MeterSet] = field(default_factory=dict)
-    problems: list[MeterProblem] = field(default_factory=list)
-
-
-def _describe(value: object) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return "a number"
+    problems: list[FileProblem] = field(default_factory=list)
 
 
 def parse_meters(text: str) -> MetersParse:
@@ -78,17 +55,11 @@ def parse_meters(text: str) -> MetersParse:
     try:
         document = load_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        return MetersParse(problems=[MeterProblem("<yaml>", str(problem), line)])
+        return MetersParse(problems=[yaml_problem(exc)])
     reader = _Reader()
     reader.read(document)
     if reader.problems:
-        located = [MeterProblem(p.path, p.message, line_of(text, p.path)) for p in reader.problems]
-        # In file order, so the list reads top to bottom alongside the file.
-        located.sort(key=lambda p: p.line or 0)
-        return MetersParse(problems=located)
+        return MetersParse(problems=located(text, reader.problems))
     return MetersParse(meters=reader.meters)
 
 
@@ -96,12 +67,12 @@ class _Reader:
     """Walks the document, collecting problems and the meters it declares."""
 
     def __init__(self) -> None:
-        self.problems: list[MeterProblem] = []
+        self.problems: list[FileProblem] = []
         self.meters: dict[str, MeterSet] = {}
 
     def add(self, path: str, message: str) -> None:
         """Record one problem."""
-        self.problems.append(MeterProblem(path, message))
+        self.problems.append(FileProblem(path, message))
 
     def read(self, document: object) -> None:
         """Check the top level, then each meter."""
@@ -109,7 +80,7 @@ class _Reader:
             self.add("<root>", "the file is empty (expected a 'meters' mapping)")
             return
         if not isinstance(document, dict):
-            self.add("<root>", f"must be a mapping with a 'meters' key, got {_describe(document)}")
+            self.add("<root>", f"must be a mapping with a 'meters' key, got {describe(document)}")
             return
         for key in document:
             if key != "meters":
@@ -119,7 +90,7 @@ class _Reader:
             return
         declared = document["meters"]
         if not isinstance(declared, dict):
-            self.add("meters", f"must be a mapping of names to meters, got {_describe(declared)}")
+            self.add("meters", f"must be a mapping of names to meters, got {describe(declared)}")
             return
         if not declared:
             self.add("meters", "declares no meters")
@@ -135,7 +106,7 @@ class _Reader:
         elif name == BUILT_IN:
             self.add(where, f"{BUILT_IN} is measured by the platform and cannot be declared")
         if not isinstance(spec, dict):
-            self.add(where, f"must be a mapping, got {_describe(spec)}")
+            self.add(where, f"must be a mapping, got {describe(spec)}")
             return
         for key in spec:
             if key not in METER_KEYS:
@@ -163,7 +134,7 @@ class _Reader:
             return None
         value = spec["aggregation"]
         if value not in AGGREGATIONS:
-            shown = repr(value) if isinstance(value, str) else _describe(value)
+            shown = describe(value, show_strings=True)
             choices = ", ".join(AGGREGATIONS)
             self.add(f"{where}.aggregation", f"must be one of {choices}, got {shown}")
             return None
@@ -179,7 +150,7 @@ class _Reader:
             return None
         value: object = spec[key]
         if not isinstance(value, str):
-            self.add(f"{where}.{key}", f"must be a string (quote numbers), got {_describe(value)}")
+            self.add(f"{where}.{key}", f"must be a string (quote numbers), got {describe(value)}")
             return None
         if required and not value:
             self.add(f"{where}.{key}", "must not be empty")
@@ -194,7 +165,7 @@ class _Reader:
         value = spec["group_by"]
         path = f"{where}.group_by"
         if not isinstance(value, list):
-            self.add(path, f"must be a list of dimension names, got {_describe(value)}")
+            self.add(path, f"must be a list of dimension names, got {describe(value)}")
             return None
         if len(value) > MAX_GROUP_BY:
             self.add(path, f"takes at most {MAX_GROUP_BY} dimensions, got {len(value)}")

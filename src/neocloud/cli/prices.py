@@ -17,7 +17,7 @@ from neocloud.cli.context import JsonFlag, client, wants_json
 from neocloud.cli.money import exact
 from neocloud.cli.output import Cell, print_json, print_table
 from neocloud.cli.parse import parse_decimal, parse_moment
-from neocloud.domain.exact_yaml import line_of, load_yaml
+from neocloud.domain.exact_yaml import FileProblem, describe, load_yaml, located, yaml_problem
 from neocloud.domain.jobs import Tier
 from neocloud.schemas.billing import ChargeIn, Price
 
@@ -58,35 +58,16 @@ ChargeFile = Annotated[
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class ChargeProblem:
-    """One error in a charge file: where (`tiers[1].up_to`) and what."""
-
-    path: str
-    message: str
-    line: int | None = None
-
-
 @dataclass(slots=True)
 class ChargeParse:
     """The charge a file describes, or every problem found in it."""
 
     charge: ChargeIn | None = None
-    problems: list[ChargeProblem] = field(default_factory=list)
+    problems: list[FileProblem] = field(default_factory=list)
 
 
-def _describe(value: object) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return "a number"
+def _shown(value: object) -> str:
+    return describe(value, show_strings=True)
 
 
 def parse_charge(text: str) -> ChargeParse:
@@ -94,17 +75,11 @@ def parse_charge(text: str) -> ChargeParse:
     try:
         document = load_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
-        return ChargeParse(problems=[ChargeProblem("<yaml>", str(problem), line)])
+        return ChargeParse(problems=[yaml_problem(exc)])
     reader = _Reader()
     charge = reader.read(document)
     if reader.problems or charge is None:
-        located = [ChargeProblem(p.path, p.message, line_of(text, p.path)) for p in reader.problems]
-        # In file order, so the list reads top to bottom alongside the file.
-        located.sort(key=lambda p: p.line or 0)
-        return ChargeParse(problems=located)
+        return ChargeParse(problems=located(text, reader.problems))
     return ChargeParse(charge=charge)
 
 
@@ -112,11 +87,11 @@ class _Reader:
     """Walks the document, collecting problems and the charge it describes."""
 
     def __init__(self) -> None:
-        self.problems: list[ChargeProblem] = []
+        self.problems: list[FileProblem] = []
 
     def add(self, path: str, message: str) -> None:
         """Record one problem."""
-        self.problems.append(ChargeProblem(path, message))
+        self.problems.append(FileProblem(path, message))
 
     def read(self, document: object) -> ChargeIn | None:
         """Check the charge's keys, its model and the fields that model needs."""
@@ -124,7 +99,7 @@ class _Reader:
             self.add("<root>", "the file is empty (expected a charge mapping with a 'model')")
             return None
         if not isinstance(document, dict):
-            self.add("<root>", f"must be a mapping with a 'model' key, got {_describe(document)}")
+            self.add("<root>", f"must be a mapping with a 'model' key, got {_shown(document)}")
             return None
         for key in document:
             if key not in CHARGE_KEYS:
@@ -154,7 +129,7 @@ class _Reader:
             return None
         value = document["model"]
         if value not in MODELS:
-            shown = _describe(value)
+            shown = _shown(value)
             self.add("model", f"must be one of {', '.join(MODELS)}, got {shown}")
             return None
         return str(value)
@@ -163,13 +138,13 @@ class _Reader:
         """An exact, finite number within the API's bounds for `key` (quoted numbers count)."""
         value = spec[key]
         if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-            self.add(path, f"must be a number, got {_describe(value)}")
+            self.add(path, f"must be a number, got {_shown(value)}")
             return None
         try:
             # From text, never through float: the YAML loader already gives 0.000002 exactly.
             number = Decimal(value.strip() if isinstance(value, str) else value)
         except InvalidOperation:
-            self.add(path, f"must be a number, got {_describe(value)}")
+            self.add(path, f"must be a number, got {_shown(value)}")
             return None
         most = MOST.get(key)
         if not number.is_finite():
@@ -187,7 +162,7 @@ class _Reader:
     def tiers(self, value: object) -> list[dict[str, Any]] | None:
         """Ascending tiers, each a mapping; only the last may (and must) leave up_to out."""
         if not isinstance(value, list):
-            self.add("tiers", f"must be a list of tiers, got {_describe(value)}")
+            self.add("tiers", f"must be a list of tiers, got {_shown(value)}")
             return None
         if not value:
             self.add("tiers", "must list at least one tier")
@@ -201,7 +176,7 @@ class _Reader:
             last = i == len(value) - 1
             if not isinstance(tier, dict):
                 expected = ", ".join(TIER_KEYS)
-                self.add(where, f"must be a mapping ({expected}), got {_describe(tier)}")
+                self.add(where, f"must be a mapping ({expected}), got {_shown(tier)}")
                 continue
             for key in tier:
                 if key not in TIER_KEYS:

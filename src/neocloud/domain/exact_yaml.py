@@ -7,6 +7,8 @@ loader, so `0.08` is exactly 0.08 and a key written twice is reported instead of
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -114,3 +116,47 @@ def line_of(text: str, path: str) -> int | None:
             break
         line = node.start_mark.line + 1
     return line
+
+
+@dataclass(frozen=True, slots=True)
+class FileProblem:
+    """One error in an input file: where (`tiers[1].up_to`), what, and on which line."""
+
+    path: str
+    message: str
+    # 1-based line of the entry the path points at (None when it cannot be located).
+    line: int | None = field(default=None, compare=False)
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+def yaml_problem(exc: yaml.YAMLError) -> FileProblem:
+    """A file that is not YAML at all, as one problem at `<yaml>` with its line."""
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    return FileProblem("<yaml>", str(getattr(exc, "problem", None) or exc), line)
+
+
+def located(text: str, problems: Iterable[FileProblem]) -> list[FileProblem]:
+    """Problems with the line each path points at, in file order (top to bottom)."""
+    out = [replace(p, line=line_of(text, p.path)) for p in problems]
+    out.sort(key=lambda p: p.line or 0)
+    return out
+
+
+def describe(value: object, show_strings: bool = False) -> str:
+    """What kind of value a file holds where another was expected: "a list", "a number" …"""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float | Decimal):
+        return "a number"
+    if isinstance(value, str):
+        return repr(value) if show_strings else "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__

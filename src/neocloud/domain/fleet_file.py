@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 import yaml
 
-from neocloud.domain.exact_yaml import line_of, load_yaml
+from neocloud.domain.exact_yaml import FileProblem, describe, line_of, load_yaml
 from neocloud.domain.fleet import Cluster, Fleet, Node, NodeModel
 from neocloud.domain.money import DEFAULT_CURRENCY
 
@@ -66,17 +66,8 @@ _NODE_KEYS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class FleetProblem:
-    """One error in a fleet file: where (`regions[0].clusters[1].nodes[3].gpus`) and what."""
-
-    path: str
-    message: str
-    # 1-based line in the file of the entry the path points at (None when it cannot be located).
-    line: int | None = field(default=None, compare=False)
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
+# Problems in a fleet file are the shape every input file reports.
+FleetProblem = FileProblem
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,22 +104,6 @@ def _yaml_message(exc: yaml.YAMLError) -> str:
         mark = exc.problem_mark
         return f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
     return str(exc)
-
-
-def _describe(value: object) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | Decimal):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +157,7 @@ class _FleetReader:
     def mapping(self, value: object, path: str, allowed: tuple[str, ...]) -> dict[Any, Any] | None:
         """The value as a mapping with only allowed keys reported; None if it is not one."""
         if not isinstance(value, dict):
-            self.add(path, f"must be a mapping, got {_describe(value)}")
+            self.add(path, f"must be a mapping, got {describe(value)}")
             return None
         for key in value:
             if key not in allowed:
@@ -197,7 +172,7 @@ class _FleetReader:
             return None
         value = m[key]
         if not isinstance(value, list):
-            self.add(where, f"must be a list, got {_describe(value)}")
+            self.add(where, f"must be a list, got {describe(value)}")
             return None
         if not value:
             self.add(where, "must not be empty")
@@ -223,7 +198,7 @@ class _FleetReader:
             return default
         value = m[key]
         if not isinstance(value, str):
-            self.add(where, f"must be a string, got {_describe(value)}")
+            self.add(where, f"must be a string, got {describe(value)}")
             return None
         if len(value) > max_len:
             self.add(where, f"must be at most {max_len} characters")
@@ -244,7 +219,7 @@ class _FleetReader:
             return None
         value = m[key]
         if isinstance(value, bool) or not isinstance(value, int):
-            self.add(where, f"must be a whole number, got {_describe(value)}")
+            self.add(where, f"must be a whole number, got {describe(value)}")
             return None
         problem = bound.violation(Decimal(value))
         if problem:
@@ -269,7 +244,7 @@ class _FleetReader:
             return default
         value = m[key]
         if isinstance(value, bool) or not isinstance(value, int | Decimal):
-            self.add(where, f"must be a number, got {_describe(value)}")
+            self.add(where, f"must be a number, got {describe(value)}")
             return None
         number = Decimal(value)
         if not number.is_finite():
@@ -514,7 +489,7 @@ class _FleetReader:
         if value is None:
             value = {}
         if not isinstance(value, dict):
-            self.add(where, f"must be a mapping, got {_describe(value)}")
+            self.add(where, f"must be a mapping, got {describe(value)}")
             return None
         labels: dict[str, str] = {}
         before = len(self.problems)
@@ -522,7 +497,7 @@ class _FleetReader:
             if not isinstance(k, str) or not key_pattern.match(k) or len(k) > _LABEL_LEN:
                 self.add(where, f"invalid key '{k}'")
             elif not isinstance(v, str):
-                self.add(f"{where}.{k}", f"must be a string (quote numbers), got {_describe(v)}")
+                self.add(f"{where}.{k}", f"must be a string (quote numbers), got {describe(v)}")
             elif not v or len(v) > _LABEL_LEN:
                 self.add(f"{where}.{k}", f"must be 1 to {_LABEL_LEN} characters")
             else:
