@@ -151,7 +151,7 @@ def credit_note_rows(
     for credited in note.lines:
         ln = doc.lines[credited.invoice_line_position - 1]
         row = _base(doc, base_view)
-        gpu = ln.meter is None or ln.meter == GPU_METER
+        row.update(_served(ln))
         amount = -credited.amount
         row.update(
             BilledCost=amount,
@@ -165,17 +165,7 @@ def credit_note_rows(
                 f"Credit note {note_number}, invoice line {credited.invoice_line_position}:"
                 f" {credited.reason or note.reason}"
             ),
-            ChargePeriodStart=focus_datetime(ln.service_start),
-            ChargePeriodEnd=focus_datetime(ln.service_end, up=True),
-            RegionId=ln.region,
-            RegionName=ln.region,
-            ServiceCategory="Compute" if gpu else "AI and Machine Learning",
-            ServiceSubcategory="Other (Compute)" if gpu else "Generative AI",
-            ServiceName="GPU Compute" if gpu else "Model Inference",
             x_LineKind="credit_note",
-            x_Meter=ln.meter,
-            x_GpuType=ln.gpu_type,
-            x_Tier=None if ln.tier is None else ln.tier.value,
             x_Ref=view.number,
         )
         rows.append(row)
@@ -252,9 +242,7 @@ def _base(doc: BillingDocument, view: InvoiceView) -> Row:
 def _line_row(doc: BillingDocument, view: InvoiceView, ln: DocumentLine) -> Row:
     row = _base(doc, view)
     category, frequency = _CHARGE[ln.kind]
-    # Only a line of a model meter (tokens) is AI; GPU time and the lines that follow from
-    # it (tax, discounts, true-ups) are compute.
-    gpu = ln.meter is None or ln.meter == GPU_METER
+    row.update(_served(ln))
     row.update(
         BilledCost=ln.amount,
         EffectiveCost=ln.amount,
@@ -264,17 +252,7 @@ def _line_row(doc: BillingDocument, view: InvoiceView, ln: DocumentLine) -> Row:
         ChargeClass="Correction" if ln.kind is LineKind.ADJUSTMENT else None,
         ChargeDescription=ln.description,
         ChargeFrequency=frequency,
-        ChargePeriodStart=focus_datetime(ln.service_start),
-        ChargePeriodEnd=focus_datetime(ln.service_end, up=True),
-        RegionId=ln.region,
-        RegionName=ln.region,
-        ServiceCategory="Compute" if gpu else "AI and Machine Learning",
-        ServiceSubcategory="Other (Compute)" if gpu else "Generative AI",
-        ServiceName="GPU Compute" if gpu else "Model Inference",
         x_LineKind=ln.kind.value,
-        x_Meter=ln.meter,
-        x_GpuType=ln.gpu_type,
-        x_Tier=None if ln.tier is None else ln.tier.value,
         x_Ref=ln.ref,
     )
     if ln.kind in _PRICED:
@@ -284,6 +262,25 @@ def _line_row(doc: BillingDocument, view: InvoiceView, ln: DocumentLine) -> Row:
     if ln.tier is Tier.RESERVED and ln.ref is not None and ln.kind in _PRICED:
         _commitment(row, ln)
     return row
+
+
+def _served(ln: DocumentLine) -> Row:
+    """When and where a line's usage was served, and which service it was."""
+    # Only a line of a model meter (tokens) is AI; GPU time and the lines that follow from
+    # it (tax, discounts, true-ups) are compute.
+    gpu = ln.meter is None or ln.meter == GPU_METER
+    return {
+        "ChargePeriodStart": focus_datetime(ln.service_start),
+        "ChargePeriodEnd": focus_datetime(ln.service_end, up=True),
+        "RegionId": ln.region,
+        "RegionName": ln.region,
+        "ServiceCategory": "Compute" if gpu else "AI and Machine Learning",
+        "ServiceSubcategory": "Other (Compute)" if gpu else "Generative AI",
+        "ServiceName": "GPU Compute" if gpu else "Model Inference",
+        "x_Meter": ln.meter,
+        "x_GpuType": ln.gpu_type,
+        "x_Tier": None if ln.tier is None else ln.tier.value,
+    }
 
 
 def _price(row: Row, ln: DocumentLine) -> None:
