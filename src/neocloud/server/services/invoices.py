@@ -31,7 +31,7 @@ from neocloud.server.services.billing_events import (
     emit,
     invoice_finalized_data,
 )
-from neocloud.server.services.rating_inputs import rate_period
+from neocloud.server.services.rating_inputs import load_books, rate_period
 from neocloud.server.services.tenancy import PLATFORM_ORG, resolve_org
 from neocloud.store.ids import new_id
 from neocloud.store.models import InvoiceLineRow, InvoiceRow, InvoiceSequenceRow, OrgRow
@@ -134,6 +134,7 @@ def generate(
             s.scalars(select(OrgRow).where(OrgRow.name != PLATFORM_ORG).order_by(OrgRow.name)).all()
         )
     out = []
+    books = load_books(s)
     for org in orgs:
         kind = (
             InvoiceKind.STATEMENT if OrgKind(org.kind) is OrgKind.INTERNAL else InvoiceKind.INVOICE
@@ -142,7 +143,7 @@ def generate(
         if existing is not None and existing.status != InvoiceStatus.DRAFT.value:
             out.append(invoice_out(s, existing))
             continue
-        doc = rate_period(s, org, start, end, now)
+        doc = rate_period(s, org, start, end, now, books=books)
         if existing is None:
             if not doc.lines:
                 continue

@@ -11,7 +11,9 @@ adjustment is exact whatever the charge model (tiers included).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +23,7 @@ from neocloud.billing.contracts import ReservedContract
 from neocloud.billing.document import BillingDocument
 from neocloud.billing.invoice import InvoiceKind, InvoiceStatus
 from neocloud.billing.meters import Aggregation, Meter, MeterEvent
+from neocloud.billing.pricebook import PriceEntry
 from neocloud.billing.rating import RatingError
 from neocloud.billing.usage import UsageSpan
 from neocloud.domain.money import DEFAULT_CURRENCY, to_cents
@@ -40,6 +43,23 @@ from neocloud.store.models import (
 )
 
 BILLED = (InvoiceStatus.FINALIZED.value, InvoiceStatus.PAID.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Books:
+    """What rating reads that is the same for every org: prices, meters and unit costs.
+
+    Loaded once per run (an invoice run rates every org with one set).
+    """
+
+    prices: list[PriceEntry]
+    meters: list[Meter]
+    unit_cost: dict[str, Decimal]
+
+
+def load_books(s: Session) -> Books:
+    """The price book, the declared meters and the cost per GPU-hour of each GPU type."""
+    return Books(load_price_book(s), meters_of(s), unit_cost_by_gpu_type(s))
 
 
 def meters_of(s: Session) -> list[Meter]:
@@ -192,6 +212,7 @@ def rate_period(
     cutoff: datetime,
     extra_spans: list[UsageSpan] | None = None,
     project_id: str | None = None,
+    books: Books | None = None,
 ) -> BillingDocument:
     """The org's document for [start, end) with usage known before `cutoff`.
 
@@ -204,8 +225,8 @@ def rate_period(
     if project_id is not None:
         spans = [sp for sp in spans if sp.project == project_id]
         events = [ev for ev in events if ev.project == project_id]
-    meters = meters_of(s)
-    prices = load_price_book(s)
+    books = books or load_books(s)
+    meters, prices = books.meters, books.prices
     internal = OrgKind(org.kind) is OrgKind.INTERNAL
     kind = InvoiceKind.STATEMENT if internal else InvoiceKind.INVOICE
     late = late_usage(s, org.id, kind, start, cutoff)
@@ -221,7 +242,7 @@ def rate_period(
                 events,
                 meters,
                 prices,
-                unit_cost_by_gpu_type(s),
+                books.unit_cost,
                 late=late,
             )
         terms, currency = terms_and_currency(s, org.id)
