@@ -1,0 +1,189 @@
+"""Margin at risk: how far the selling business's gross margin can fall under plausible futures.
+
+run_risk samples GPU rental price paths, external demand, internal demand growth, the electricity
+price and the useful life (risk_simulation), then reports the distribution of the horizon's gross
+margin: expected, P5/P50/P95, probability of a loss, MaR(5 %) = expected − P5, per-month bands
+and which input moves margin most (risk_sensitivity). The model: docs/economics.md.
+
+Money figures are rounded half-up to the cent as Decimals; the samples themselves stay float64
+(an estimate, not an invoice).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+import numpy.typing as npt
+
+from neocloud.domain.fleet import Fleet
+from neocloud.domain.money import to_cents
+from neocloud.economics.risk_costs import fleet_currency, type_costs
+from neocloud.economics.risk_defaults import default_scenario
+from neocloud.economics.risk_scenario import (
+    GpuTypeScenario,
+    Scenario,
+    ScenarioError,
+    UsefulLife,
+)
+from neocloud.economics.risk_sensitivity import input_effects
+from neocloud.economics.risk_simulation import HOURS_PER_MONTH, simulate
+
+Floats = npt.NDArray[np.float64]
+
+PERCENTILES = (5.0, 50.0, 95.0)
+# Probabilities and correlations are shown to 4 decimal places.
+_FOUR_PLACES = Decimal("0.0001")
+
+
+@dataclass(frozen=True, slots=True)
+class SensitivityRow:
+    """One sampled input: its rank correlation with margin and its swing (top − bottom decile)."""
+
+    input: str
+    rank_correlation: Decimal
+    swing: Decimal
+    bottom_decile_margin: Decimal
+    top_decile_margin: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class MonthBand:
+    """The spread of one month's gross margin across scenarios (month 1 is the first)."""
+
+    month: int
+    expected: Decimal
+    p5: Decimal
+    p50: Decimal
+    p95: Decimal
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class RiskResult:
+    """The distribution of the horizon's gross margin, in the fleet's currency.
+
+    margins holds every scenario's total margin over the horizon (float64, shape (scenarios,));
+    revenue, external_cost and idle_cost add up to it scenario by scenario. The Decimal figures
+    are rounded to the cent.
+    """
+
+    currency: str
+    months: int
+    scenarios: int
+    seed: int
+    margins: Floats
+    revenue: Floats
+    external_cost: Floats
+    idle_cost: Floats
+    external_gpu_hours: Floats
+    internal_gpu_hours: Floats
+    idle_gpu_hours: Floats
+    capacity_gpu_hours: Decimal
+    expected_margin: Decimal
+    p5_margin: Decimal
+    p50_margin: Decimal
+    p95_margin: Decimal
+    probability_of_loss: Decimal
+    margin_at_risk: Decimal
+    expected_revenue: Decimal
+    expected_external_cost: Decimal
+    expected_idle_cost: Decimal
+    sensitivity: list[SensitivityRow]
+    monthly: list[MonthBand]
+
+
+def run_risk(
+    fleet: Fleet, scenario: Scenario, *, months: int, scenarios: int, seed: int
+) -> RiskResult:
+    """Monte Carlo of the selling business's gross margin over `months`, `scenarios` futures."""
+    for name, value in (("months", months), ("scenarios", scenarios)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    costs = type_costs(fleet)
+    missing = sorted(set(costs) - set(scenario.gpu_types))
+    if missing:
+        raise ScenarioError("gpu_types", f"no scenario for GPU type(s) {', '.join(missing)}")
+    extra = sorted(set(scenario.gpu_types) - set(costs))
+    if extra:
+        raise ScenarioError("gpu_types", f"GPU type(s) not in the fleet: {', '.join(extra)}")
+
+    paths = simulate(
+        costs,
+        scenario,
+        months=months,
+        scenarios=scenarios,
+        rng=np.random.default_rng(seed),
+    )
+    margins = paths.margins
+    p5, p50, p95 = (float(v) for v in np.percentile(margins, PERCENTILES))
+    expected = float(margins.mean())
+    bands = np.percentile(paths.monthly_margins, PERCENTILES, axis=0)
+    monthly_mean = paths.monthly_margins.mean(axis=0)
+    losses = int(np.count_nonzero(margins < 0))
+    return RiskResult(
+        currency=fleet_currency(fleet),
+        months=months,
+        scenarios=scenarios,
+        seed=seed,
+        margins=margins,
+        revenue=paths.revenue,
+        external_cost=paths.external_cost,
+        idle_cost=paths.idle_cost,
+        external_gpu_hours=paths.external_gpu_hours,
+        internal_gpu_hours=paths.internal_gpu_hours,
+        idle_gpu_hours=paths.idle_gpu_hours,
+        capacity_gpu_hours=Decimal(sum(c.gpus for c in costs.values()))
+        * Decimal(HOURS_PER_MONTH)
+        * months,
+        expected_margin=cents(expected),
+        p5_margin=cents(p5),
+        p50_margin=cents(p50),
+        p95_margin=cents(p95),
+        probability_of_loss=(Decimal(losses) / Decimal(scenarios)).quantize(_FOUR_PLACES),
+        # From the unrounded figures, so MaR is the cents of expected − P5 exactly as defined.
+        margin_at_risk=cents(expected - p5),
+        expected_revenue=cents(float(paths.revenue.mean())),
+        expected_external_cost=cents(float(paths.external_cost.mean())),
+        expected_idle_cost=cents(float(paths.idle_cost.mean())),
+        sensitivity=[
+            SensitivityRow(
+                input=e.input,
+                rank_correlation=Decimal(e.rank_correlation).quantize(_FOUR_PLACES),
+                swing=cents(e.swing),
+                bottom_decile_margin=cents(e.bottom_decile_margin),
+                top_decile_margin=cents(e.top_decile_margin),
+            )
+            for e in input_effects(paths.inputs, margins)
+        ],
+        monthly=[
+            MonthBand(
+                month=t + 1,
+                expected=cents(float(monthly_mean[t])),
+                p5=cents(float(bands[0, t])),
+                p50=cents(float(bands[1, t])),
+                p95=cents(float(bands[2, t])),
+            )
+            for t in range(months)
+        ],
+    )
+
+
+def cents(value: float) -> Decimal:
+    """A float estimate as Decimal money, rounded half-up to the cent."""
+    return to_cents(Decimal(value))
+
+
+__all__ = [
+    "GpuTypeScenario",
+    "MonthBand",
+    "RiskResult",
+    "Scenario",
+    "ScenarioError",
+    "SensitivityRow",
+    "UsefulLife",
+    "default_scenario",
+    "run_risk",
+]
