@@ -24,6 +24,9 @@ MONTHS_PER_YEAR = 12
 HOURS_PER_MONTH = float(HOURS_PER_YEAR) / MONTHS_PER_YEAR  # 730
 # Internal growth below −99 % a year is clipped: ln(1 + growth) must stay finite.
 MIN_GROWTH = -0.99
+# Scenarios are simulated in blocks of about this many scenario-months (2 MB per array), so
+# the working arrays stay in cache and are reused instead of being faulted in afresh.
+CELLS_PER_BLOCK = 1 << 18
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -46,19 +49,6 @@ class Paths:
     inputs: dict[str, Floats]
 
 
-@dataclass(slots=True)
-class _Totals:
-    """Running per-scenario sums over GPU types."""
-
-    revenue: Floats
-    external_cost: Floats
-    idle_cost: Floats
-    external_gpu_hours: Floats
-    internal_gpu_hours: Floats
-    idle_gpu_hours: Floats
-    monthly_margins: Floats
-
-
 def simulate(
     costs: Mapping[str, TypeCost],
     scenario: Scenario,
@@ -68,53 +58,70 @@ def simulate(
     rng: np.random.Generator,
 ) -> Paths:
     """Sample every input and compute each scenario's monthly and total margin."""
-    shape = (scenarios, months)
-    life = _useful_life(rng, scenario.useful_life, scenarios)
-    growth = np.maximum(
-        _normal(
-            rng,
-            float(scenario.internal_growth_per_year),
-            float(scenario.internal_growth_spread),
-            scenarios,
-        ),
-        MIN_GROWTH,
-    )
-    electricity = _lognormal_mean_one(rng, float(scenario.electricity_price_volatility), scenarios)
-    # Month t starts t/12 years from now; internal demand has grown by (1 + growth)^(t/12).
-    years = np.arange(months, dtype=np.float64) / MONTHS_PER_YEAR
-    internal_growth = np.exp(np.multiply.outer(np.log1p(growth), years))
-
-    totals = _Totals(
+    gpu_types = sorted(costs)
+    names = [f"{g} {what}" for g in gpu_types for what in ("price", "external demand")]
+    names += ["internal growth", "electricity price", "useful life"]
+    paths = Paths(
+        margins=np.zeros(scenarios),
         revenue=np.zeros(scenarios),
         external_cost=np.zeros(scenarios),
         idle_cost=np.zeros(scenarios),
         external_gpu_hours=np.zeros(scenarios),
         internal_gpu_hours=np.zeros(scenarios),
         idle_gpu_hours=np.zeros(scenarios),
-        monthly_margins=np.zeros(shape),
+        monthly_margins=np.zeros((scenarios, months)),
+        inputs={name: np.empty(scenarios) for name in names},
     )
-    inputs: dict[str, Floats] = {}
+    # Month t starts t/12 years from now.
+    years = np.arange(months, dtype=np.float64) / MONTHS_PER_YEAR
+    rows = max(1, CELLS_PER_BLOCK // months)
+    for start in range(0, scenarios, rows):
+        block = slice(start, min(scenarios, start + rows))
+        _block(rng, costs, scenario, years, paths, block)
+    np.subtract(paths.revenue, paths.external_cost, out=paths.margins)
+    np.subtract(paths.margins, paths.idle_cost, out=paths.margins)
+    return paths
+
+
+def _block(
+    rng: np.random.Generator,
+    costs: Mapping[str, TypeCost],
+    scenario: Scenario,
+    years: Floats,
+    paths: Paths,
+    block: slice,
+) -> None:
+    """Simulate the scenarios of one block, writing their rows of paths."""
+    n = block.stop - block.start
+    life = _useful_life(rng, scenario.useful_life, n)
+    growth = np.maximum(
+        _normal(
+            rng,
+            float(scenario.internal_growth_per_year),
+            float(scenario.internal_growth_spread),
+            n,
+        ),
+        MIN_GROWTH,
+    )
+    electricity = _lognormal_mean_one(rng, float(scenario.electricity_price_volatility), n)
+    # Internal demand has grown by (1 + growth)^(t/12) at the start of month t.
+    internal_growth = np.exp(np.multiply.outer(np.log1p(growth), years))
     for gpu_type in sorted(costs):
-        entry = scenario.gpu_types[gpu_type]
         price, demand = _gpu_type(
-            rng, costs[gpu_type], entry, life, electricity, internal_growth, totals
+            rng,
+            costs[gpu_type],
+            scenario.gpu_types[gpu_type],
+            life,
+            electricity,
+            internal_growth,
+            paths,
+            block,
         )
-        inputs[f"{gpu_type} price"] = price
-        inputs[f"{gpu_type} external demand"] = demand
-    inputs["internal growth"] = growth
-    inputs["electricity price"] = electricity
-    inputs["useful life"] = life
-    return Paths(
-        margins=totals.revenue - totals.external_cost - totals.idle_cost,
-        revenue=totals.revenue,
-        external_cost=totals.external_cost,
-        idle_cost=totals.idle_cost,
-        external_gpu_hours=totals.external_gpu_hours,
-        internal_gpu_hours=totals.internal_gpu_hours,
-        idle_gpu_hours=totals.idle_gpu_hours,
-        monthly_margins=totals.monthly_margins,
-        inputs=inputs,
-    )
+        paths.inputs[f"{gpu_type} price"][block] = price
+        paths.inputs[f"{gpu_type} external demand"][block] = demand
+    paths.inputs["internal growth"][block] = growth
+    paths.inputs["electricity price"][block] = electricity
+    paths.inputs["useful life"][block] = life
 
 
 def _gpu_type(
@@ -124,37 +131,42 @@ def _gpu_type(
     life: Floats,
     electricity: Floats,
     internal_growth: Floats,
-    totals: _Totals,
+    paths: Paths,
+    block: slice,
 ) -> tuple[Floats, Floats]:
-    """Add one GPU type's flows to totals; return its mean price and mean demand per scenario."""
-    scenarios, months = internal_growth.shape
+    """Add one GPU type's flows to the block's rows; return its mean price and demand."""
+    n, months = internal_growth.shape
     capacity_hours = cost.gpus * HOURS_PER_MONTH
-    depreciation = float(cost.depreciation_years) / life
-    fixed = depreciation + float(cost.other_fixed)
-    busy_rate = fixed + float(cost.busy_energy) * electricity  # per busy GPU-hour, (S,)
-    idle_rate = fixed + float(cost.idle_energy) * electricity  # per idle GPU-hour, (S,)
+    fixed = float(cost.depreciation_years) / life + float(cost.other_fixed)
+    busy_rate = fixed + float(cost.busy_energy) * electricity  # per busy GPU-hour
+    idle_rate = fixed + float(cost.idle_energy) * electricity  # per idle GPU-hour
 
     # Internal work comes first: u = min(1, u0 × growth); external may hold min(cap, 1 − u).
     internal = np.minimum(float(entry.internal_utilisation) * internal_growth, 1.0)
     sellable = np.minimum(float(entry.sellable_cap), 1.0 - internal)
-    demand = _demand(rng, entry, scenarios, months)
+    demand = _demand(rng, entry, n, months)
     external = sellable * demand  # external GPU-hours as a fraction of capacity
-    idle = 1.0 - internal - external
-    price = _price_path(rng, entry, scenarios, months)
+    idle = sellable  # reuses the buffer: sellable is not needed any more
+    np.subtract(1.0, internal, out=idle)
+    idle -= external
+    price = _price_path(rng, entry, n, months)
+    revenue = price * external
 
-    revenue_per_month = external * price
-    monthly = revenue_per_month - external * busy_rate[:, None] - idle * idle_rate[:, None]
-    monthly *= capacity_hours
-    totals.monthly_margins += monthly
+    # Month by month: capacity hours × (revenue − external × busy rate − idle × idle rate).
+    margin = external * busy_rate[:, None]
+    np.subtract(revenue, margin, out=margin)
+    margin -= idle * idle_rate[:, None]
+    margin *= capacity_hours
+    paths.monthly_margins[block] += margin
 
     external_hours = external.sum(axis=1) * capacity_hours
     idle_hours = idle.sum(axis=1) * capacity_hours
-    totals.revenue += revenue_per_month.sum(axis=1) * capacity_hours
-    totals.external_cost += external_hours * busy_rate
-    totals.idle_cost += idle_hours * idle_rate
-    totals.external_gpu_hours += external_hours
-    totals.internal_gpu_hours += internal.sum(axis=1) * capacity_hours
-    totals.idle_gpu_hours += idle_hours
+    paths.revenue[block] += revenue.sum(axis=1) * capacity_hours
+    paths.external_cost[block] += external_hours * busy_rate
+    paths.idle_cost[block] += idle_hours * idle_rate
+    paths.external_gpu_hours[block] += external_hours
+    paths.internal_gpu_hours[block] += internal.sum(axis=1) * capacity_hours
+    paths.idle_gpu_hours[block] += idle_hours
     mean_price: Floats = price.mean(axis=1)
     mean_demand: Floats = demand.mean(axis=1)
     return mean_price, mean_demand
