@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, datetime
 
@@ -102,7 +104,7 @@ def test_invoices_generate_for_a_period(cli: Cli) -> None:
     assert json.loads(result.stdout) == [s.invoice()]
 
 
-def test_margin_totals_then_breakdowns(cli: Cli) -> None:
+def test_margin_totals_then_breakdowns_then_the_price_guide(cli: Cli) -> None:
     cli.api.on("GET", "/v1/margin", s.margin_report())
 
     result = cli.run("margin", "--from", "2026-11-01", "--to", "2026-12-01")
@@ -110,9 +112,72 @@ def test_margin_totals_then_breakdowns(cli: Cli) -> None:
     out = result.stdout
     assert result.exit_code == 0
     assert out.index("Totals") < out.index("By GPU type") < out.index("By tier")
+    assert out.index("By tier") < out.index("Price guide")
+    assert "By org" not in out
     assert ["idle", "cost", "18376.97"] in rows(out)
-    assert ["h100", "2", "2.20", "3.19", "-0.99", "-"] in rows(out)
-    assert ["spot", "2", "2.20", "3.19", "-0.99", "-"] in rows(out)
+    h100 = ["h100", "2", "0.0002", "2.20", "3.19", "18376.97", "-0.99", "-45", "-18377.96", "0"]
+    assert h100 in rows(out)
+    assert ["spot", "2", "-", "2.20", "3.19", "0", "-0.99", "-45", "-0.99", "0"] in rows(out)
+    assert ["h100", "2.50", "1.59552", "7503.1", "0.6173", "0.32113", "9378.9"] in rows(out)
+
+
+def test_margin_sends_the_idle_choice_and_target_and_shows_the_breakdowns_asked_for(
+    cli: Cli,
+) -> None:
+    cli.api.on("GET", "/v1/margin", s.margin_report())
+
+    result = cli.run(
+        "margin", "--from", "2026-11-01", "--idle", "weighted", "--target-margin", "35",
+        "--by", "org", "--by", "month",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    url = str(cli.api.requests[-1].url)
+    assert "idle=weighted" in url and "target_margin_pct=35" in url
+    assert "By org" in result.stdout and "By month" in result.stdout
+    assert "By GPU type" not in result.stdout
+    assert ["acme", "2", "-", "2.20", "3.19", "0", "-0.99", "-45", "-0.99", "0"] in rows(
+        result.stdout
+    )
+
+
+def test_a_bad_idle_choice_or_target_is_refused_before_any_request(cli: Cli) -> None:
+    for args in (["--idle", "never"], ["--target-margin", "100"], ["--target-margin", "-1"]):
+        result = cli.run("margin", "--from", "2026-11-01", *args)
+        assert result.exit_code == 2, args
+    assert cli.api.requests == []
+
+
+def test_margin_as_csv_has_the_totals_then_every_breakdown_row(cli: Cli) -> None:
+    cli.api.on("GET", "/v1/margin", s.margin_report())
+
+    result = cli.run("margin", "--from", "2026-11-01", "--csv")
+
+    assert result.exit_code == 0, result.output
+    table = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [r["breakdown"] for r in table] == [
+        "total",
+        "gpu_type",
+        "tier",
+        "org",
+        "region",
+        "month",
+    ]
+    assert table[0]["revenue"] == "2.20" and table[0]["gpu_hours_used"] == "2"
+    assert table[0]["idle_cost"] == "18376.97"
+    assert (table[3]["org"], table[3]["org_name"]) == ("org_1", "acme")
+    assert table[5]["month"] == "2026-11"
+
+
+def test_the_price_guide_as_csv(cli: Cli) -> None:
+    cli.api.on("GET", "/v1/margin", s.margin_report())
+
+    result = cli.run("margin", "--from", "2026-11-01", "--pricing-csv")
+
+    assert result.exit_code == 0, result.output
+    (guide,) = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert guide["gpu_type"] == "h100"
+    assert (guide["break_even_utilisation"], guide["price_floor"]) == ("0.6173", "0.32113")
 
 
 def test_margin_needs_a_start_and_runs_to_now_by_default(cli: Cli) -> None:

@@ -136,10 +136,10 @@ def test_hand_computed_rows_by_gpu_type_and_by_tier() -> None:
         ),
     ]
     assert [_row(r) for r in report.by_tier] == [
-        (None, Tier.INTERNAL, 20, 0, 32, -32, None, None, None),
-        (None, Tier.RESERVED, 80, 100, 56, 44, 44, None, None),
-        (None, Tier.ON_DEMAND, 20, 60, 32, 28, D("46.66666666666666666666666667"), None, None),
-        (None, Tier.SPOT, 2, 2, D("3.2"), D("-1.2"), -60, None, None),
+        (None, Tier.INTERNAL, 20, 0, 32, -32, None, None, 0),
+        (None, Tier.RESERVED, 80, 100, 56, 44, 44, None, 0),
+        (None, Tier.ON_DEMAND, 20, 60, 32, 28, D("46.66666666666666666666666667"), None, 0),
+        (None, Tier.SPOT, 2, 2, D("3.2"), D("-1.2"), -60, None, 0),
     ]
 
 

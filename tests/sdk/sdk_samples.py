@@ -238,29 +238,68 @@ def invoice(**over: Any) -> dict[str, Any]:
 
 
 def margin_report(**over: Any) -> dict[str, Any]:
-    """A margin report."""
+    """A margin report: one month, one H100 pool, one spot customer."""
     row = {
         "gpu_hours_used": "2",
         "revenue": "2.20",
         "used_cost": "3.19",
+        "shared_idle_cost": "0",
+        "idle_cost": "0",
         "gross_margin": "-0.99",
-        "margin_pct": None,
+        "margin_pct": "-45",
+        "margin_after_idle": "-0.99",
+        "internal_gpu_hours": "0",
+        "internal_cost": "0",
+        "opportunity_value": "0",
+    }
+    capacity = {
+        "capacity_gpu_hours": "11520",
+        "utilisation": "0.0002",
+        "idle_cost": "18376.97",
+        "margin_after_idle": "-18377.96",
     }
     return {
         "start": T0,
         "end": "2026-12-01T00:00:00Z",
         "currency": "USD",
+        "idle_share": "line",
         "capacity_gpu_hours": "11520",
         "used_gpu_hours": "2",
         "utilisation": "0.0002",
         "revenue": "2.20",
         "used_cost": "3.19",
+        "shared_idle_cost": "0",
         "idle_cost": "18376.97",
+        "total_cost": "18380.16",
         "gross_margin": "-0.99",
-        "margin_pct": None,
+        "margin_pct": "-45",
         "margin_after_idle": "-18377.96",
-        "by_gpu_type": [row | {"gpu_type": "h100"}],
+        "internal_gpu_hours": "0",
+        "internal_cost": "0",
+        "opportunity_value": "0",
+        "by_gpu_type": [row | capacity | {"gpu_type": "h100"}],
         "by_tier": [row | {"tier": "spot"}],
+        "by_org": [row | {"org": "org_1", "org_name": "acme"}],
+        "by_region": [row | capacity | {"region": "us-east"}],
+        "by_month": [row | capacity | {"month": "2026-11"}],
+        "pricing": [
+            {
+                "gpu_type": "h100",
+                "gpus": 16,
+                "fixed": "1.46292",
+                "busy_energy": "0.1326",
+                "idle_energy": "0.03978",
+                "wear": "0.22831",
+                "full_cost": "1.59552",
+                "price_floor": "0.32113",
+                "list_price": "2.50",
+                "utilisation": "0.0002",
+                "cost_per_used_gpu_hour": "7503.1",
+                "break_even_utilisation": "0.6173",
+                "target_margin_pct": "20",
+                "target_price": "9378.9",
+            }
+        ],
     } | over
 
 

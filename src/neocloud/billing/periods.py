@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from neocloud.billing.intervals import require_aware, utc
+from neocloud.billing.intervals import require_aware, require_interval, utc
 
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -29,3 +29,17 @@ def period_of(at: datetime) -> str:
     """The billing period (`YYYY-MM`, UTC) an instant falls in."""
     moment = utc(require_aware(at, "at"))
     return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def month_slices(start: datetime, end: datetime) -> list[tuple[str, datetime, datetime]]:
+    """[start, end) cut at UTC month boundaries: (`YYYY-MM`, slice start, slice end) in order."""
+    require_interval(start, end, "window")
+    slices: list[tuple[str, datetime, datetime]] = []
+    lo = utc(start)
+    hi = utc(end)
+    while lo < hi:
+        period = period_of(lo)
+        _, month_end = month_bounds(period)
+        slices.append((period, lo, min(month_end, hi)))
+        lo = month_end
+    return slices

@@ -25,6 +25,9 @@ class NodeModel:
     other_opex_per_node_year: Decimal = Decimal(0)
     cost_of_capital_rate: Decimal = Decimal(0)
     currency: str = DEFAULT_CURRENCY
+    # The share of depreciation that use itself consumes (heat, power cycling, HBM and fan
+    # wear) rather than time: it sets the price floor, below which running costs more than idling.
+    wear_fraction: Decimal = Decimal("0.2")
 
 
 @dataclass(frozen=True, slots=True)

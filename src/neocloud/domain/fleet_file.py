@@ -19,6 +19,25 @@ from neocloud.domain.fleet import Cluster, Fleet, Node, NodeModel
 from neocloud.domain.money import DEFAULT_CURRENCY
 
 ENGINES = ("local", "slurm", "ray")
+
+_ABSOLUTE_PATH = re.compile(r"^/\S*$")
+_SECONDS = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+# The engine_options each engine understands: key → (value pattern, what the value must be).
+# An engine whose entry is None takes its options unchecked here (it checks them when built).
+ENGINE_OPTIONS: dict[str, dict[str, tuple[re.Pattern[str], str]] | None] = {
+    "local": {},
+    "slurm": {
+        "bin_dir": (_ABSOLUTE_PATH, "an absolute path"),
+        "conf": (_ABSOLUTE_PATH, "an absolute path to slurm.conf"),
+        "partition": (re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$"), "a partition name"),
+        "account": (re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$"), "an account name"),
+        "accounting": (re.compile(r"^(auto|on|off)$"), "auto, on or off"),
+        "state_dir": (_ABSOLUTE_PATH, "an absolute path"),
+        "command_timeout_seconds": (_SECONDS, "a number of seconds, e.g. '20'"),
+        "poll_cache_seconds": (_SECONDS, "a number of seconds, e.g. '0.5'"),
+    },
+    "ray": None,
+}
 MAX_GPUS_PER_NODE = 64
 MAX_NODE_COUNT = 10_000
 
@@ -50,6 +69,7 @@ _MODEL_KEYS = (
     "other_opex_per_node_year",
     "cost_of_capital_rate",
     "currency",
+    "wear_fraction",
 )
 _REGION_KEYS = ("name", "clusters")
 _CLUSTER_KEYS = ("name", "engine", "engine_options", "nodes")
@@ -352,6 +372,7 @@ class _FleetReader:
         colo = self.number(m, "colo_per_kw_month", path, _NON_NEGATIVE, default=Decimal(0))
         opex = self.number(m, "other_opex_per_node_year", path, _NON_NEGATIVE, default=Decimal(0))
         rate = self.number(m, "cost_of_capital_rate", path, _FRACTION, default=Decimal(0))
+        wear = self.number(m, "wear_fraction", path, _FRACTION, default=Decimal("0.2"))
         currency = self.text(
             m,
             "currency",
@@ -369,6 +390,7 @@ class _FleetReader:
         assert power is not None and draw is not None and idle is not None
         assert pue is not None and kwh is not None and colo is not None
         assert opex is not None and rate is not None and currency is not None
+        assert wear is not None
         return NodeModel(
             name=name,
             capex_per_node=capex,
@@ -382,6 +404,7 @@ class _FleetReader:
             other_opex_per_node_year=opex,
             cost_of_capital_rate=rate,
             currency=currency,
+            wear_fraction=wear,
         )
 
     def region(self, item: object, path: str, models: Mapping[str, NodeModel] | None) -> None:
@@ -409,10 +432,26 @@ class _FleetReader:
         if engine not in ENGINES:
             self.add(f"{path}.engine", f"must be one of {', '.join(ENGINES)}, got '{engine}'")
         options = self.labels(m, "engine_options", path, key_pattern=_NAME)
+        if options is not None and isinstance(engine, str) and engine in ENGINES:
+            self.engine_options(engine, options, _join(path, "engine_options"))
         if name is not None and isinstance(engine, str) and options is not None:
             self.clusters.append(Cluster(name, region, engine, options))
         for i, node in enumerate(self.items(m, "nodes", path) or []):
             self.node(node, f"{path}.nodes[{i}]", region, name or "", models)
+
+    def engine_options(self, engine: str, options: Mapping[str, str], path: str) -> None:
+        """Report options the cluster's engine does not know, and values it cannot use."""
+        known = ENGINE_OPTIONS[engine]
+        if known is None:
+            return
+        for key, value in options.items():
+            if key not in known:
+                allowed = ", ".join(sorted(known)) or "none"
+                self.add(path, f"unknown option '{key}' for engine {engine} (allowed: {allowed})")
+                continue
+            pattern, hint = known[key]
+            if not pattern.match(value):
+                self.add(f"{path}.{key}", f"must be {hint}, got '{value}'")
 
     def node(
         self,
@@ -509,4 +548,4 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-__all__ = ["ENGINES", "FleetParse", "FleetProblem", "parse_fleet"]
+__all__ = ["ENGINES", "ENGINE_OPTIONS", "FleetParse", "FleetProblem", "parse_fleet"]

@@ -53,6 +53,12 @@ def idle_energy_per_gpu_hour(model: NodeModel, gpus_per_node: int) -> Decimal:
     return _energy(model, model.idle_draw_fraction, _gpus(gpus_per_node))
 
 
+def wear_per_gpu_hour(model: NodeModel, gpus_per_node: int) -> Decimal:
+    """The part of a GPU-hour's depreciation that use consumes (wear_fraction of it)."""
+    gpus = _gpus(gpus_per_node)
+    return model.capex_per_node / (model.life_years * HOURS_PER_YEAR) / gpus * model.wear_fraction
+
+
 def _energy(model: NodeModel, draw_fraction: Decimal, gpus: Decimal) -> Decimal:
     # kW × hours = kWh; PUE adds the facility's cooling and losses on top of the IT load.
     return model.power_kw_per_node * draw_fraction * model.pue * model.price_per_kwh / gpus

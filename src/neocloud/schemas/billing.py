@@ -155,37 +155,82 @@ class Spend(BaseModel):
 
 
 class MarginRow(BaseModel):
-    """Revenue, cost and margin for one slice (a GPU type, a tier, or everything)."""
+    """Revenue, cost and margin of one slice; the keys it is not grouped by are null.
+
+    gross_margin = revenue − used_cost − shared_idle_cost; margin_after_idle = revenue −
+    used_cost − idle_cost. A capacity slice (GPU type, region, month) carries its capacity and
+    the whole idle cost of its pools; another slice carries the idle cost shared onto it.
+    """
 
     gpu_type: str | None = None
     tier: Tier | None = None
+    org: str | None = None
+    org_name: str | None = None
+    region: str | None = None
+    month: str | None = None
     gpu_hours_used: Decimal
+    capacity_gpu_hours: Decimal | None = None
+    utilisation: Decimal | None = None
     revenue: Decimal
     used_cost: Decimal
+    shared_idle_cost: Decimal
+    idle_cost: Decimal
     gross_margin: Decimal
     margin_pct: Decimal | None
-    capacity_gpu_hours: Decimal | None = None
-    idle_cost: Decimal | None = None
+    margin_after_idle: Decimal
+    internal_gpu_hours: Decimal
+    internal_cost: Decimal
+    opportunity_value: Decimal
+
+
+class PriceGuide(BaseModel):
+    """What to charge for a GPU type, per GPU-hour, at the window's allocation rate."""
+
+    gpu_type: str
+    gpus: int
+    fixed: Decimal
+    busy_energy: Decimal
+    idle_energy: Decimal
+    wear: Decimal
+    full_cost: Decimal
+    price_floor: Decimal
+    list_price: Decimal | None
+    utilisation: Decimal | None
+    cost_per_used_gpu_hour: Decimal | None
+    break_even_utilisation: Decimal | None
+    target_margin_pct: Decimal
+    target_price: Decimal | None
 
 
 class MarginReport(BaseModel):
-    """Gross margin over a period; idle cost is its own line.
+    """Gross margin over a period, by GPU type, tier, org, region and month, and price guide.
 
-    Figures are exact (not rounded to the cent): every row and total is an exact sum of
-    per-(GPU type, tier) cells, so the identities hold to the last digit. Round for display.
+    Figures are exact (not rounded to the cent): every row and total is an exact sum of cells
+    (month × GPU type × tier × org × region), so the identities hold to the last digit.
+    Round for display.
     """
 
     start: datetime
     end: datetime
     currency: str
+    idle_share: Literal["line", "even", "weighted"]
     capacity_gpu_hours: Decimal
     used_gpu_hours: Decimal
     utilisation: Decimal
     revenue: Decimal
     used_cost: Decimal
+    shared_idle_cost: Decimal
     idle_cost: Decimal
+    total_cost: Decimal
     gross_margin: Decimal
     margin_pct: Decimal | None
     margin_after_idle: Decimal
+    internal_gpu_hours: Decimal
+    internal_cost: Decimal
+    opportunity_value: Decimal
     by_gpu_type: list[MarginRow]
     by_tier: list[MarginRow]
+    by_org: list[MarginRow]
+    by_region: list[MarginRow]
+    by_month: list[MarginRow]
+    pricing: list[PriceGuide]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 from fastapi import APIRouter, Query, Response
 
+from neocloud.economics.idle_share import IdleShare
+from neocloud.economics.price_guide import DEFAULT_TARGET_MARGIN_PCT
 from neocloud.schemas import billing as api
 from neocloud.schemas.common import Page
 from neocloud.server.clock import utcnow
@@ -150,8 +153,14 @@ def margin(
     response: Response,
     from_: str | None = Query(None, alias="from"),
     to: str | None = None,
+    idle: IdleShare = Query(
+        IdleShare.LINE, description="Idle cost: its own line, or shared evenly or by used cost."
+    ),
+    target_margin_pct: Decimal = Query(
+        DEFAULT_TARGET_MARGIN_PCT, ge=0, lt=100, description="Margin the target price reaches."
+    ),
 ) -> api.MarginReport:
-    """Revenue, cost of used capacity, idle cost and gross margin over a window."""
+    """Revenue, used and idle cost and gross margin over a window, by every slice, with prices."""
     lo, hi = window(from_, to)
     with ctx.db.session() as s:
-        return margin_svc.report(s, p, lo, hi)
+        return margin_svc.report(s, p, lo, hi, utcnow(), idle, target_margin_pct)

@@ -1,0 +1,42 @@
+"""Exact Decimal sums for reports whose rows must add up to their totals to the last digit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal, Inexact, localcontext
+
+ZERO = Decimal(0)
+# Wide enough that adding up cells of any realistic size is exact; Inexact is trapped, so a sum
+# that could not be exact fails loudly instead of drifting.
+_EXACT_PRECISION = 1000
+
+
+def exact_sum(values: Iterable[Decimal]) -> Decimal:
+    """The sum of values, with no rounding at all."""
+    with localcontext() as ctx:
+        ctx.prec = _EXACT_PRECISION
+        ctx.traps[Inexact] = True
+        return sum(values, ZERO)
+
+
+def exact_difference(a: Decimal, b: Decimal) -> Decimal:
+    """a − b with no rounding (even negation rounds to the context, so this runs wide)."""
+    with localcontext() as ctx:
+        ctx.prec = _EXACT_PRECISION
+        ctx.traps[Inexact] = True
+        return a - b
+
+
+def split_exactly(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """total split in proportion to weights; the parts add up to total exactly.
+
+    Each part but the last is total × weight / Σ weights at the context's precision; the last
+    takes what remains, so no rounding ever leaks out of the split. Weights must be >= 0 with a
+    positive sum.
+    """
+    whole = exact_sum(weights)
+    if whole <= 0 or any(w < 0 for w in weights):
+        raise ValueError("split weights must be >= 0 with a positive sum")
+    parts = [total * w / whole for w in weights[:-1]]
+    parts.append(exact_difference(total, exact_sum(parts)))
+    return parts
