@@ -107,7 +107,7 @@ def test_every_gpu_hour_is_internal_external_or_idle_and_margins_add_up(
         paths.margins, paths.revenue - paths.external_cost - paths.idle_cost
     )
     np.testing.assert_allclose(
-        paths.monthly_margins.sum(axis=1), paths.margins, rtol=1e-9, atol=1e-6
+        paths.monthly_margins.sum(axis=0), paths.margins, rtol=1e-9, atol=1e-6
     )
     assert (paths.revenue >= 0).all() and (paths.external_cost >= 0).all()
 

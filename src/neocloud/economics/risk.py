@@ -120,8 +120,8 @@ def run_risk(
     margins = paths.margins
     p5, p50, p95 = (float(v) for v in np.percentile(margins, PERCENTILES))
     expected = float(margins.mean())
-    bands = np.percentile(paths.monthly_margins, PERCENTILES, axis=0)
-    monthly_mean = paths.monthly_margins.mean(axis=0)
+    bands = np.percentile(paths.monthly_margins, PERCENTILES, axis=1)
+    monthly_mean = paths.monthly_margins.mean(axis=1)
     losses = int(np.count_nonzero(margins < 0))
     return RiskResult(
         currency=fleet_currency(fleet),

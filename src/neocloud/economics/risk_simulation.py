@@ -25,7 +25,8 @@ HOURS_PER_MONTH = float(HOURS_PER_YEAR) / MONTHS_PER_YEAR  # 730
 # Internal growth below −99 % a year is clipped: ln(1 + growth) must stay finite.
 MIN_GROWTH = -0.99
 # Scenarios are simulated in blocks of about this many scenario-months (2 MB per array), so
-# the working arrays stay in cache and are reused instead of being faulted in afresh.
+# the working arrays stay in cache and are reused instead of being faulted in afresh. Arrays
+# are months × scenarios: a row is one month, so running sums over months add whole rows.
 CELLS_PER_BLOCK = 1 << 18
 
 
@@ -33,8 +34,8 @@ CELLS_PER_BLOCK = 1 << 18
 class Paths:
     """What the simulation produced: per-scenario totals over the horizon, and per month.
 
-    Totals are arrays of shape (scenarios,); monthly_margins has shape (scenarios, months).
-    margins = revenue − external_cost − idle_cost, scenario by scenario.
+    Totals are arrays of shape (scenarios,); monthly_margins has shape (months, scenarios)
+    (one row per month). margins = revenue − external_cost − idle_cost, scenario by scenario.
     """
 
     margins: Floats
@@ -69,7 +70,7 @@ def simulate(
         external_gpu_hours=np.zeros(scenarios),
         internal_gpu_hours=np.zeros(scenarios),
         idle_gpu_hours=np.zeros(scenarios),
-        monthly_margins=np.zeros((scenarios, months)),
+        monthly_margins=np.zeros((months, scenarios)),
         inputs={name: np.empty(scenarios) for name in names},
     )
     # Month t starts t/12 years from now.
@@ -105,7 +106,7 @@ def _block(
     )
     electricity = _lognormal_mean_one(rng, float(scenario.electricity_price_volatility), n)
     # Internal demand has grown by (1 + growth)^(t/12) at the start of month t.
-    internal_growth = np.exp(np.multiply.outer(np.log1p(growth), years))
+    internal_growth = np.exp(np.multiply.outer(years, np.log1p(growth)))
     for gpu_type in sorted(costs):
         price, demand = _gpu_type(
             rng,
@@ -135,7 +136,7 @@ def _gpu_type(
     block: slice,
 ) -> tuple[Floats, Floats]:
     """Add one GPU type's flows to the block's rows; return its mean price and demand."""
-    n, months = internal_growth.shape
+    months, n = internal_growth.shape
     capacity_hours = cost.gpus * HOURS_PER_MONTH
     fixed = float(cost.depreciation_years) / life + float(cost.other_fixed)
     busy_rate = fixed + float(cost.busy_energy) * electricity  # per busy GPU-hour
@@ -153,22 +154,22 @@ def _gpu_type(
     revenue = price * external
 
     # Month by month: capacity hours × (revenue − external × busy rate − idle × idle rate).
-    margin = external * busy_rate[:, None]
+    margin = external * busy_rate
     np.subtract(revenue, margin, out=margin)
-    margin -= idle * idle_rate[:, None]
+    margin -= idle * idle_rate
     margin *= capacity_hours
-    paths.monthly_margins[block] += margin
+    paths.monthly_margins[:, block] += margin
 
-    external_hours = external.sum(axis=1) * capacity_hours
-    idle_hours = idle.sum(axis=1) * capacity_hours
-    paths.revenue[block] += revenue.sum(axis=1) * capacity_hours
+    external_hours = external.sum(axis=0) * capacity_hours
+    idle_hours = idle.sum(axis=0) * capacity_hours
+    paths.revenue[block] += revenue.sum(axis=0) * capacity_hours
     paths.external_cost[block] += external_hours * busy_rate
     paths.idle_cost[block] += idle_hours * idle_rate
     paths.external_gpu_hours[block] += external_hours
-    paths.internal_gpu_hours[block] += internal.sum(axis=1) * capacity_hours
+    paths.internal_gpu_hours[block] += internal.sum(axis=0) * capacity_hours
     paths.idle_gpu_hours[block] += idle_hours
-    mean_price: Floats = price.mean(axis=1)
-    mean_demand: Floats = demand.mean(axis=1)
+    mean_price: Floats = price.mean(axis=0)
+    mean_demand: Floats = demand.mean(axis=0)
     return mean_price, mean_demand
 
 
@@ -179,9 +180,9 @@ def _demand(
     level = _normal(
         rng, float(entry.external_demand), float(entry.external_demand_volatility), scenarios
     )
-    noise = rng.standard_normal((scenarios, months))
+    noise = rng.standard_normal((months, scenarios))
     noise *= float(entry.external_demand_month_noise)
-    noise += level[:, None]
+    noise += level
     return np.clip(noise, 0.0, 1.0, out=noise)
 
 
@@ -197,12 +198,14 @@ def _price_path(
     mu = math.log1p(float(entry.price_drift_per_year))
     step_mean = (mu - sigma * sigma / 2) / MONTHS_PER_YEAR
     step_sd = sigma / math.sqrt(MONTHS_PER_YEAR)
-    log_path = np.empty((scenarios, months))
-    log_path[:, 0] = 0.0
-    steps = rng.standard_normal((scenarios, months - 1))
-    steps *= step_sd
-    steps += step_mean
-    np.cumsum(steps, axis=1, out=log_path[:, 1:])
+    log_path = rng.standard_normal((months, scenarios))
+    log_path *= step_sd
+    log_path += step_mean
+    # Row t becomes the sum of steps 1 … t: a row-by-row running sum (np.cumsum along either
+    # axis is several times slower on these shapes).
+    log_path[0] = 0.0
+    for t in range(2, months):
+        np.add(log_path[t - 1], log_path[t], out=log_path[t])
     np.exp(log_path, out=log_path)
     log_path *= float(entry.price_per_gpu_hour)
     return log_path
