@@ -242,9 +242,11 @@ def margin_analysis(
     _add_usage(cells, unique_spans(spans), start, end, rates, regions_of)
     for item in revenue:
         if item.tier is not Tier.INTERNAL:
-            cells[_item_cell(item, start)].revenue += item.amount
+            figures = cells[_item_cell(item, start)]
+            figures.revenue = exact_sum((figures.revenue, item.amount))
     for item in opportunity:
-        cells[_item_cell(item, start)].opportunity += item.amount
+        figures = cells[_item_cell(item, start)]
+        figures.opportunity = exact_sum((figures.opportunity, item.amount))
     used_in_pool: dict[_Pool, Decimal] = defaultdict(Decimal)
     for figures in cells.values():
         if figures.pool is not None:
