@@ -158,6 +158,7 @@ def test_margins_are_revenue_less_both_costs_and_add_up_to_the_expected_figures(
         ({"scenarios": 0}, "scenarios must be a whole number >= 1"),
         ({"seed": -1}, "seed must be a whole number >= 0"),
         ({"months": True}, "months must be a whole number >= 1"),
+        ({"months": 1201}, "months must be at most 1200"),
     ],
 )
 def test_bad_run_sizes_are_refused(changes: dict[str, int], message: str) -> None:

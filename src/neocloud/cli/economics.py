@@ -87,7 +87,7 @@ def risk(
         ),
     ] = None,
     horizon_months: Annotated[
-        int, typer.Option("--horizon-months", min=1, help="Months simulated.")
+        int, typer.Option("--horizon-months", min=1, max=1200, help="Months simulated.")
     ] = 36,
     scenarios: Annotated[
         int, typer.Option("--scenarios", min=1, help="Futures sampled.")
@@ -116,14 +116,12 @@ def risk(
     if parsed_fleet.fleet is None:
         _fail(fleet_name, parsed_fleet.problems, json_out)
     the_fleet = parsed_fleet.fleet
-    assert the_fleet is not None
     if scenario is None:
         the_scenario = default_scenario(the_fleet)
     else:
         parsed = parse_scenario(_read(scenario, "--scenario"), the_fleet)
         if parsed.scenario is None:
             _fail(str(scenario), parsed.problems, json_out)
-        assert parsed.scenario is not None
         the_scenario = parsed.scenario
 
     started = time.perf_counter()

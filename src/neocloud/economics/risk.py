@@ -33,6 +33,8 @@ from neocloud.economics.risk_simulation import HOURS_PER_MONTH, simulate
 Floats = npt.NDArray[np.float64]
 
 PERCENTILES = (5.0, 50.0, 95.0)
+# A century: beyond any useful horizon, and it keeps every price path finite in float64.
+MAX_MONTHS = 1200
 # Probabilities and correlations are shown to 4 decimal places.
 _FOUR_PLACES = Decimal("0.0001")
 
@@ -97,9 +99,11 @@ def run_risk(
     fleet: Fleet, scenario: Scenario, *, months: int, scenarios: int, seed: int
 ) -> RiskResult:
     """Monte Carlo of the selling business's gross margin over `months`, `scenarios` futures."""
-    for name, value in (("months", months), ("scenarios", scenarios)):
+    for name, value, most in (("months", months, MAX_MONTHS), ("scenarios", scenarios, None)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+        if most is not None and value > most:
+            raise ValueError(f"{name} must be at most {most}, got {value}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
     costs = type_costs(fleet)
@@ -177,6 +181,7 @@ def cents(value: float) -> Decimal:
 
 
 __all__ = [
+    "MAX_MONTHS",
     "GpuTypeScenario",
     "MonthBand",
     "RiskResult",
