@@ -28,6 +28,7 @@ from neocloud.cli import (
     up,
     usage,
     webhooks,
+    whatif,
 )
 from neocloud.cli.context import GlobalOptions
 from neocloud.cli.margin import margin
@@ -103,6 +104,7 @@ app.add_typer(events.app, name="events")
 app.command("margin")(margin)
 app.add_typer(economics.app, name="economics")
 app.command("simulate")(simulate.simulate)
+app.command("whatif")(whatif.whatif)
 app.add_typer(bench.app, name="bench")
 
 

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from neocloud.sim.trace import TraceJob
 
+# One allocation of a job: the virtual times it started holding its GPUs and released them.
+Attempt = tuple[float, float]
+
 
 @dataclass(frozen=True, slots=True)
 class JobRecord:
@@ -21,6 +24,8 @@ class JobRecord:
     gpu_seconds: float
     # Stopped at its max runtime before its duration was done.
     timed_out: bool = False
+    # Every allocation in order, preempted attempts (grace included) and the last one.
+    attempts: tuple[Attempt, ...] = ()
 
     @property
     def finished(self) -> bool:

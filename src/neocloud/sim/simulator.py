@@ -27,7 +27,7 @@ from neocloud.scheduler.model import (
     SchedulingResult,
 )
 from neocloud.scheduler.state import TOTAL, Scheduler
-from neocloud.sim.records import JobRecord, SimOutcome
+from neocloud.sim.records import Attempt, JobRecord, SimOutcome
 from neocloud.sim.trace import TraceJob
 
 # Same-time events: completions, then exits of preempted jobs, then arrivals (arrivals are
@@ -89,6 +89,7 @@ class _Job:
     pending_s: float = 0.0
     preemptions: int = 0
     gpu_seconds: float = 0.0
+    attempts: list[Attempt] = field(default_factory=list)
 
 
 class _Run:
@@ -246,6 +247,7 @@ class _Run:
     def _release(self, state: _Job, now: float) -> None:
         assert state.started_at is not None
         state.gpu_seconds += state.job.gpus * (now - state.started_at)
+        state.attempts.append((state.started_at, now))
         self._scheduler.release(state.job.id, now)
         self._last_end = now
         state.started_at = None
@@ -263,4 +265,5 @@ class _Run:
             preemptions=state.preemptions,
             gpu_seconds=state.gpu_seconds,
             timed_out=state.end is not None and job.max_runtime < job.duration,
+            attempts=tuple(state.attempts),
         )
