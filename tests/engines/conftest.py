@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,14 @@ from typing import Any
 import pytest
 
 from neocloud.engines import local_attempt, procfs
-from neocloud.engines.base import EngineHandle, EngineNode, EngineStatus, LaunchSpec
+from neocloud.engines.base import Engine, EngineHandle, EngineNode, EngineStatus, LaunchSpec
 from neocloud.engines.local import LocalEngine
+from neocloud.engines.slurm import SlurmEngine
+from neocloud.engines.slurm_options import SlurmOptions
 from neocloud.scheduler.model import GpuSlot
+from tests.conftest import skip_or_fail
+from tests.engines import slurm_harness
+from tests.engines.slurm_harness import SlurmCluster
 
 NODES = (EngineNode("n1", "h100", 8), EngineNode("n2", "h100", 8))
 WAIT_SECONDS = 30.0
@@ -97,9 +103,7 @@ def wait_for() -> Callable[..., None]:
 def until_ended() -> Callable[..., EngineStatus]:
     """Poll an attempt until it is exited or lost; return that status."""
 
-    def wait(
-        engine: LocalEngine, handle: EngineHandle, timeout: float = WAIT_SECONDS
-    ) -> EngineStatus:
+    def wait(engine: Engine, handle: EngineHandle, timeout: float = WAIT_SECONDS) -> EngineStatus:
         statuses: list[EngineStatus] = []
 
         def ended() -> bool:
@@ -132,3 +136,50 @@ def _kill_leftover_attempts(state_dir: Path) -> None:
             os.killpg(runner["pgid"], signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(runner["pid"], 0)
+
+
+# -- Slurm --------------------------------------------------------------------------------------
+
+
+def _start_slurm() -> SlurmCluster:
+    reason = slurm_harness.missing()
+    if reason is not None:
+        skip_or_fail(reason)
+    return SlurmCluster().start()
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> Iterator[SlurmCluster]:
+    """A real two-node Slurm cluster (8 fake H100 each) shared by the session's tests."""
+    cluster = _start_slurm()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def own_slurm_cluster() -> Iterator[SlurmCluster]:
+    """A Slurm cluster of this test's own, for tests that break nodes or the controller."""
+    cluster = _start_slurm()
+    yield cluster
+    cluster.stop()
+
+
+def slurm_engine_on(cluster: SlurmCluster, state_dir: Path, **options: str) -> SlurmEngine:
+    """A Slurm engine over the test cluster's two nodes."""
+    opts = SlurmOptions.from_engine_options(
+        {"conf": str(cluster.conf), "partition": "gpu", "poll_cache_seconds": "0.2", **options},
+        state_dir,
+    )
+    return SlurmEngine("test", opts, NODES)
+
+
+@pytest.fixture
+def slurm_engine(slurm_cluster: SlurmCluster, state_dir: Path) -> SlurmEngine:
+    """A Slurm engine on the shared cluster, its attempt files in this test's temp dir."""
+    return slurm_engine_on(slurm_cluster, state_dir)
+
+
+@pytest.fixture
+def unique_job_id() -> str:
+    """A job id no other test uses: the session's Slurm cluster outlives each test."""
+    return f"job-{uuid.uuid4().hex[:10]}"

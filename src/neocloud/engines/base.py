@@ -16,8 +16,28 @@ LOGS = "logs"
 GANGS = "gangs"
 
 
+# Reason codes an engine puts before ': ' in EngineStatus.reason, and the control plane acts on.
+CANCELLED = "cancelled"
+MAX_RUNTIME_EXCEEDED = "max_runtime_exceeded"
+# The node under the attempt died or was taken down: the work ended without finishing.
+NODE_FAILED = "node_failed"
+
+
 class EngineError(Exception):
     """An engine refused or failed an operation; the message says why."""
+
+
+class EngineUnavailable(EngineError):
+    """The engine could not be reached (a command failed to connect or timed out).
+
+    Nothing can be concluded about the work it runs: callers keep their records as they are and
+    try again later, rather than treating attempts as lost.
+    """
+
+
+class EngineConfigError(EngineError):
+    """The engine is set up wrongly (missing command, wrong path or option); the message says
+    what is wrong and how to fix it. Retrying will not help until the configuration changes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +122,9 @@ class EngineStatus:
     started_at: datetime | None = None
     ended_at: datetime | None = None
     reason: str | None = None
+    # The GPUs the engine really gave the attempt, when it knows them and they may differ from
+    # the placement asked for (Slurm chooses indices itself); None when they are the ones asked.
+    placement: tuple[GpuSlot, ...] | None = None
 
     @property
     def reason_code(self) -> str | None:
@@ -125,6 +148,8 @@ class NodeHealth(StrEnum):
     """Whether an engine can run work on a node."""
 
     UP = "up"
+    # Takes no new work; what runs there runs to its end (Slurm's drain).
+    DRAIN = "drain"
     DOWN = "down"
 
 
@@ -137,6 +162,8 @@ class EngineNode:
     gpus: int
     state: NodeHealth = NodeHealth.UP
     labels: Mapping[str, str] = field(default_factory=dict)
+    # Why the node is drained or down, as the engine says it.
+    reason: str | None = None
 
 
 @runtime_checkable
@@ -147,7 +174,11 @@ class Engine(Protocol):
     capabilities: frozenset[str]
 
     def launch(self, spec: LaunchSpec) -> EngineHandle:
-        """Start an attempt; launching the same (job_id, attempt) again returns the same handle."""
+        """Start an attempt; launching the same (job_id, attempt) again returns the same handle.
+
+        Raises EngineUnavailable when the engine cannot be reached (the attempt may or may not
+        have been started: a later launch finds it), EngineError when the engine refuses it.
+        """
         ...
 
     def poll(self, handle: EngineHandle) -> EngineStatus:
@@ -163,7 +194,7 @@ class Engine(Protocol):
         ...
 
     def inventory(self) -> list[EngineNode]:
-        """The nodes this engine can run work on."""
+        """The nodes this engine can run work on, with their health."""
         ...
 
     def close(self) -> None:

@@ -1,0 +1,545 @@
+"""The Slurm engine: neocloud places the work, Slurm runs it exactly there.
+
+- launch: `sbatch --parsable` pinned with `--nodelist` and `--gres=gpu:<type>:<n>`; the command
+  runs under `srun`, one task per node (see `slurm_script`). The job is named
+  `nc-<job id>-<attempt>`, so a launch repeated after a crash finds the job it already submitted
+  instead of submitting it twice.
+- poll: `squeue --json` (one listing serves every poll for `poll_cache_seconds`; Debian's 22.05
+  ignores `-j` and `--name` together with `--json`, so the listing is read whole), then the
+  attempt's own files for exact start and end instants and the exit status, then `sacct` for a
+  job that has left the queue, when accounting is on.
+- cancel: `scancel --signal=TERM` to the job's steps now (the notice), SIGKILL to them once the
+  grace has passed, by the engine's next poll or by the batch script itself, whichever is first.
+- logs: the attempt's output file; inventory: `sinfo --json`.
+
+Slurm chooses which GPU indices of a node a job gets: they are read back from `squeue`'s
+`gres_detail` and reported in `EngineStatus.placement`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from neocloud.engines import local_attempt as jsonfiles
+from neocloud.engines import slurm_script as script
+from neocloud.engines.base import (
+    ADOPT_AFTER_RESTART,
+    CANCELLED,
+    GANGS,
+    LOGS,
+    MAX_RUNTIME_EXCEEDED,
+    NODE_FAILED,
+    EngineError,
+    EngineHandle,
+    EngineNode,
+    EngineState,
+    EngineStatus,
+    EngineUnavailable,
+    LaunchSpec,
+    LogChunk,
+)
+from neocloud.engines.slurm_attempt import (
+    SPEC,
+    SUBMITTED,
+    AttemptFacts,
+    KillOrder,
+    utc,
+    write_kill_order,
+    write_text_atomic,
+)
+from neocloud.engines.slurm_cli import SlurmCli
+from neocloud.engines.slurm_options import SlurmOptions
+from neocloud.engines.slurm_parse import (
+    ACTIVE,
+    NODE_FAILURES,
+    WAITING,
+    expand_hostlist,
+    gpu_gres,
+    node_health,
+    split_wait_status,
+)
+from neocloud.scheduler.model import GpuSlot
+
+KIND = "slurm"
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# A SIGKILL already sent is repeated at most this often while the job lingers.
+_KILL_REPEAT_SECONDS = 2.0
+
+
+def job_name(job_id: str, attempt: int) -> str:
+    """The Slurm job name of an attempt: how a repeated launch finds it."""
+    return f"nc-{job_id}-{attempt}"
+
+
+class SlurmEngine:
+    """Runs job attempts as Slurm batch jobs on one Slurm cluster."""
+
+    capabilities: frozenset[str] = frozenset({ADOPT_AFTER_RESTART, LOGS, GANGS})
+
+    def __init__(
+        self,
+        cluster: str,
+        options: SlurmOptions,
+        nodes: Sequence[EngineNode],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.name = f"{KIND}.{cluster}"
+        self.cluster = cluster
+        self.options = options
+        self.cli = SlurmCli(options)
+        self.cli.check_setup()
+        self._nodes = {n.name: n for n in nodes}
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._listing: dict[str, dict[str, Any]] = {}
+        self._listed_at: float | None = None
+        self._accounting: bool | None = {"on": True, "off": False}.get(options.accounting)
+        self._killed: dict[str, float] = {}
+        self.state_dir = options.state_dir
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    # -- launch ------------------------------------------------------------------------------
+    def launch(self, spec: LaunchSpec) -> EngineHandle:
+        """Submit the attempt with sbatch; a repeated launch returns the job already submitted."""
+        gpu_type = self._check_placement(spec)
+        attempt_dir = self._attempt_dir(spec.job_id, spec.attempt)
+        identity = _identity(spec)
+        existing = jsonfiles.read_json(attempt_dir / SPEC)
+        if existing is not None:
+            if existing != identity:
+                raise EngineError(
+                    f"attempt {spec.job_id}/{spec.attempt} was already launched with another spec"
+                )
+            found = self._already_submitted(spec, attempt_dir)
+            if found is not None:
+                return self._handle(spec.job_id, spec.attempt, found)
+        else:
+            attempt_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            jsonfiles.write_json_atomic(attempt_dir / SPEC, identity)
+        text = script.batch_script(
+            spec, str(attempt_dir), gpu_type, self.cli.path("srun"), self.cli.path("scancel")
+        )
+        write_text_atomic(attempt_dir / script.SCRIPT, text, mode=0o700)
+        out = self.cli.run("sbatch", *self._sbatch_args(spec, attempt_dir, gpu_type))
+        slurm_id = out.strip().split(";")[0]
+        if not slurm_id.isdigit():
+            raise EngineError(f"sbatch --parsable printed {out.strip()!r}, not a job id")
+        jsonfiles.write_json_atomic(attempt_dir / SUBMITTED, {"slurm_job_id": slurm_id})
+        self._forget_listing()
+        return self._handle(spec.job_id, spec.attempt, slurm_id)
+
+    def _sbatch_args(self, spec: LaunchSpec, attempt_dir: Path, gpu_type: str) -> list[str]:
+        nodes = [slot.node for slot in spec.placement]
+        per_node = len(spec.placement[0].gpu_indices)
+        # Slurm's own limit is only a backstop (minutes, checked about every 30 s): the engine
+        # stops the attempt at its max runtime itself, to the second.
+        minutes = math.ceil((spec.max_runtime_seconds + spec.grace_seconds) / 60) + 1
+        args = [
+            "--parsable",
+            f"--job-name={job_name(spec.job_id, spec.attempt)}",
+            f"--comment=neocloud {spec.job_id}/{spec.attempt}",
+            f"--nodes={len(nodes)}",
+            f"--nodelist={','.join(nodes)}",
+            "--ntasks-per-node=1",
+            f"--gres=gpu:{gpu_type}:{per_node}",
+            f"--time={minutes}",
+            # neocloud decides what happens after a node failure, not Slurm.
+            "--no-requeue",
+            # The control plane's environment (keys, database URLs) stays out of the job.
+            "--export=NONE",
+            f"--output={attempt_dir / script.OUTPUT}",
+            "--open-mode=append",
+            f"--chdir={spec.working_dir or attempt_dir}",
+        ]
+        if self.options.partition:
+            args.append(f"--partition={self.options.partition}")
+        if self.options.account:
+            args.append(f"--account={self.options.account}")
+        return [*args, str(attempt_dir / script.SCRIPT)]
+
+    def _already_submitted(self, spec: LaunchSpec, attempt_dir: Path) -> str | None:
+        """The Slurm job id of an attempt submitted before, if any trace of it exists."""
+        record = jsonfiles.read_json(attempt_dir / SUBMITTED)
+        if record is not None:
+            return str(record["slurm_job_id"])
+        facts = AttemptFacts.read(attempt_dir)
+        if facts.slurm_job_id is not None:
+            return facts.slurm_job_id
+        # Submitted, then the control plane died before recording the id: find it by name.
+        name = job_name(spec.job_id, spec.attempt)
+        ids = [j for j, job in self._jobs(fresh=True).items() if job.get("name") == name]
+        if not ids and self._accounting_usable():
+            ids = [row["JobID"] for row in self._sacct("--name", name) if row["JobName"] == name]
+        if not ids:
+            return None
+        found = max(ids, key=int)
+        jsonfiles.write_json_atomic(attempt_dir / SUBMITTED, {"slurm_job_id": found})
+        return found
+
+    # -- poll --------------------------------------------------------------------------------
+    def poll(self, handle: EngineHandle) -> EngineStatus:
+        """The attempt's state from squeue, its own files and (once it left the queue) sacct."""
+        job_id, attempt, slurm_id = self._parse(handle)
+        attempt_dir = self._attempt_dir(job_id, attempt)
+        facts = AttemptFacts.read(attempt_dir)
+        job = self._jobs().get(slurm_id)
+        if job is None:
+            return self._left_queue(slurm_id, facts)
+        state = str(job.get("job_state", "")).upper()
+        if state in WAITING:
+            return EngineStatus(EngineState.STARTING, reason=f"pending: {job.get('state_reason')}")
+        if state in ACTIVE:
+            # Until Slurm says the job is over, its GPUs are held, even once the script recorded
+            # its exit: another job placed there now would only wait in Slurm's queue.
+            started = facts.started_at or _epoch(job.get("start_time"))
+            if facts.exit_status is None:
+                self._enforce(slurm_id, attempt_dir, facts, started)
+            return EngineStatus(
+                EngineState.RUNNING, started_at=utc(started), placement=_placement(job)
+            )
+        return self._ended(
+            state,
+            facts,
+            start=_epoch(job.get("start_time")),
+            end=_epoch(job.get("end_time")),
+            wait_status=job.get("exit_code"),
+            nodes=str(job.get("nodes") or ""),
+        )
+
+    def _ended(
+        self,
+        state: str,
+        facts: AttemptFacts,
+        start: float | None,
+        end: float | None,
+        wait_status: object,
+        nodes: str,
+        exit_code: tuple[int | None, int | None] | None = None,
+    ) -> EngineStatus:
+        """The end of an attempt Slurm reports as over, in the engine protocol's terms."""
+        started = facts.started_at or start
+        if facts.started_at is None and start is not None and end is not None and start >= end:
+            # Slurm stamps a job cancelled while pending as started and ended at once.
+            started = None
+        if state in NODE_FAILURES:
+            # The job's last sign of life, not the moment Slurm gave up on the node.
+            last = facts.heartbeat_at or end or self._clock()
+            ended = min(last, end) if end else last
+            if started is not None:
+                ended = max(ended, started)
+            return EngineStatus(
+                EngineState.LOST,
+                started_at=utc(started),
+                ended_at=utc(ended),
+                reason=f"{NODE_FAILED}: Slurm ended the job with {state} (nodes {nodes})",
+            )
+        if facts.exit_status is not None:
+            code, sig = _split_status(facts.exit_status)
+            ended_at = facts.ended_at or end
+        else:
+            if exit_code is not None:
+                code, sig = exit_code
+            elif isinstance(wait_status, int):
+                code, sig = split_wait_status(wait_status)
+            else:
+                code, sig = None, None
+            ended_at = end
+        if started is None:
+            # Never ran (cancelled while pending, or refused at start).
+            ended_at = ended_at or self._clock()
+        elif ended_at is not None:
+            ended_at = max(ended_at, started)
+        return EngineStatus(
+            EngineState.EXITED,
+            exit_code=code,
+            signal=sig,
+            started_at=utc(started),
+            ended_at=utc(ended_at),
+            reason=_end_reason(state, facts),
+        )
+
+    def _left_queue(self, slurm_id: str, facts: AttemptFacts) -> EngineStatus:
+        """An attempt squeue no longer lists: sacct if accounting is on, else its own files."""
+        if self._accounting_usable():
+            for row in self._sacct("--jobs", slurm_id):
+                if row["JobID"] == slurm_id:
+                    code, _, sig = row["ExitCode"].partition(":")
+                    return self._ended(
+                        row["State"].split()[0].upper(),
+                        facts,
+                        start=_epoch(row["Start"]),
+                        end=_epoch(row["End"]),
+                        wait_status=None,
+                        nodes=row["NodeList"],
+                        exit_code=(
+                            int(code) if code.isdigit() and not int(sig or 0) else None,
+                            int(sig) if sig.isdigit() and int(sig) else None,
+                        ),
+                    )
+        if facts.exit_status is not None:
+            return self._ended("COMPLETED", facts, None, None, None, "")
+        if facts.started_at is not None:
+            last = max(facts.heartbeat_at or facts.started_at, facts.started_at)
+            return EngineStatus(
+                EngineState.LOST,
+                started_at=utc(facts.started_at),
+                ended_at=utc(last),
+                reason=f"lost: Slurm job {slurm_id} left the queue without recording an exit",
+            )
+        return EngineStatus(
+            EngineState.LOST, reason=f"not_found: Slurm has no job {slurm_id} and it never started"
+        )
+
+    def _enforce(
+        self, slurm_id: str, attempt_dir: Path, facts: AttemptFacts, started: float | None
+    ) -> None:
+        """Stop a running attempt at its max runtime; SIGKILL it once its grace is over."""
+        now = self._clock()
+        kill = facts.kill
+        if kill is None and started is not None:
+            spec = jsonfiles.read_json(attempt_dir / SPEC) or {}
+            limit = spec.get("max_runtime_seconds")
+            if isinstance(limit, int) and now >= started + limit:
+                grace = int(spec.get("grace_seconds", 0))
+                self._stop(slurm_id, attempt_dir, grace, MAX_RUNTIME_EXCEEDED)
+            return
+        if kill is not None and now >= kill.at:
+            last = self._killed.get(slurm_id)
+            if last is None or now - last >= _KILL_REPEAT_SECONDS:
+                self._killed[slurm_id] = now
+                self._signal(slurm_id, "KILL")
+
+    # -- cancel ------------------------------------------------------------------------------
+    def cancel(self, handle: EngineHandle, grace_seconds: int) -> None:
+        """SIGTERM the job's tasks now; SIGKILL follows after the grace (engine-enforced)."""
+        if grace_seconds < 0:
+            raise ValueError(f"grace_seconds must be >= 0, got {grace_seconds}")
+        job_id, attempt, slurm_id = self._parse(handle)
+        self._stop(slurm_id, self._attempt_dir(job_id, attempt), grace_seconds, CANCELLED)
+
+    def _stop(self, slurm_id: str, attempt_dir: Path, grace: int, reason: str) -> None:
+        facts = AttemptFacts.read(attempt_dir)
+        if facts.exit_status is not None:
+            return
+        now = self._clock()
+        order = KillOrder(now + grace, reason)
+        if facts.kill is not None:
+            # A later stop may shorten the grace, never extend it; the first cause stays.
+            order = KillOrder(min(facts.kill.at, order.at), facts.kill.reason)
+        # Written before any signal: the deadline must outlive this process.
+        write_kill_order(attempt_dir, order)
+        job = self._jobs(fresh=True).get(slurm_id)
+        state = str(job.get("job_state", "")).upper() if job else ""
+        if state in WAITING:
+            # Nothing runs yet, so there is no one to notify: take it out of the queue.
+            self._scancel(slurm_id)
+        elif state in ACTIVE:
+            self._signal(slurm_id, "KILL" if order.at <= now else "TERM")
+        self._forget_listing()
+
+    def _signal(self, slurm_id: str, sig: str) -> None:
+        """Signal the job's steps (the tasks of the command on every node), not its script."""
+        self._scancel(f"--signal={sig}", slurm_id)
+
+    def _scancel(self, *args: str) -> None:
+        try:
+            self.cli.run("scancel", *args)
+        except EngineUnavailable:
+            raise
+        except EngineError as exc:
+            # Ended meanwhile, or no step running yet (the script then sees kill_at itself).
+            text = str(exc).lower()
+            if not any(
+                w in text for w in ("already completing", "invalid job id", "no active", "step")
+            ):
+                raise
+
+    # -- logs, inventory -----------------------------------------------------------------------
+    def logs(self, handle: EngineHandle, offset: int, limit: int) -> LogChunk:
+        """Up to `limit` bytes of the attempt's output file from byte `offset`."""
+        if offset < 0:
+            raise ValueError(f"offset must be >= 0, got {offset}")
+        if limit <= 0:
+            raise ValueError(f"limit must be > 0, got {limit}")
+        job_id, attempt, _ = self._parse(handle)
+        try:
+            ended = self.poll(handle).state.terminal
+        except EngineUnavailable:
+            ended = False
+        path = self._attempt_dir(job_id, attempt) / script.OUTPUT
+        try:
+            with open(path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                f.seek(offset)
+                data = f.read(limit)
+        except FileNotFoundError:
+            size, data = 0, b""
+        next_offset = offset + len(data)
+        return LogChunk(data=data, next_offset=next_offset, complete=ended and next_offset >= size)
+
+    def inventory(self) -> list[EngineNode]:
+        """Every node of the partition (all partitions if none is set) from `sinfo --json`."""
+        document = self.cli.run_json("sinfo")
+        nodes = []
+        for raw in document.get("nodes", []):
+            partitions = raw.get("partitions") or []
+            if self.options.partition and self.options.partition not in partitions:
+                continue
+            gres = gpu_gres(str(raw.get("gres") or ""))
+            gpu_type, count = (gres[0][0] or "gpu", gres[0][1]) if gres else ("", 0)
+            health = node_health(str(raw.get("state", "")), list(raw.get("state_flags") or []))
+            nodes.append(
+                EngineNode(
+                    name=str(raw["name"]),
+                    gpu_type=gpu_type,
+                    gpus=count,
+                    state=health,
+                    labels={"partitions": ",".join(partitions)},
+                    reason=str(raw.get("reason") or "") or None,
+                )
+            )
+        return nodes
+
+    def close(self) -> None:
+        """Nothing to release: Slurm keeps running the work."""
+        self._forget_listing()
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _jobs(self, fresh: bool = False) -> dict[str, dict[str, Any]]:
+        """Slurm's jobs by id, from one `squeue --json` listing shared for a short while."""
+        with self._lock:
+            now = time.monotonic()
+            if (
+                fresh
+                or self._listed_at is None
+                or now - self._listed_at >= self.options.poll_cache_seconds
+            ):
+                document = self.cli.run_json("squeue")
+                self._listing = {str(j["job_id"]): j for j in document.get("jobs", [])}
+                self._listed_at = now
+            return self._listing
+
+    def _forget_listing(self) -> None:
+        with self._lock:
+            self._listed_at = None
+
+    def _accounting_usable(self) -> bool:
+        """True when sacct answers (asked once under `accounting: auto`)."""
+        if self._accounting is None:
+            try:
+                self.cli.run("sacct", "-n", "-X", "-j", "1", "-o", "JobID")
+                self._accounting = True
+            except EngineUnavailable:
+                return False
+            except EngineError:
+                self._accounting = False
+        return self._accounting
+
+    def _sacct(self, *select: str) -> list[dict[str, str]]:
+        """Rows of `sacct` (allocations only) with the fields the engine reads."""
+        fields = ["JobID", "JobName", "State", "ExitCode", "Start", "End", "NodeList"]
+        out = self.cli.run(
+            "sacct", "-n", "-X", "-P", "--starttime=now-60days", "-o", ",".join(fields), *select
+        )
+        return [dict(zip(fields, line.split("|"), strict=False)) for line in out.splitlines()]
+
+    def _check_placement(self, spec: LaunchSpec) -> str:
+        """Every slot names a node of this cluster and GPUs it has; returns the GPU type."""
+        if not _SAFE_ID.fullmatch(spec.job_id):
+            raise EngineError(f"job_id {spec.job_id!r} may use only letters, digits, '.', '_', '-'")
+        types = set()
+        for slot in spec.placement:
+            node = self._nodes.get(slot.node)
+            if node is None:
+                raise EngineError(f"placement: node {slot.node!r} is not in cluster {self.cluster}")
+            bad = [i for i in slot.gpu_indices if not 0 <= i < node.gpus]
+            if bad or len(set(slot.gpu_indices)) != len(slot.gpu_indices) or not slot.gpu_indices:
+                raise EngineError(f"placement: bad GPU indices {slot.gpu_indices} on {slot.node}")
+            types.add(node.gpu_type)
+        if len(types) != 1:
+            raise EngineError(f"placement: a gang must use one GPU type, got {sorted(types)}")
+        return types.pop()
+
+    def _attempt_dir(self, job_id: str, attempt: int) -> Path:
+        if not _SAFE_ID.fullmatch(job_id):
+            raise EngineError(f"malformed job id {job_id!r}")
+        return self.state_dir / job_id / str(attempt)
+
+    def _handle(self, job_id: str, attempt: int, slurm_id: str) -> EngineHandle:
+        return EngineHandle(self.name, f"{job_id}/{attempt}/{slurm_id}")
+
+    def _parse(self, handle: EngineHandle) -> tuple[str, int, str]:
+        """(job id, attempt, Slurm job id) from a handle this engine issued."""
+        if handle.engine != self.name:
+            raise EngineError(f"handle of engine {handle.engine!r} given to {self.name}")
+        parts = handle.id.split("/")
+        if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+            raise EngineError(f"malformed Slurm handle id {handle.id!r}")
+        return parts[0], int(parts[1]), parts[2]
+
+
+def _identity(spec: LaunchSpec) -> dict[str, Any]:
+    """What defines an attempt; a second launch must match it exactly."""
+    return {
+        "job_id": spec.job_id,
+        "attempt": spec.attempt,
+        "command": list(spec.command),
+        "env": dict(spec.env),
+        "working_dir": spec.working_dir,
+        "placement": [{"node": s.node, "gpu_indices": list(s.gpu_indices)} for s in spec.placement],
+        "max_runtime_seconds": spec.max_runtime_seconds,
+        "grace_seconds": spec.grace_seconds,
+    }
+
+
+def _epoch(value: object) -> float | None:
+    """A Slurm time (epoch seconds, int or text) or None when unset (0, 'Unknown', 'None')."""
+    if isinstance(value, int | float):
+        return float(value) if value > 0 else None
+    if isinstance(value, str) and value.isdigit():
+        return float(value) if int(value) > 0 else None
+    return None
+
+
+def _split_status(status: int) -> tuple[int | None, int | None]:
+    """(exit code, signal) from the status the batch script recorded (srun's exit status).
+
+    srun reports a task killed by a signal as 128 + the signal; one it cannot tell apart from a
+    command exiting with that code itself, so it is kept as the exit code.
+    """
+    return status, None
+
+
+def _end_reason(state: str, facts: AttemptFacts) -> str | None:
+    """Why an attempt ended, as a reason code the control plane knows."""
+    if facts.kill is not None:
+        return facts.kill.reason
+    if state == "TIMEOUT":
+        return f"{MAX_RUNTIME_EXCEEDED}: Slurm's time limit"
+    if state == "CANCELLED":
+        return "cancelled_in_engine: cancelled in Slurm, not through neocloud"
+    if state in ("COMPLETED", "FAILED"):
+        return None
+    return f"slurm_{state.lower()}: Slurm ended the job with {state}"
+
+
+def _placement(job: dict[str, Any]) -> tuple[GpuSlot, ...] | None:
+    """The GPU indices Slurm gave a running job on each node, when it says."""
+    nodes = expand_hostlist(str(job.get("nodes") or ""))
+    details = job.get("gres_detail") or []
+    if not nodes or len(details) != len(nodes):
+        return None
+    slots = []
+    for node, detail in zip(nodes, details, strict=True):
+        gres = gpu_gres(str(detail))
+        if not gres or gres[0][2] is None:
+            return None
+        slots.append(GpuSlot(node, tuple(sorted(gres[0][2]))))
+    return tuple(slots)

@@ -1,0 +1,78 @@
+"""A Slurm cluster's `engine_options` from the fleet file, read into typed settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from neocloud.engines.base import EngineConfigError
+
+ACCOUNTING = ("auto", "on", "off")
+DEFAULT_COMMAND_TIMEOUT_SECONDS = 20.0
+DEFAULT_POLL_CACHE_SECONDS = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class SlurmOptions:
+    """How to reach one Slurm cluster and where to keep the files of its attempts."""
+
+    # Where the attempt files live (batch script, output, start/exit facts). Compute nodes write
+    # there, so on a real cluster it must be a filesystem they share with the control plane.
+    state_dir: Path
+    # Directory of sbatch, squeue, … (None: found on the PATH).
+    bin_dir: Path | None = None
+    # slurm.conf to use (None: the client's default, or SLURM_CONF of the control plane).
+    conf: Path | None = None
+    partition: str | None = None
+    account: str | None = None
+    # Whether finished-job facts may be read from `sacct` (auto: use it when it answers).
+    accounting: str = "auto"
+    command_timeout_seconds: float = DEFAULT_COMMAND_TIMEOUT_SECONDS
+    # How long one `squeue --json` listing serves the polls of every attempt.
+    poll_cache_seconds: float = DEFAULT_POLL_CACHE_SECONDS
+
+    @classmethod
+    def from_engine_options(
+        cls, options: Mapping[str, str], default_state_dir: Path
+    ) -> SlurmOptions:
+        """Read `engine_options`; a bad value raises EngineConfigError naming the option."""
+
+        def seconds(key: str, default: float) -> float:
+            text = options.get(key)
+            if text is None:
+                return default
+            try:
+                value = float(text)
+            except ValueError:
+                value = -1.0
+            if not value > 0:
+                raise EngineConfigError(
+                    f"engine_options.{key}: must be a number of seconds > 0, got {text!r}"
+                )
+            return value
+
+        accounting = options.get("accounting", "auto")
+        if accounting not in ACCOUNTING:
+            raise EngineConfigError(
+                f"engine_options.accounting: must be one of {', '.join(ACCOUNTING)}, "
+                f"got {accounting!r}"
+            )
+        paths = {}
+        for key in ("state_dir", "bin_dir", "conf"):
+            text = options.get(key)
+            if text is not None and not Path(text).is_absolute():
+                raise EngineConfigError(f"engine_options.{key}: must be an absolute path")
+            paths[key] = Path(text) if text else None
+        return cls(
+            state_dir=paths["state_dir"] or default_state_dir,
+            bin_dir=paths["bin_dir"],
+            conf=paths["conf"],
+            partition=options.get("partition"),
+            account=options.get("account"),
+            accounting=accounting,
+            command_timeout_seconds=seconds(
+                "command_timeout_seconds", DEFAULT_COMMAND_TIMEOUT_SECONDS
+            ),
+            poll_cache_seconds=seconds("poll_cache_seconds", DEFAULT_POLL_CACHE_SECONDS),
+        )

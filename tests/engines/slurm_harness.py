@@ -1,0 +1,309 @@
+"""A real Slurm cluster for the tests: two nodes × 8 fake H100 on this host, in a temp directory.
+
+munged, slurmctld and two slurmd (n1, n2) bound to 127.0.0.1 on free ports; fake GPU device files
+are symlinks to /dev/null, so Slurm sets CUDA_VISIBLE_DEVICES from their indices as on real GPUs.
+Everything is stopped by PID. See ../shared/ENGINES.md for the facts this relies on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+SBIN = ("munged", "slurmctld", "slurmd")
+BIN = ("sbatch", "squeue", "scancel", "sinfo", "scontrol")
+MUNGE_KEY = Path("/etc/munge/munge.key")
+GPUS_PER_NODE = 8
+GPU_TYPE = "h100"
+
+
+def missing() -> str | None:
+    """Why a Slurm cluster cannot be started here, or None if it can."""
+    absent = [name for name in (*SBIN, *BIN) if shutil.which(name) is None]
+    if absent:
+        names = ", ".join(absent)
+        return f"Slurm is not installed (missing {names}; apt-get install slurm-wlm munge)"
+    if not MUNGE_KEY.exists():
+        return f"munge has no key at {MUNGE_KEY} (apt-get install munge creates it)"
+    if os.geteuid() != 0:
+        return "the Slurm test cluster runs its daemons as root"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().split()[0])
+    except (FileNotFoundError, ValueError, IndexError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in (b"Z", b"X")
+
+
+class SlurmCluster:
+    """Start, break, repair and stop a two-node Slurm cluster."""
+
+    def __init__(self, nodes: Sequence[str] = ("n1", "n2"), run_dir: Path | None = None) -> None:
+        self.nodes = tuple(nodes)
+        self.run = Path(run_dir or tempfile.mkdtemp(prefix="neocloud-slurm-"))
+        self.conf = self.run / "etc" / "slurm.conf"
+        self.host = socket.gethostname().split(".")[0]
+        self.ctld_port = _free_port()
+        self.node_ports = {n: _free_port() for n in self.nodes}
+        self.env = {**os.environ, "SLURM_CONF": str(self.conf)}
+        self._munged: int | None = None
+
+    # -- configuration ---------------------------------------------------------------------
+    def write_config(self) -> None:
+        """slurm.conf and gres.conf for the nodes; state, spool and logs under the run dir."""
+        for sub in ("etc", "munge", "state", "log", "fakedev", *(f"spool/{n}" for n in self.nodes)):
+            (self.run / sub).mkdir(parents=True, exist_ok=True)
+        os.chmod(self.run / "munge", 0o755)
+        for i in range(GPUS_PER_NODE):
+            dev = self.run / "fakedev" / f"nvidia{i}"
+            if not dev.is_symlink():
+                dev.symlink_to("/dev/null")
+        r = self.run
+        lines = [
+            "ClusterName=neocloudtest",
+            f"SlurmctldHost={self.host}(127.0.0.1)",
+            "SlurmUser=root",
+            f"SlurmctldPort={self.ctld_port}",
+            "AuthType=auth/munge",
+            f"AuthInfo=socket={r}/munge/munge.socket",
+            "CredType=cred/munge",
+            f"StateSaveLocation={r}/state",
+            f"SlurmdSpoolDir={r}/spool/%n",
+            f"SlurmctldPidFile={r}/slurmctld.pid",
+            f"SlurmdPidFile={r}/slurmd-%n.pid",
+            f"SlurmctldLogFile={r}/log/slurmctld.log",
+            f"SlurmdLogFile={r}/log/slurmd-%n.log",
+            "ProctrackType=proctrack/linuxproc",
+            "TaskPlugin=task/none",
+            "JobAcctGatherType=jobacct_gather/none",
+            "AccountingStorageType=accounting_storage/none",
+            "JobCompType=jobcomp/filetxt",
+            f"JobCompLoc={r}/jobcomp.txt",
+            "SchedulerType=sched/backfill",
+            "SelectType=select/cons_tres",
+            "SelectTypeParameters=CR_Core",
+            "GresTypes=gpu",
+            "ReturnToService=2",
+            "MpiDefault=none",
+            # Sixteen CPUs per node whatever this machine has: jobs need one each, GPUs are
+            # what neocloud places.
+            "SlurmdParameters=config_overrides",
+            "MailProg=/bin/true",
+            # A dead node is noticed within seconds rather than the default five minutes.
+            "SlurmdTimeout=4",
+            "KillWait=2",
+            "MessageTimeout=5",
+            "SchedulerParameters=sched_interval=1",
+            "MinJobAge=600",
+        ]
+        for n in self.nodes:
+            lines.append(
+                f"NodeName={n} NodeHostname={self.host} NodeAddr=127.0.0.1 "
+                f"Port={self.node_ports[n]} CPUs=16 RealMemory=1000 "
+                f"Gres=gpu:{GPU_TYPE}:{GPUS_PER_NODE} State=UNKNOWN"
+            )
+        lines.append(
+            f"PartitionName=gpu Nodes={','.join(self.nodes)} Default=YES MaxTime=INFINITE State=UP"
+        )
+        self.conf.write_text("\n".join(lines) + "\n")
+        (self.run / "etc" / "gres.conf").write_text(
+            "AutoDetect=off\n"
+            f"NodeName={','.join(self.nodes)} Name=gpu Type={GPU_TYPE} "
+            f"File={r}/fakedev/nvidia[0-{GPUS_PER_NODE - 1}]\n"
+        )
+
+    # -- daemons ---------------------------------------------------------------------------
+    def start(self, timeout: float = 30) -> SlurmCluster:
+        """Start munged, slurmctld and every slurmd; return once all nodes are idle."""
+        self.write_config()
+        self._start_munged()
+        self.start_controller()
+        for n in self.nodes:
+            self.start_node(n)
+        self.wait_nodes_up(timeout)
+        return self
+
+    def _start_munged(self) -> None:
+        key = self.run / "munge" / "munge.key"
+        shutil.copyfile(MUNGE_KEY, key)
+        os.chmod(key, 0o600)
+        m = self.run / "munge"
+        subprocess.run(
+            [
+                "munged",
+                "--force",
+                f"--socket={m}/munge.socket",
+                f"--key-file={key}",
+                f"--log-file={m}/munged.log",
+                f"--pid-file={m}/munged.pid",
+                f"--seed-file={m}/munged.seed",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        self._munged = self._wait_pid(m / "munged.pid")
+
+    def start_controller(self) -> None:
+        """Start slurmctld, keeping the saved job state (as after a controller restart)."""
+        subprocess.run(["slurmctld"], env=self.env, check=True, capture_output=True)
+        self._wait_pid(self.run / "slurmctld.pid")
+
+    def stop_controller(self) -> None:
+        """Kill slurmctld (SIGKILL): the controller is unreachable until start_controller()."""
+        self._kill_pidfile(self.run / "slurmctld.pid", signal.SIGKILL)
+
+    def start_node(self, node: str) -> None:
+        """Start the slurmd of one node."""
+        subprocess.run(["slurmd", "-N", node], env=self.env, check=True, capture_output=True)
+        self._wait_pid(self.run / f"slurmd-{node}.pid")
+
+    def kill_node(self, node: str, job_ids: Sequence[str] = ()) -> None:
+        """The machine dies: SIGKILL its slurmd and the job steps (slurmstepd) it ran."""
+        self._kill_pidfile(self.run / f"slurmd-{node}.pid", signal.SIGKILL)
+        for pid in self._stepd_pids(job_ids):
+            self._kill_tree(pid)
+
+    def _stepd_pids(self, job_ids: Sequence[str]) -> list[int]:
+        found = []
+        wanted = {f"[{j}." for j in job_ids} | {f"[{j}]" for j in job_ids}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if cmd.startswith("slurmstepd") and any(w in cmd for w in wanted):
+                found.append(int(entry))
+        return found
+
+    def _kill_tree(self, pid: int) -> None:
+        children = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    stat = Path(f"/proc/{entry}/stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    children.append(int(entry))
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        for child in children:
+            self._kill_tree(child)
+
+    def wait_nodes_up(self, timeout: float = 30) -> None:
+        """Wait until every node is idle (or allocated) in sinfo."""
+        deadline = time.monotonic() + timeout
+        states: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            states = self.node_states()
+            up = [s.rstrip("*~#") in ("idle", "allocated", "mixed") for s in states.values()]
+            if set(states) == set(self.nodes) and all(up):
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"Slurm nodes did not come up: {states}\n{self.log_tail()}")
+
+    def node_states(self) -> dict[str, str]:
+        """Node → sinfo state (`idle`, `down*`, …)."""
+        out = self.cli("sinfo", "-N", "-h", "-o", "%N %T", check=False)
+        states = {}
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) == 2:
+                states[parts[0]] = parts[1]
+        return states
+
+    def cli(self, *args: str, check: bool = True) -> str:
+        """Run a Slurm client command against this cluster and return its stdout."""
+        done = subprocess.run(args, env=self.env, capture_output=True, text=True, timeout=30)
+        if check and done.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)}: {done.stderr.strip()}")
+        return done.stdout
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last lines of the controller's log (for failure messages)."""
+        path = self.run / "log" / "slurmctld.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """Stop every daemon by PID (jobs still running are killed with their slurmd)."""
+        with contextlib.suppress(Exception):
+            for job in self.cli("squeue", "-h", "-o", "%i", check=False).split():
+                self.cli("scancel", job, check=False)
+        for n in self.nodes:
+            self._kill_pidfile(self.run / f"slurmd-{n}.pid", signal.SIGTERM)
+        self._kill_pidfile(self.run / "slurmctld.pid", signal.SIGTERM)
+        for pid in self._stepd_pids_all():
+            self._kill_tree(pid)
+        if self._munged is not None:
+            self._stop_pid(self._munged, signal.SIGTERM)
+        shutil.rmtree(self.run, ignore_errors=True)
+
+    def _stepd_pids_all(self) -> list[int]:
+        # Steps of this cluster run from its spool directory, named in their working state.
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
+                environ = Path(f"/proc/{entry}/environ").read_bytes()
+            except OSError:
+                continue
+            if cmd.startswith(b"slurmstepd") and str(self.conf).encode() in environ:
+                found.append(int(entry))
+        return found
+
+    # -- pids ------------------------------------------------------------------------------
+    def _wait_pid(self, path: Path, timeout: float = 15) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pid = _read_pid(path)
+            if pid is not None and _alive(pid):
+                return pid
+            time.sleep(0.05)
+        raise RuntimeError(f"{path.name} did not appear\n{self.log_tail()}")
+
+    def _kill_pidfile(self, path: Path, sig: signal.Signals) -> None:
+        pid = _read_pid(path)
+        if pid is not None:
+            self._stop_pid(pid, sig)
+            path.unlink(missing_ok=True)
+
+    def _stop_pid(self, pid: int, sig: signal.Signals, timeout: float = 10) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+        deadline = time.monotonic() + timeout
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
