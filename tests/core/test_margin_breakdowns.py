@@ -368,3 +368,17 @@ def test_margin_identities_hold_in_every_breakdown(
     for r in report.by_tier:
         if r.tier is Tier.INTERNAL:
             assert r.revenue == 0
+
+
+@pytest.mark.parametrize("seconds", [20, 1, 7, 3601])
+def test_a_period_of_any_length_is_costed(seconds: int) -> None:
+    # Capacity hours of an odd-length period have no exact decimal form: rows still add up.
+    end = T0 + timedelta(seconds=seconds)
+    use = span("acme", Tier.SPOT, 1, T0, end)
+
+    report = margin_analysis(T0, end, SHARE_CAPACITY, [use], [], idle_share=IdleShare.EVEN)
+
+    assert (
+        report.capacity_gpu_hours == by(report.by_gpu_type, "gpu_type")["h100"].capacity_gpu_hours
+    )
+    assert _f(report.total_cost) == _f(report.used_cost) + _f(report.idle_cost)

@@ -13,10 +13,13 @@ _EXACT_PRECISION = 1000
 
 def exact_sum(values: Iterable[Decimal]) -> Decimal:
     """The sum of values, with no rounding at all."""
+    # Evaluate the values first, in the caller's context: a generator would otherwise run its
+    # divisions inside the trapping context below and fail on any inexact quotient.
+    terms = list(values)
     with localcontext() as ctx:
         ctx.prec = _EXACT_PRECISION
         ctx.traps[Inexact] = True
-        return sum(values, ZERO)
+        return sum(terms, ZERO)
 
 
 def exact_difference(a: Decimal, b: Decimal) -> Decimal:
