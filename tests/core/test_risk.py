@@ -23,69 +23,95 @@ D = Decimal
 HOURS_PER_MONTH = 730  # 8760 / 12
 
 
-def test_a_still_future_loses_money_when_idle_costs_more_than_selling_earns() -> None:
+def test_a_still_future_earns_when_the_price_covers_the_unsold_capacity() -> None:
     # Each month: 8 GPUs × 730 h = 5840 GPU-hours.
-    #   internal 0.6 → 3504 h; sellable min(cap 0.3, 1 − 0.6) = 0.3; demand 0.5 of it
-    #   external 0.3 × 0.5 = 0.15 → 876 h;  idle 1 − 0.6 − 0.15 = 0.25 → 1460 h
-    #   revenue       876 × 2.5           = 2190
+    #   internal 0.6 → 3504 h; sellable min(cap 0.3, 1 − 0.6) = 0.3; held back 0.1 → 584 h
+    #   external 0.3 × demand 0.5 = 0.15 → 876 h; idle (sellable, unsold) 0.15 → 876 h
+    #   revenue       876 × 2.5            = 2190
     #   external cost 876 × (1.0 + 0.125)  =  985.5
-    #   idle cost    1460 × (1.0 + 0.025)  = 1496.5
-    #   margin        2190 − 985.5 − 1496.5 = −292 a month; × 12 months = −3504
+    #   idle cost     876 × (1.0 + 0.025)  =  897.9
+    #   margin        2190 − 985.5 − 897.9 = 306.6 a month; × 12 months = 3679.2
     result = run_risk(fleet(), still_scenario(), months=12, scenarios=50, seed=1)
 
-    assert result.expected_margin == D("-3504.00")
-    assert (result.p5_margin, result.p50_margin, result.p95_margin) == (D("-3504.00"),) * 3
+    assert result.expected_margin == D("3679.20")
+    assert (result.p5_margin, result.p50_margin, result.p95_margin) == (D("3679.20"),) * 3
     assert result.margin_at_risk == D("0.00")
-    assert result.probability_of_loss == D(1)
+    assert result.probability_of_loss == D(0)
     assert result.expected_revenue == D("26280.00")  # 2190 × 12
     assert result.expected_external_cost == D("11826.00")  # 985.5 × 12
-    assert result.expected_idle_cost == D("17958.00")  # 1496.5 × 12
+    assert result.expected_idle_cost == D("10774.80")  # 897.9 × 12
     assert result.capacity_gpu_hours == D(8 * 730 * 12)
-    assert [band.p50 for band in result.monthly] == [D("-292.00")] * 12
+    assert float(result.held_back_gpu_hours[0]) == pytest.approx(584 * 12)
+    assert [band.p50 for band in result.monthly] == [D("306.60")] * 12
     assert result.currency == "USD"
 
 
-def test_a_still_future_with_full_demand_makes_money() -> None:
-    # external 0.3 → 1752 h, idle 0.1 → 584 h:
-    #   4380 − 1752 × 1.125 − 584 × 1.025 = 4380 − 1971 − 598.6 = 1810.4 a month; × 12 = 21724.8
+def test_the_selling_business_can_lose_while_selling_still_beats_idling() -> None:
+    # At $2.00: revenue 876 × 2 = 1752; margin 1752 − 985.5 − 897.9 = −131.4 a month (−1576.8
+    # a year). Yet selling an hour instead of idling it costs only the extra energy
+    # 0.125 − 0.025 = 0.1: added 1752 − 876 × 0.1 = 1664.4 a month (19972.8 a year).
+    result = run_risk(
+        fleet(), still_scenario(price_per_gpu_hour=D(2)), months=12, scenarios=20, seed=1
+    )
+
+    assert result.expected_margin == D("-1576.80")
+    assert result.probability_of_loss == D(1)
+    assert result.expected_added_margin == D("19972.80")
+    assert result.p5_added_margin == result.p95_added_margin == D("19972.80")
+    assert result.probability_selling_loses == D(0)
+
+
+def test_selling_below_the_extra_energy_loses_even_against_idling() -> None:
+    # At $0.05 an hour sold earns less than its extra energy (0.1): added 876 × −0.05 = −43.8.
+    result = run_risk(
+        fleet(), still_scenario(price_per_gpu_hour=D("0.05")), months=1, scenarios=5, seed=1
+    )
+
+    assert result.expected_added_margin == D("-43.80")
+    assert result.probability_selling_loses == D(1)
+
+
+def test_a_still_future_with_full_demand_sells_everything_it_may() -> None:
+    # external 0.3 → 1752 h, nothing unsold:
+    #   4380 − 1752 × 1.125 = 4380 − 1971 = 2409 a month; × 12 = 28908
     result = run_risk(
         fleet(), still_scenario(external_demand=D(1)), months=12, scenarios=10, seed=1
     )
 
-    assert result.expected_margin == D("21724.80")
-    assert result.p5_margin == result.p95_margin == D("21724.80")
+    assert result.expected_margin == D("28908.00")
+    assert result.p5_margin == result.p95_margin == D("28908.00")
     assert result.probability_of_loss == D(0)
 
 
 def test_a_shorter_useful_life_raises_depreciation() -> None:
     # At 4 years depreciation is 1.0 × 5 / 4 = 1.25: busy 1.375, idle 1.275 per GPU-hour.
-    #   2190 − 876 × 1.375 − 1460 × 1.275 = 2190 − 1204.5 − 1861.5 = −876 a month
+    #   2190 − 876 × 1.375 − 876 × 1.275 = 2190 − 1204.5 − 1116.9 = −131.4 a month
     result = run_risk(fleet(), still_scenario(life=D(4)), months=3, scenarios=5, seed=1)
 
-    assert result.expected_margin == D("-2628.00")
+    assert result.expected_margin == D("-394.20")
 
 
 def test_a_price_drift_of_minus_20_percent_gives_80_percent_of_the_price_a_year_on() -> None:
     # Month t is priced 2.5 × 0.8^(t/12); month 13 (t = 12) at exactly 2.0:
-    #   876 × 2.0 − 985.5 − 1496.5 = −730.
+    #   876 × 2.0 − 985.5 − 897.9 = −131.4.
     result = run_risk(
         fleet(), still_scenario(price_drift_per_year=D("-0.2")), months=13, scenarios=5, seed=1
     )
 
-    assert result.monthly[12].p50 == D("-730.00")
+    assert result.monthly[12].p50 == D("-131.40")
     revenue = sum(876 * 2.5 * 0.8 ** (t / 12) for t in range(13))
     assert result.expected_revenue == D(f"{revenue:.2f}")
-    assert result.expected_margin == D(f"{revenue - 13 * (985.5 + 1496.5):.2f}")
+    assert result.expected_margin == D(f"{revenue - 13 * (985.5 + 897.9):.2f}")
 
 
 def test_internal_work_comes_first_and_leaves_nothing_to_sell_or_idle() -> None:
     # Internal demand doubling every year: u = 0.6 × 2^(t/12) reaches 1 before month 13, so
-    # that month nothing is sold and nothing is idle: margin 0.
+    # that month nothing is sold, nothing is idle and nothing held back: margin 0.
     scenario = replace(still_scenario(), internal_growth_per_year=D(1))
 
     result = run_risk(fleet(), scenario, months=13, scenarios=5, seed=1)
 
-    assert result.monthly[0].p50 == D("-292.00")
+    assert result.monthly[0].p50 == D("306.60")
     assert result.monthly[12].p50 == D("0.00")
 
 
@@ -94,17 +120,17 @@ def test_a_gpu_type_s_costs_scale_with_its_gpus() -> None:
 
     result = run_risk(two_nodes, still_scenario(), months=12, scenarios=5, seed=1)
 
-    assert result.expected_margin == D("-7008.00")
+    assert result.expected_margin == D("7358.40")
 
 
 def test_expected_price_after_a_year_is_today_s_times_one_plus_drift() -> None:
     # With volatility the year-on price is lognormal with mean 2.5 × 0.8 = 2.0, so the mean of
-    # month 13's margin is still −730 (only revenue moves; costs are fixed here).
+    # month 13's margin is still −131.4 (only revenue, 1752 on average, moves; costs are fixed).
     scenario = still_scenario(price_drift_per_year=D("-0.2"), price_volatility=D("0.5"))
 
     result = run_risk(fleet(), scenario, months=13, scenarios=100_000, seed=7)
 
-    assert float(result.monthly[12].expected) == pytest.approx(-730, abs=730 * 0.01)
+    assert float(result.monthly[12].expected) == pytest.approx(-131.4, abs=1752 * 0.01)
     assert result.monthly[12].p5 < result.monthly[12].p50 < result.monthly[12].p95
 
 

@@ -83,7 +83,7 @@ def test_percentiles_are_ordered_and_inside_the_samples(
 
 @settings(max_examples=60, deadline=None)
 @given(runs)
-def test_every_gpu_hour_is_internal_external_or_idle_and_margins_add_up(
+def test_every_gpu_hour_is_internal_external_idle_or_held_back_and_margins_add_up(
     run: tuple[Scenario, int, int, int],
 ) -> None:
     scenario, months, count, seed = run
@@ -93,9 +93,18 @@ def test_every_gpu_hour_is_internal_external_or_idle_and_margins_add_up(
     )
 
     capacity = 12 * HOURS_PER_MONTH * months  # 12 GPUs
-    used = paths.internal_gpu_hours + paths.external_gpu_hours + paths.idle_gpu_hours
+    used = (
+        paths.internal_gpu_hours
+        + paths.external_gpu_hours
+        + paths.idle_gpu_hours
+        + paths.held_back_gpu_hours
+    )
     np.testing.assert_allclose(used, capacity, rtol=1e-9)
     assert (paths.idle_gpu_hours >= -1e-6).all()
+    assert (paths.held_back_gpu_hours >= -1e-6).all()
+    # Selling instead of idling never costs more than the margin shows: the added margin is the
+    # margin plus the idle cost the sold hours would have carried, so it is at least the margin.
+    assert (paths.added_margins >= paths.margins - 1e-6).all()
     # External work never holds more than the sellable cap.
     cap_hours = sum(
         float(scenario.gpu_types[g].sellable_cap) * c.gpus * HOURS_PER_MONTH * months

@@ -187,6 +187,11 @@ def _risk_data(
         "expected_revenue": result.expected_revenue,
         "expected_external_cost": result.expected_external_cost,
         "expected_idle_cost": result.expected_idle_cost,
+        "expected_added_margin": result.expected_added_margin,
+        "p5_added_margin": result.p5_added_margin,
+        "p50_added_margin": result.p50_added_margin,
+        "p95_added_margin": result.p95_added_margin,
+        "probability_selling_loses": result.probability_selling_loses,
         "sensitivity": [
             {
                 "input": row.input,
@@ -228,6 +233,12 @@ def _print_risk(result: RiskResult, wall_s: float, fleet: str, scenario: Path | 
             (f"expected external revenue ({money})", result.expected_revenue),
             (f"expected cost of external use ({money})", result.expected_external_cost),
             (f"expected idle cost ({money})", result.expected_idle_cost),
+            (f"added over idling: expected ({money})", result.expected_added_margin),
+            (
+                f"added over idling: P5 / P50 / P95 ({money})",
+                f"{result.p5_added_margin} / {result.p50_added_margin} / {result.p95_added_margin}",
+            ),
+            ("probability selling loses", f"{result.probability_selling_loses * 100:.2f} %"),
             ("wall time", f"{wall_s:.3f} s"),
         ],
         title="Margin at risk: gross margin of selling capacity over the horizon",

@@ -66,8 +66,9 @@ class RiskResult:
     """The distribution of the horizon's gross margin, in the fleet's currency.
 
     margins holds every scenario's total margin over the horizon (float64, shape (scenarios,));
-    revenue, external_cost and idle_cost add up to it scenario by scenario. The Decimal figures
-    are rounded to the cent.
+    revenue, external_cost and idle_cost add up to it scenario by scenario. added_margins holds
+    what selling adds over leaving the same GPUs idle (fixed cost is paid either way). The
+    Decimal figures are rounded to the cent.
     """
 
     currency: str
@@ -81,6 +82,8 @@ class RiskResult:
     external_gpu_hours: Floats
     internal_gpu_hours: Floats
     idle_gpu_hours: Floats
+    held_back_gpu_hours: Floats
+    added_margins: Floats
     capacity_gpu_hours: Decimal
     expected_margin: Decimal
     p5_margin: Decimal
@@ -91,6 +94,12 @@ class RiskResult:
     expected_revenue: Decimal
     expected_external_cost: Decimal
     expected_idle_cost: Decimal
+    expected_added_margin: Decimal
+    p5_added_margin: Decimal
+    p50_added_margin: Decimal
+    p95_added_margin: Decimal
+    # The share of futures in which selling earns less than the extra energy it burns.
+    probability_selling_loses: Decimal
     sensitivity: list[SensitivityRow]
     monthly: list[MonthBand]
 
@@ -127,6 +136,8 @@ def run_risk(
     bands = np.percentile(paths.monthly_margins, PERCENTILES, axis=1)
     monthly_mean = paths.monthly_margins.mean(axis=1)
     losses = int(np.count_nonzero(margins < 0))
+    added = paths.added_margins
+    a5, a50, a95 = (float(v) for v in np.percentile(added, PERCENTILES))
     return RiskResult(
         currency=fleet_currency(fleet),
         months=months,
@@ -139,6 +150,8 @@ def run_risk(
         external_gpu_hours=paths.external_gpu_hours,
         internal_gpu_hours=paths.internal_gpu_hours,
         idle_gpu_hours=paths.idle_gpu_hours,
+        held_back_gpu_hours=paths.held_back_gpu_hours,
+        added_margins=added,
         capacity_gpu_hours=Decimal(sum(c.gpus for c in costs.values()))
         * Decimal(HOURS_PER_MONTH)
         * months,
@@ -152,6 +165,13 @@ def run_risk(
         expected_revenue=cents(float(paths.revenue.mean())),
         expected_external_cost=cents(float(paths.external_cost.mean())),
         expected_idle_cost=cents(float(paths.idle_cost.mean())),
+        expected_added_margin=cents(float(added.mean())),
+        p5_added_margin=cents(a5),
+        p50_added_margin=cents(a50),
+        p95_added_margin=cents(a95),
+        probability_selling_loses=(
+            Decimal(int(np.count_nonzero(added < 0))) / Decimal(scenarios)
+        ).quantize(_FOUR_PLACES),
         sensitivity=[
             SensitivityRow(
                 input=e.input,

@@ -36,6 +36,10 @@ class Paths:
 
     Totals are arrays of shape (scenarios,); monthly_margins has shape (months, scenarios)
     (one row per month). margins = revenue − external_cost − idle_cost, scenario by scenario.
+    Idle is the sellable capacity left unsold; capacity above the cap that internal work did not
+    use is held back (internal's headroom, not the selling business's cost). added_margins is
+    what selling adds over leaving the same GPUs idle: revenue − external hours × (busy − idle
+    rate), since the fixed cost is paid either way.
     """
 
     margins: Floats
@@ -45,6 +49,8 @@ class Paths:
     external_gpu_hours: Floats
     internal_gpu_hours: Floats
     idle_gpu_hours: Floats
+    held_back_gpu_hours: Floats
+    added_margins: Floats
     monthly_margins: Floats
     # The sampled inputs, one value per scenario each, by name (for the sensitivity table).
     inputs: dict[str, Floats]
@@ -70,6 +76,8 @@ def simulate(
         external_gpu_hours=np.zeros(scenarios),
         internal_gpu_hours=np.zeros(scenarios),
         idle_gpu_hours=np.zeros(scenarios),
+        held_back_gpu_hours=np.zeros(scenarios),
+        added_margins=np.zeros(scenarios),
         monthly_margins=np.zeros((months, scenarios)),
         inputs={name: np.empty(scenarios) for name in names},
     )
@@ -147,8 +155,9 @@ def _gpu_type(
     sellable = np.minimum(float(entry.sellable_cap), 1.0 - internal)
     demand = _demand(rng, entry, n, months)
     external = sellable * demand  # external GPU-hours as a fraction of capacity
+    # What the cap keeps back beyond internal use is internal's headroom, not unsold stock.
+    held_back = 1.0 - internal - sellable
     idle = sellable  # reuses the buffer: sellable is not needed any more
-    np.subtract(1.0, internal, out=idle)
     idle -= external
     price = _price_path(rng, entry, n, months)
     revenue = price * external
@@ -162,12 +171,16 @@ def _gpu_type(
 
     external_hours = external.sum(axis=0) * capacity_hours
     idle_hours = idle.sum(axis=0) * capacity_hours
-    paths.revenue[block] += revenue.sum(axis=0) * capacity_hours
+    revenue_total = revenue.sum(axis=0) * capacity_hours
+    paths.revenue[block] += revenue_total
     paths.external_cost[block] += external_hours * busy_rate
     paths.idle_cost[block] += idle_hours * idle_rate
+    # Selling an hour instead of idling it costs only the extra energy: fixed cost cancels.
+    paths.added_margins[block] += revenue_total - external_hours * (busy_rate - idle_rate)
     paths.external_gpu_hours[block] += external_hours
     paths.internal_gpu_hours[block] += internal.sum(axis=0) * capacity_hours
     paths.idle_gpu_hours[block] += idle_hours
+    paths.held_back_gpu_hours[block] += held_back.sum(axis=0) * capacity_hours
     mean_price: Floats = price.mean(axis=0)
     mean_demand: Floats = demand.mean(axis=0)
     return mean_price, mean_demand

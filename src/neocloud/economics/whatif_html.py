@@ -312,6 +312,18 @@ def _risk(page: WhatIfPage) -> str:
         ["P5 / P50 / P95", " / ".join(money(v, c) for v in _percentiles(risk))],
         ["probability of a loss", f"{risk.probability_of_loss * 100:.2f} %"],
         ["margin at risk (expected − P5)", money(risk.margin_at_risk, c)],
+        ["added over leaving the GPUs idle: expected", money(risk.expected_added_margin, c)],
+        [
+            "added over idling: P5 / P50 / P95",
+            " / ".join(
+                money(v, c)
+                for v in (risk.p5_added_margin, risk.p50_added_margin, risk.p95_added_margin)
+            ),
+        ],
+        [
+            "probability selling earns less than it costs",
+            f"{risk.probability_selling_loses * 100:.2f} %",
+        ],
         ["scenarios × months, seed", f"{risk.scenarios:,} × {risk.months}, seed {risk.seed}"],
     ]
     return (

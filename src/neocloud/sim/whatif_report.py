@@ -222,6 +222,9 @@ def _risk(result: WhatIfResult) -> dict[str, Any] | None:
         "p95_margin": risk.p95_margin,
         "probability_of_loss": risk.probability_of_loss,
         "margin_at_risk": risk.margin_at_risk,
+        "expected_added_margin": risk.expected_added_margin,
+        "p5_added_margin": risk.p5_added_margin,
+        "probability_selling_loses": risk.probability_selling_loses,
     }
 
 
