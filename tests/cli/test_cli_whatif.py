@@ -92,7 +92,7 @@ def test_a_bad_policy_is_refused_and_nothing_runs(tmp_path: Path) -> None:
         f"{policy}:4: gpu_types.b200: GPU type not in the fleet (the fleet has h100)",
         f"{policy}:5: discount: unknown key (allowed: currency, start, spot_grace_s, tiers,"
         " gpu_types, contracts, sweep)",
-        "error: 5 problem(s) in the inputs; nothing was simulated",
+        "error: 5 problem(s) in the inputs; nothing ran",
     ]
 
 

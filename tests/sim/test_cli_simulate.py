@@ -101,7 +101,7 @@ def test_bad_trace_rows_are_all_printed_and_nothing_runs(tmp_path: Path) -> None
     assert result.stderr.splitlines() == [
         f"{trace}:2: num_gpus: must be a positive integer, got 'x'",
         f"{trace}:3: duration: must be a number of seconds > 0, got '-1'",
-        "error: 2 problem(s) in the inputs; nothing was simulated",
+        "error: 2 problem(s) in the inputs; nothing ran",
     ]
 
 

@@ -86,7 +86,7 @@ def simulate(
         with _progress(enabled=not json_out) as progress:
             report = run(request, progress=progress)
     except InputError as exc:
-        _print_problems(exc.problems, json_out)
+        print_problems(exc.problems, json_out)
         raise typer.Exit(1) from None
     if json_out:
         print_json(
@@ -138,7 +138,8 @@ def _progress(*, enabled: bool) -> Iterator[ProgressCallback | None]:
         yield update
 
 
-def _print_problems(problems: list[InputProblem], json_out: bool) -> None:
+def print_problems(problems: list[InputProblem], json_out: bool) -> None:
+    """Every problem of the inputs, as `file:line: field: message` lines or as JSON."""
     if json_out:
         print_json(
             {
@@ -153,7 +154,7 @@ def _print_problems(problems: list[InputProblem], json_out: bool) -> None:
         note(str(problem))
     if len(problems) > MAX_PROBLEMS_SHOWN:
         note(f"… and {len(problems) - MAX_PROBLEMS_SHOWN} more problems")
-    note(f"error: {len(problems)} problem(s) in the inputs; nothing was simulated")
+    note(f"error: {len(problems)} problem(s) in the inputs; nothing ran")
 
 
 def _print_report(report: SimReport, trace: Path, fleet: Path, trace_format: str) -> None:

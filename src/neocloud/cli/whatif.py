@@ -12,7 +12,7 @@ import typer
 
 from neocloud.cli.context import JsonFlag, wants_json
 from neocloud.cli.output import console, note, print_fields, print_json, print_table
-from neocloud.cli.simulate import _print_problems
+from neocloud.cli.simulate import print_problems
 from neocloud.domain.jobs import Tier
 from neocloud.economics.whatif_html import render_page
 from neocloud.economics.whatif_risk import (
@@ -146,7 +146,7 @@ def whatif(
                 with_risk=not no_risk,
             )
     except InputError as exc:
-        _print_problems(exc.problems, json_out)
+        print_problems(exc.problems, json_out)
         raise typer.Exit(1) from None
     inputs = [
         ("fleet", str(fleet)),
