@@ -190,6 +190,17 @@ def test_spot_preempted_for_internal_then_billed(any_server: ServerProcess, tmp_
         billed = sum(D(r["gpu_seconds"]) for r in records) + internal_gpu_seconds(op, began)
         assert abs(D(m["used_gpu_hours"]) * 3600 - billed) < D("1e-9")
     assert D(m["used_cost"]) > 0 and D(m["idle_cost"]) > 0
+    # Shared by used cost, idle moves onto the slices that used the capacity; after idle the
+    # margin is the same, and acme's row carries its revenue.
+    w = op.get("/v1/margin", params={**window, "idle": "weighted"}).json()
+    with localcontext() as exact:
+        exact.prec = 1000
+        assert D(w["margin_after_idle"]) == D(m["margin_after_idle"])
+        assert D(w["shared_idle_cost"]) == D(w["idle_cost"]) == D(m["idle_cost"])
+        orgs = {r["org_name"]: r for r in w["by_org"]}
+        assert D(orgs["acme"]["revenue"]) == D(inv["total"])
+        assert D(orgs["acme"]["shared_idle_cost"]) > 0
+        assert sum(D(r["gross_margin"]) for r in w["by_org"]) == D(w["gross_margin"])
 
     # Another customer sees none of it: 404, never 403.
     for path in (
