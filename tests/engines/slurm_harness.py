@@ -174,8 +174,12 @@ class SlurmCluster:
         self._wait_pid(self.run / "slurmctld.pid")
 
     def stop_controller(self) -> None:
-        """Kill slurmctld (SIGKILL): the controller is unreachable until start_controller()."""
-        self._kill_pidfile(self.run / "slurmctld.pid", signal.SIGKILL)
+        """Stop slurmctld: the controller is unreachable until start_controller().
+
+        SIGTERM, so it saves its job state first: a controller killed before its periodic save
+        forgets recent jobs and, on restart, kills them as duplicates (Slurm's own behaviour).
+        """
+        self._kill_pidfile(self.run / "slurmctld.pid", signal.SIGTERM)
 
     def start_node(self, node: str) -> None:
         """Start the slurmd of one node."""
@@ -265,7 +269,9 @@ class SlurmCluster:
             self._kill_tree(pid)
         if self._munged is not None:
             self._stop_pid(self._munged, signal.SIGTERM)
-        shutil.rmtree(self.run, ignore_errors=True)
+        # Set NEOCLOUD_KEEP_SLURM=1 to keep the logs and state of a failing test.
+        if not os.environ.get("NEOCLOUD_KEEP_SLURM"):
+            shutil.rmtree(self.run, ignore_errors=True)
 
     def _stepd_pids_all(self) -> list[int]:
         # Steps of this cluster run from its spool directory, named in their working state.

@@ -13,7 +13,13 @@ from neocloud.cli.context import JsonFlag, client, wants_json
 from neocloud.cli.output import print_fields, print_json, print_table
 from neocloud.cli.parse import parse_fraction
 from neocloud.domain.jobs import Tier
-from neocloud.schemas.fleet import FleetProblem, FleetSummary, FleetValidation, Quota
+from neocloud.schemas.fleet import (
+    ClusterCheck,
+    FleetProblem,
+    FleetSummary,
+    FleetValidation,
+    Quota,
+)
 
 app = typer.Typer(help="The fleet: load and inspect it, set quotas and caps.", no_args_is_help=True)
 quota_app = typer.Typer(help="GPUs of a type an org may hold at once.", no_args_is_help=True)
@@ -82,6 +88,95 @@ def _summary(summary: FleetSummary) -> None:
         ["GPU TYPE", "GPUS", "ALLOCATED", "SELLABLE CAP"],
         [[g.gpu_type, g.gpus, g.gpus_allocated, g.sellable_cap] for g in summary.gpu_types],
     )
+    if summary.engines:
+        typer.echo("")
+        _engine_rows(summary.engines)
+
+
+def _engine_rows(clusters: list[ClusterCheck]) -> None:
+    print_table(
+        ["CLUSTER", "ENGINE", "STATE", "NODES UP", "PROBLEM"],
+        [
+            [
+                c.cluster,
+                c.engine_kind,
+                c.state,
+                f"{sum(n.state == 'up' for n in c.nodes)}/{len(c.nodes)}",
+                c.message or "",
+            ]
+            for c in clusters
+        ],
+    )
+
+
+@app.command("check")
+def check(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Ask every cluster's engine now: what is wrong and how to fix it; exit 1 on any problem."""
+    result = client(ctx).fleet.check()
+    if wants_json(ctx, as_json):
+        print_json(result)
+    else:
+        _engine_rows(result.clusters)
+        problems = [
+            (c.cluster, n.name, n.state, n.message or "")
+            for c in result.clusters
+            for n in c.nodes
+            if n.state != "up"
+        ]
+        if problems:
+            typer.echo("")
+            print_table(["CLUSTER", "NODE", "STATE", "WHY / FIX"], problems)
+        typer.echo("\nall engines answer and every node is up" if result.ok else "")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command("discover")
+def discover(
+    slurm: Annotated[
+        bool, typer.Option("--slurm", help="Read the nodes from Slurm (sinfo) on this host.")
+    ] = False,
+    conf: Annotated[
+        Path | None, typer.Option("--conf", help="slurm.conf to use (else the client default).")
+    ] = None,
+    bin_dir: Annotated[
+        Path | None, typer.Option("--bin-dir", help="Directory of sinfo, sbatch, ….")
+    ] = None,
+    partition: Annotated[
+        str | None, typer.Option("--partition", help="Only this partition's nodes.")
+    ] = None,
+    cluster: Annotated[str, typer.Option("--cluster", help="Cluster name to write.")] = "slurm",
+    region: Annotated[str, typer.Option("--region", help="Region name to write.")] = "default",
+) -> None:
+    """Print a fleet file for the nodes an engine reports (edit the node model's costs)."""
+    # Imported here: discovery talks to the engine directly, on this host, without a server.
+    from neocloud.engines.base import EngineError
+    from neocloud.engines.slurm import read_inventory
+    from neocloud.engines.slurm_cli import SlurmCli
+    from neocloud.engines.slurm_discover import fleet_yaml
+    from neocloud.engines.slurm_options import SlurmOptions
+
+    if not slurm:
+        raise typer.BadParameter("say which engine to read: --slurm", param_hint="--slurm")
+    options: dict[str, str] = {}
+    if conf is not None:
+        options["conf"] = str(conf.resolve())
+    if bin_dir is not None:
+        options["bin_dir"] = str(bin_dir.resolve())
+    if partition is not None:
+        options["partition"] = partition
+    try:
+        settings = SlurmOptions.from_engine_options(options, Path("/nonexistent"))
+        cli = SlurmCli(settings)
+        cli.check_setup()
+        nodes = read_inventory(cli, partition)
+    except EngineError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if not any(n.gpus for n in nodes):
+        typer.echo("error: Slurm lists no node with GPUs (Gres=gpu:…)", err=True)
+        raise typer.Exit(1)
+    typer.echo(fleet_yaml(nodes, cluster, region, options), nl=False)
 
 
 @app.command("load")

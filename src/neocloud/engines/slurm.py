@@ -69,6 +69,9 @@ from neocloud.scheduler.model import GpuSlot
 
 KIND = "slurm"
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# A job Slurm runs whose command has not stamped its start after this long is taken as started
+# when its script did (the attempt directory may not be shared with the nodes as it should).
+COMMAND_START_SECONDS = 60.0
 # A SIGKILL already sent is repeated at most this often while the job lingers.
 _KILL_REPEAT_SECONDS = 2.0
 
@@ -201,6 +204,11 @@ class SlurmEngine:
             started = facts.started_at or _epoch(job.get("start_time"))
             if facts.exit_status is None:
                 self._enforce(slurm_id, attempt_dir, facts, started)
+                if not facts.command_started and (
+                    started is None or self._clock() - started < COMMAND_START_SECONDS
+                ):
+                    # Usage starts with the command, not with srun's launch of it.
+                    return EngineStatus(EngineState.STARTING, reason="starting: srun is launching")
             return EngineStatus(
                 EngineState.RUNNING, started_at=utc(started), placement=_placement(job)
             )
@@ -386,26 +394,7 @@ class SlurmEngine:
 
     def inventory(self) -> list[EngineNode]:
         """Every node of the partition (all partitions if none is set) from `sinfo --json`."""
-        document = self.cli.run_json("sinfo")
-        nodes = []
-        for raw in document.get("nodes", []):
-            partitions = raw.get("partitions") or []
-            if self.options.partition and self.options.partition not in partitions:
-                continue
-            gres = gpu_gres(str(raw.get("gres") or ""))
-            gpu_type, count = (gres[0][0] or "gpu", gres[0][1]) if gres else ("", 0)
-            health = node_health(str(raw.get("state", "")), list(raw.get("state_flags") or []))
-            nodes.append(
-                EngineNode(
-                    name=str(raw["name"]),
-                    gpu_type=gpu_type,
-                    gpus=count,
-                    state=health,
-                    labels={"partitions": ",".join(partitions)},
-                    reason=str(raw.get("reason") or "") or None,
-                )
-            )
-        return nodes
+        return read_inventory(self.cli, self.options.partition)
 
     def close(self) -> None:
         """Nothing to release: Slurm keeps running the work."""
@@ -483,6 +472,34 @@ class SlurmEngine:
         if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
             raise EngineError(f"malformed Slurm handle id {handle.id!r}")
         return parts[0], int(parts[1]), parts[2]
+
+
+def read_inventory(cli: SlurmCli, partition: str | None) -> list[EngineNode]:
+    """The nodes of a partition (every node if None) from `sinfo --json`, with GPUs and health."""
+    document = cli.run_json("sinfo")
+    nodes = []
+    for raw in document.get("nodes", []):
+        partitions = raw.get("partitions") or []
+        if partition and partition not in partitions:
+            continue
+        gres = gpu_gres(str(raw.get("gres") or ""))
+        gpu_type, count = (gres[0][0] or "gpu", gres[0][1]) if gres else ("", 0)
+        health = node_health(str(raw.get("state", "")), list(raw.get("state_flags") or []))
+        nodes.append(
+            EngineNode(
+                name=str(raw["name"]),
+                gpu_type=gpu_type,
+                gpus=count,
+                state=health,
+                labels={
+                    "partitions": ",".join(partitions),
+                    "cpus": str(raw.get("cpus") or 0),
+                    "memory_mb": str(raw.get("real_memory") or 0),
+                },
+                reason=str(raw.get("reason") or "") or None,
+            )
+        )
+    return nodes
 
 
 def _identity(spec: LaunchSpec) -> dict[str, Any]:

@@ -34,6 +34,8 @@ class AttemptFacts:
 
     slurm_job_id: str | None = None
     started_at: float | None = None
+    # True once a rank's command has started (started_at is then that instant, not the script's).
+    command_started: bool = False
     exit_status: int | None = None
     ended_at: float | None = None
     heartbeat_at: float | None = None
@@ -43,6 +45,9 @@ class AttemptFacts:
     def read(cls, attempt_dir: Path) -> AttemptFacts:
         """Read whatever the files hold; missing or half-written files count as absent."""
         started = _fields(attempt_dir / script.STARTED)
+        # The first rank's command start, else the script's own stamp before srun.
+        ranks = [_float(_fields(p), 0) for p in attempt_dir.glob(script.RANK_STARTED)]
+        first_rank = min((r for r in ranks if r is not None), default=None)
         ended = _fields(attempt_dir / script.EXIT)
         kill = _fields(attempt_dir / script.KILL_AT)
         try:
@@ -51,7 +56,8 @@ class AttemptFacts:
             beat = None
         return cls(
             slurm_job_id=started[0] if started else None,
-            started_at=_float(started, 1),
+            started_at=first_rank if first_rank is not None else _float(started, 1),
+            command_started=first_rank is not None,
             exit_status=int(ended[0]) if ended and ended[0].lstrip("-").isdigit() else None,
             ended_at=_float(ended, 1),
             heartbeat_at=beat,

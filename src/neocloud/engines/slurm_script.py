@@ -5,7 +5,8 @@ of N nodes is one step of N tasks), so a preemption notice sent to the job's ste
 (`scancel --signal=TERM`) reaches the command on every node while the script itself lives on to
 record the end. In the attempt directory (see `slurm.py`) it writes:
 
-- `started`    `<slurm job id> <epoch seconds>` just before the command starts
+- `started`    `<slurm job id> <epoch seconds>` just before srun starts the command
+- `rank-<r>.started`  `<epoch seconds>` as rank r's command starts (srun may take a while)
 - `heartbeat`  touched every second while it lives: the last sign of life if the node dies
 - `exit`       `<exit status> <epoch seconds>` once every task has ended
 
@@ -30,9 +31,12 @@ SCRIPT = "job.sh"
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Exported last, so a job cannot spoof its identity. Per-rank values come from srun's variables.
+# Each rank also stamps the instant its command starts: usage counts from the first of them.
 _RANK_ENV = (
+    'date +%s.%N > "$1/rank-$SLURM_PROCID.started"; shift; '
     'export NEOCLOUD_NODE_RANK="$SLURM_PROCID" NEOCLOUD_NODE_NAME="$SLURMD_NODENAME"; exec "$@"'
 )
+RANK_STARTED = "rank-*.started"
 
 
 def batch_script(spec: LaunchSpec, attempt_dir: str, gpu_type: str, srun: str, scancel: str) -> str:
@@ -69,6 +73,7 @@ def batch_script(spec: LaunchSpec, attempt_dir: str, gpu_type: str, srun: str, s
         "-c",
         _RANK_ENV,
         "neocloud-rank",
+        attempt_dir,
         *spec.command,
     ]
     q = shlex.quote

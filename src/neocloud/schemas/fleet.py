@@ -59,6 +59,33 @@ class GpuTypeCapacity(BaseModel):
     sellable_cap: Decimal
 
 
+class NodeCheck(BaseModel):
+    """A node as its engine reports it: up, drain, down, missing or mismatch (with why)."""
+
+    name: str
+    state: str
+    message: str | None = None
+
+
+class ClusterCheck(BaseModel):
+    """A cluster's engine: ok, degraded (unreachable, retried with backoff) or misconfigured."""
+
+    cluster: str
+    engine_kind: str
+    engine: str | None = Field(description="the engine's name in job handles, if it was built")
+    state: str
+    message: str | None = Field(default=None, description="what is wrong and how to fix it")
+    ok: bool
+    nodes: list[NodeCheck] = Field(default_factory=list)
+
+
+class FleetCheck(BaseModel):
+    """Every cluster's engine and nodes checked against the fleet file."""
+
+    ok: bool
+    clusters: list[ClusterCheck]
+
+
 class FleetSummary(BaseModel):
     """The fleet as the operator sees it."""
 
@@ -67,6 +94,10 @@ class FleetSummary(BaseModel):
     gpu_types: list[GpuTypeCapacity]
     nodes: int
     gpus: int
+    engines: list[ClusterCheck] = Field(
+        default_factory=list,
+        description="each cluster's engine as the control loop last saw it (no engine is asked)",
+    )
 
 
 class Offering(BaseModel):

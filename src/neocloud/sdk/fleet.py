@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from neocloud.schemas.common import Page
 from neocloud.schemas.fleet import (
+    FleetCheck,
     FleetSummary,
     FleetUpload,
     FleetValidation,
@@ -37,6 +38,10 @@ class Fleet(Resource):
     def get(self) -> FleetSummary:
         """Regions, clusters and capacity per GPU type."""
         return self._t.call("GET", "/v1/fleet", FleetSummary)
+
+    def check(self) -> FleetCheck:
+        """Ask every cluster's engine now; what is wrong and how to fix it (operator)."""
+        return self._t.call("GET", "/v1/fleet/check", FleetCheck)
 
     def nodes(self, *, cursor: str | None = None, limit: int | None = None) -> Page[NodeOut]:
         """One page of nodes."""

@@ -14,9 +14,12 @@ from neocloud.engines.local import LocalEngine
 from neocloud.server.app import create_app
 from neocloud.server.clock import utcnow
 from neocloud.server.context import AppContext, Settings
+from neocloud.server.engine_factory import build_registry
 from neocloud.server.engines import EngineRegistry
 from neocloud.server.logs import configure_logging
 from neocloud.server.seed import operator_key, seed
+from neocloud.server.services import engine_check
+from neocloud.server.services.fleet import current_fleet
 from neocloud.store.db import Database, sqlite_url
 from neocloud.store.models import NodeRow
 
@@ -72,7 +75,13 @@ def prepare(
     with ctx.db.session() as s:
         done = seed(s, utcnow(), fleet_file)
         key = operator_key(s, utcnow())
-    ctx.engines = EngineRegistry({"local": local_engine(ctx)})
+        fleet = current_fleet(s)
+        declared = engine_check.declared_nodes(s)
+    ctx.engines = build_registry(fleet, ctx.settings.data_dir)
+    # Reported now, so a misconfigured cluster is seen at start-up; the rest of the fleet works.
+    for problem in engine_check.summary_lines(engine_check.refresh(ctx.engines, declared)):
+        log.error("fleet check: %s", problem)
+        done.append(f"PROBLEM: {problem} (see `neocloud fleet check`)")
     return ctx, key.secret, done
 
 

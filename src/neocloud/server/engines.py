@@ -1,4 +1,10 @@
-"""Which engine runs which node: the control plane's registry of engine adapters."""
+"""Which engine runs which cluster: the control plane's registry of engine adapters.
+
+Each cluster of the fleet file names its engine; `engine_factory` builds one adapter per Slurm
+(or other remote) cluster and one local engine for every `local` cluster. A cluster whose engine
+could not be built is kept here with the reason, so the rest of the fleet works and the operator
+sees what to fix.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from neocloud.engines.base import Engine, EngineHandle
+from neocloud.server.engine_health import EngineHealth
 
 
 @dataclass
 class EngineRegistry:
-    """Engine adapters by name (`local`, later `slurm`, `ray`); nodes name theirs in the fleet."""
+    """Engine adapters by name (the name their handles carry) and the cluster each serves."""
 
     engines: Mapping[str, Engine] = field(default_factory=dict)
+    # cluster → name of its engine in `engines` (clusters not listed use the engine named after
+    # their kind, e.g. `local`).
+    clusters: Mapping[str, str] = field(default_factory=dict)
+    # cluster → why its engine could not be built (misconfigured), with how to fix it.
+    broken: Mapping[str, str] = field(default_factory=dict)
+    # cluster → engine kind as the fleet file says (local, slurm, ray).
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    health: EngineHealth = field(default_factory=EngineHealth)
 
     def available(self, name: str) -> bool:
         """True if an engine of that name is configured."""
@@ -25,6 +40,18 @@ class EngineRegistry:
     def get(self, name: str) -> Engine:
         """An engine by name."""
         return self.engines[name]
+
+    def name_for(self, cluster: str, kind: str) -> str | None:
+        """The name of the engine that runs a cluster, or None if it has none that works."""
+        if cluster in self.broken:
+            return None
+        name = self.clusters.get(cluster, kind)
+        return name if name in self.engines else None
+
+    def schedulable(self, cluster: str, kind: str, node: str) -> bool:
+        """May new work be placed on this node: its engine exists, answers, and lists it up."""
+        name = self.name_for(cluster, kind)
+        return name is not None and self.health.usable(name) and self.health.node_schedulable(node)
 
     def close(self) -> None:
         """Release engine resources (jobs keep running)."""

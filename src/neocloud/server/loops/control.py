@@ -18,15 +18,27 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neocloud.domain.jobs import JobState
-from neocloud.engines.base import EngineHandle, EngineStatus, LaunchSpec
+from neocloud.engines.base import (
+    NODE_FAILED,
+    EngineError,
+    EngineHandle,
+    EngineStatus,
+    EngineUnavailable,
+    LaunchSpec,
+)
 from neocloud.scheduler import schedule
 from neocloud.scheduler.model import GpuSlot, Preempt, SchedulingResult, Start
 from neocloud.server import metrics
 from neocloud.server.clock import utcnow
 from neocloud.server.engines import EngineRegistry
 from neocloud.server.loops.snapshot import build_snapshot
-from neocloud.server.services import credit_guard
-from neocloud.server.services.lifecycle import close_allocations, record_event, transition
+from neocloud.server.services import credit_guard, engine_check
+from neocloud.server.services.lifecycle import (
+    close_allocations,
+    open_allocations,
+    record_event,
+    transition,
+)
 from neocloud.store.db import Database
 from neocloud.store.ids import new_id
 from neocloud.store.models import AllocationRow, JobRow, NodeRow
@@ -46,6 +58,7 @@ class ControlLoop:
         interval_seconds: float = 0.5,
         half_life_seconds: float = 7 * 86_400,
         credit_interval_seconds: float = 5.0,
+        inventory_interval_seconds: float = 2.0,
     ) -> None:
         self.db = db
         self.engines = engines
@@ -54,6 +67,8 @@ class ControlLoop:
         self.half_life_seconds = half_life_seconds
         self.credit_interval = credit_interval_seconds
         self._credit_checked: float | None = None
+        self.inventory_interval = inventory_interval_seconds
+        self._inventory_checked: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -82,13 +97,45 @@ class ControlLoop:
             self._stop.wait(self.interval)
 
     def tick(self) -> None:
-        """One pass: reconcile, send stops, schedule, launch."""
+        """One pass: reconcile, send stops, read node health, schedule, launch."""
         with self._lock:
             self.reconcile()
             self.guard_credit()
             self.send_stops()
+            self.check_engines()
             self.schedule_pass()
             self.launch_scheduled()
+
+    # -- engine health ------------------------------------------------------------------------
+    def _unreachable(self, engine: str, exc: Exception) -> None:
+        """An engine call could not connect: degrade it and back off; jobs stay as they are."""
+        condition = self.engines.health.failed(engine, str(exc))
+        metrics.LOOP_ERRORS.inc()
+        log.warning(
+            "engine %s unreachable (%s failures in a row, next try in %.0f s): %s",
+            engine,
+            condition.failures,
+            condition.retry_in_seconds or 0,
+            exc,
+        )
+
+    def _reachable(self, engine: str) -> None:
+        if self.engines.health.succeeded(engine):
+            log.warning("engine %s answers again", engine)
+
+    def check_engines(self, force: bool = False) -> None:
+        """Every few seconds: each engine's inventory, so down or drained nodes take no work."""
+        mono = time.monotonic()
+        if (
+            not force
+            and self._inventory_checked is not None
+            and mono - self._inventory_checked < self.inventory_interval
+        ):
+            return
+        self._inventory_checked = mono
+        with self.db.session() as s:
+            declared = engine_check.declared_nodes(s)
+        engine_check.refresh(self.engines, declared, respect_backoff=True)
 
     # -- reconcile ---------------------------------------------------------------------------
     def reconcile(self) -> None:
@@ -104,12 +151,18 @@ class ControlLoop:
             handle = EngineHandle.from_str(handle_text)
             if not self.engines.available(handle.engine):
                 continue
+            if not self.engines.health.ready(handle.engine):
+                continue
             try:
                 status = self.engines.for_handle(handle).poll(handle)
-            except Exception:
+            except EngineUnavailable as exc:
                 # An engine we cannot read is not a lost job: keep the job as it is and retry.
+                self._unreachable(handle.engine, exc)
+                continue
+            except Exception:
                 log.exception("poll failed for job %s", job_id)
                 continue
+            self._reachable(handle.engine)
             with self.db.session() as s:
                 job = s.get(JobRow, job_id, with_for_update=True)
                 if job is not None and job.state in ACTIVE and job.engine_handle == handle_text:
@@ -117,6 +170,8 @@ class ControlLoop:
 
     def _apply_status(self, s: Session, job: JobRow, st: EngineStatus) -> None:
         now = self.clock()
+        if st.placement is not None:
+            self._record_real_gpus(s, job, st, now)
         if st.started_at is not None and job.started_at is None:
             job.started_at = st.started_at
         if st.started_at is not None:
@@ -150,6 +205,9 @@ class ControlLoop:
             transition(
                 s, job, JobState.CANCELLED, "cancelled", ended, "stopped on request", details
             )
+        elif st.reason_code == NODE_FAILED:
+            self._finish_node_failure(s, job, st, ended, now, details)
+            return
         elif st.reason_code == "max_runtime_exceeded":
             msg = f"killed after exceeding max runtime of {job.max_runtime_seconds} s"
             transition(s, job, JobState.FAILED, "max_runtime_exceeded", ended, msg, details)
@@ -190,6 +248,61 @@ class ControlLoop:
             transition(s, job, JobState.PENDING, "requeued", now, "requeued after preemption")
             job.ended_at = None
 
+    def _record_real_gpus(self, s: Session, job: JobRow, st: EngineStatus, now: datetime) -> None:
+        """Keep the GPU indices the engine really gave (Slurm chooses them itself)."""
+        assert st.placement is not None
+        given = {slot.node: list(slot.gpu_indices) for slot in st.placement}
+        changed = []
+        for a in open_allocations(s, job):
+            real = given.get(a.node)
+            if real is not None and len(real) == len(a.gpu_indices) and real != a.gpu_indices:
+                changed.append(f"{a.node}: {a.gpu_indices} → {real}")
+                a.gpu_indices = real
+        if changed:
+            state = JobState(job.state)
+            record_event(
+                s,
+                job,
+                state,
+                "gpus_assigned",
+                now,
+                "the engine gave other GPU indices than planned: " + "; ".join(changed),
+                {"changes": "; ".join(changed)},
+                from_state=state,
+            )
+
+    def _finish_node_failure(
+        self,
+        s: Session,
+        job: JobRow,
+        st: EngineStatus,
+        ended: datetime,
+        now: datetime,
+        details: Mapping[str, object],
+    ) -> None:
+        """A node under the job failed: requeue it if its policy says so, else it failed."""
+        # The failed node must leave the schedulable set before the next placement.
+        self._inventory_checked = None
+        what = st.reason.partition(": ")[2] if st.reason else "the node failed"
+        if not job.requeue_on_preemption:
+            msg = f"a node under the job failed: {what}"
+            transition(s, job, JobState.FAILED, NODE_FAILED, ended, msg, dict(details))
+            return
+        transition(
+            s,
+            job,
+            JobState.PREEMPTED,
+            NODE_FAILED,
+            ended,
+            f"a node under the job failed: {what}; requeued (requeue_on_preemption)",
+            dict(details),
+        )
+        job.engine_handle = None
+        job.stop_sent_at = None
+        job.preempting_for = None
+        transition(s, job, JobState.PENDING, "requeued", now, "requeued after a node failure")
+        job.ended_at = None
+
     # -- credit --------------------------------------------------------------------------------
     def guard_credit(self) -> None:
         """Every few seconds: notice, then stop, the work of prepaid orgs out of credit."""
@@ -225,8 +338,13 @@ class ControlLoop:
         for job_id, handle_text, grace in todo:
             assert handle_text is not None
             handle = EngineHandle.from_str(handle_text)
+            if not self.engines.health.ready(handle.engine):
+                continue
             try:
                 self.engines.for_handle(handle).cancel(handle, grace)
+            except EngineUnavailable as exc:
+                self._unreachable(handle.engine, exc)
+                continue
             except Exception:
                 log.exception("could not signal job %s; will retry", job_id)
                 continue
@@ -240,7 +358,7 @@ class ControlLoop:
         """Run the pure scheduler on a snapshot and record its decisions."""
         with self.db.session() as s:
             now = self.clock()
-            snapshot = build_snapshot(s, self.engines.engines.keys(), now, self.half_life_seconds)
+            snapshot = build_snapshot(s, self._schedulable, now, self.half_life_seconds)
             result = schedule(snapshot)
             for start in result.starts:
                 self._record_start(s, start, now)
@@ -255,6 +373,10 @@ class ControlLoop:
                     job.reason = wait.reason.value
                     job.message = wait.message
         return result
+
+    def _schedulable(self, node: NodeRow) -> bool:
+        """New work may go to a node whose engine exists, answers, and lists it up."""
+        return self.engines.schedulable(node.cluster, node.engine, node.name)
 
     def _record_start(self, s: Session, start: Start, now: datetime) -> None:
         job = s.get(JobRow, start.job_id)
@@ -334,10 +456,19 @@ class ControlLoop:
                     max_runtime_seconds=job.max_runtime_seconds,
                     grace_seconds=job.grace_seconds,
                 )
-                todo.append((job.id, node.engine if node else "local", spec))
+                engine_name = self.engines.name_for(node.cluster, node.engine) if node else None
+                todo.append((job.id, engine_name, spec))
         for job_id, engine_name, spec in todo:
+            if engine_name is not None and not self.engines.health.ready(engine_name):
+                continue
             try:
+                if engine_name is None:
+                    raise EngineError("the cluster of its nodes has no working engine")
                 handle = self.engines.get(engine_name).launch(spec)
+            except EngineUnavailable as exc:
+                # It may or may not have been submitted: the next launch finds it or submits it.
+                self._unreachable(engine_name or "", exc)
+                continue
             except Exception as exc:
                 log.exception("launch failed for job %s", job_id)
                 with self.db.session() as s:
@@ -357,3 +488,5 @@ class ControlLoop:
                         )
                     ).all():
                         a.engine_handle = launched.engine_handle
+            assert engine_name is not None
+            self._reachable(engine_name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -74,12 +74,15 @@ def decayed_usage(
 
 def build_snapshot(
     s: Session,
-    usable_engines: Iterable[str],
+    schedulable: Callable[[NodeRow], bool],
     now: datetime,
     half_life_seconds: float = 7 * 86_400,
 ) -> SchedulerInput:
-    """Nodes that can take work, jobs holding GPUs, jobs waiting, limits and fair-share usage."""
-    engines = set(usable_engines)
+    """Nodes that can take work, jobs holding GPUs, jobs waiting, limits and fair-share usage.
+
+    `schedulable` says whether a node's engine can take new work there now (the engine answers
+    and lists the node up); the node's own flags are checked here.
+    """
     # The scheduler knows orgs by name (unique, stable), so its sentences read "org acme holds …".
     org_rows = s.scalars(select(OrgRow)).all()
     orgs = {o.id: (o.name, OrgKind(o.kind)) for o in org_rows}
@@ -89,7 +92,7 @@ def build_snapshot(
             gpu_type=n.gpu_type,
             gpus=n.gpus,
             domain=n.domain,
-            schedulable=n.schedulable and not n.retired and n.engine in engines,
+            schedulable=n.schedulable and not n.retired and schedulable(n),
         )
         for n in s.scalars(select(NodeRow).order_by(NodeRow.name)).all()
     )

@@ -9,6 +9,7 @@ from neocloud.schemas import fleet as api
 from neocloud.schemas.common import Page
 from neocloud.server.clock import utcnow
 from neocloud.server.context import Caller, Ctx
+from neocloud.server.services import engine_check
 from neocloud.server.services import fleet as svc
 
 router = APIRouter(prefix="/v1", tags=["fleet"])
@@ -30,9 +31,39 @@ def load_fleet(body: api.FleetUpload, ctx: Ctx, p: Caller) -> api.FleetSummary:
 
 @router.get("/fleet", response_model=api.FleetSummary)
 def show_fleet(ctx: Ctx, p: Caller) -> api.FleetSummary:
-    """Capacity per GPU type."""
+    """Capacity per GPU type, and each cluster's engine as last seen."""
     with ctx.db.session() as s:
-        return svc.summary(s, p)
+        summary = svc.summary(s, p)
+        declared = engine_check.declared_nodes(s)
+    summary.engines = _checks(engine_check.last_known(ctx.engines, declared))
+    return summary
+
+
+@router.get("/fleet/check", response_model=api.FleetCheck)
+def check_fleet(ctx: Ctx, p: Caller) -> api.FleetCheck:
+    """Ask every cluster's engine now and compare what it reports with the fleet file."""
+    p.require(Permission.OPERATE)
+    with ctx.db.session() as s:
+        declared = engine_check.declared_nodes(s)
+    checks = _checks(engine_check.refresh(ctx.engines, declared))
+    return api.FleetCheck(ok=all(c.ok for c in checks), clusters=checks)
+
+
+def _checks(reports: list[engine_check.ClusterReport]) -> list[api.ClusterCheck]:
+    return [
+        api.ClusterCheck(
+            cluster=r.cluster,
+            engine_kind=r.kind,
+            engine=r.engine,
+            state=r.state.value,
+            message=r.message,
+            ok=r.ok,
+            nodes=[
+                api.NodeCheck(name=n.name, state=n.state.value, message=n.message) for n in r.nodes
+            ],
+        )
+        for r in reports
+    ]
 
 
 @router.get("/fleet/nodes", response_model=Page[api.NodeOut])

@@ -1,0 +1,78 @@
+"""Build the engines a fleet file asks for: one local engine, one adapter per remote cluster.
+
+Adding an engine kind means one builder here (plus its adapter in `neocloud.engines` and its
+options in `domain.fleet_file.ENGINE_OPTIONS`); the scheduler and the control loops do not change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from neocloud.domain.fleet import Cluster, Fleet
+from neocloud.engines.base import Engine, EngineConfigError, EngineNode
+from neocloud.engines.local import LocalEngine
+from neocloud.server.engines import EngineRegistry
+
+log = logging.getLogger("neocloud.engines")
+
+# (cluster, its nodes, the control plane's data dir) → the cluster's engine.
+Builder = Callable[[Cluster, Sequence[EngineNode], Path], Engine]
+
+
+def _slurm(cluster: Cluster, nodes: Sequence[EngineNode], data_dir: Path) -> Engine:
+    # Imported here: only fleets with Slurm clusters need the Slurm adapter.
+    from neocloud.engines.slurm import SlurmEngine
+    from neocloud.engines.slurm_options import SlurmOptions
+
+    default_dir = data_dir / "engine" / "slurm" / cluster.name
+    options = SlurmOptions.from_engine_options(cluster.engine_options, default_dir)
+    return SlurmEngine(cluster.name, options, nodes)
+
+
+# Engine kinds with an adapter per cluster. `local` is built once for all local clusters.
+BUILDERS: dict[str, Builder] = {"slurm": _slurm}
+
+
+def build_registry(
+    fleet: Fleet | None, data_dir: Path, builders: Mapping[str, Builder] = BUILDERS
+) -> EngineRegistry:
+    """The registry for a fleet; a cluster whose engine cannot be built is kept as broken."""
+    local_nodes: list[EngineNode] = []
+    engines: dict[str, Engine] = {}
+    clusters: dict[str, str] = {}
+    broken: dict[str, str] = {}
+    kinds: dict[str, str] = {}
+    for cluster in fleet.clusters if fleet else ():
+        kinds[cluster.name] = cluster.engine
+        nodes = [
+            EngineNode(name=n.name, gpu_type=n.gpu_type, gpus=n.gpus)
+            for n in (fleet.nodes if fleet else ())
+            if n.cluster == cluster.name
+        ]
+        if cluster.engine == "local":
+            local_nodes.extend(nodes)
+            continue
+        builder = builders.get(cluster.engine)
+        if builder is None:
+            broken[cluster.name] = (
+                f"this neocloud has no {cluster.engine} engine yet: run the cluster with "
+                f"engine: {' or '.join(sorted({'local', *builders}))}"
+            )
+            continue
+        try:
+            engine = builder(cluster, nodes, data_dir)
+        except EngineConfigError as exc:
+            broken[cluster.name] = str(exc)
+            continue
+        except OSError as exc:
+            broken[cluster.name] = f"cannot prepare the engine's state directory: {exc}"
+            continue
+        engines[engine.name] = engine
+        clusters[cluster.name] = engine.name
+    for cluster_name, problem in broken.items():
+        log.error("cluster %s: engine not available: %s", cluster_name, problem)
+    engines["local"] = LocalEngine(data_dir / "engine" / "local", local_nodes)
+    registry = EngineRegistry(engines=engines, clusters=clusters, broken=broken, kinds=kinds)
+    return registry
