@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,11 +17,14 @@ import pytest
 from neocloud.engines import local_attempt, procfs
 from neocloud.engines.base import Engine, EngineHandle, EngineNode, EngineStatus, LaunchSpec
 from neocloud.engines.local import LocalEngine
+from neocloud.engines.ray import RayEngine
+from neocloud.engines.ray_options import RayOptions
 from neocloud.engines.slurm import SlurmEngine
 from neocloud.engines.slurm_options import SlurmOptions
 from neocloud.scheduler.model import GpuSlot
 from tests.conftest import skip_or_fail
-from tests.engines import slurm_harness
+from tests.engines import ray_harness, slurm_harness
+from tests.engines.ray_harness import RayCluster
 from tests.engines.slurm_harness import SlurmCluster
 
 NODES = (EngineNode("n1", "h100", 8), EngineNode("n2", "h100", 8))
@@ -183,3 +187,36 @@ def slurm_engine(slurm_cluster: SlurmCluster, state_dir: Path) -> SlurmEngine:
 def unique_job_id() -> str:
     """A job id no other test uses: the session's Slurm cluster outlives each test."""
     return f"job-{uuid.uuid4().hex[:10]}"
+
+
+# -- Ray ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[RayCluster]:
+    """A real two-node Ray cluster (8 fake GPUs each) shared by the session's tests."""
+    reason = ray_harness.build_venv()
+    if reason is not None:
+        skip_or_fail(reason)
+    try:
+        cluster = RayCluster().start()
+    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+        skip_or_fail(f"could not start a Ray cluster: {exc}")
+    yield cluster
+    cluster.stop()
+
+
+def ray_engine_on(cluster: RayCluster, **options: str) -> RayEngine:
+    """A Ray engine over the test cluster's two nodes."""
+    opts = RayOptions.from_engine_options(
+        {"address": cluster.address, "poll_cache_seconds": "0.2", **options}
+    )
+    return RayEngine("test", opts, NODES)
+
+
+@pytest.fixture
+def ray_engine(ray_cluster: RayCluster) -> Iterator[RayEngine]:
+    """A Ray engine on the shared cluster."""
+    engine = ray_engine_on(ray_cluster)
+    yield engine
+    engine.close()
