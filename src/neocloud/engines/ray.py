@@ -439,6 +439,9 @@ def _exit_of(r: _Rank) -> tuple[int | None, int | None]:
         return code, None
     if r.status == "SUCCEEDED":
         return 0, None
+    if r.status == "STOPPED" and "started" in r.facts:
+        # The runner was SIGKILLed with the command at the end of the grace.
+        return None, 9
     return None, None
 
 

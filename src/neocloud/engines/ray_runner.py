@@ -7,7 +7,7 @@ inline (`python3 -c <source> <json>`), so the nodes need no neocloud installed. 
   asked for no GPUs, so it sets none itself), NEOCLOUD_NODE_RANK and NEOCLOUD_NODE_NAME;
 - runs the command and keeps, in `neocloud-<submission id>.json` in the node's Ray log
   directory (beside Ray's own `job-driver-<submission id>.log`), one line of facts the engine
-  reads through Ray's State API: the exact start, a heartbeat every second (the last sign of life
+  reads through Ray's State API: the exact start, a heartbeat twice a second (the last sign of life
   if the node dies), and the exit status and instant;
 - stops the command at its max runtime: SIGTERM, then SIGKILL after the grace.
 
@@ -25,7 +25,7 @@ import sys
 import time
 from typing import Any
 
-BEAT_SECONDS = 1.0
+BEAT_SECONDS = 0.5
 
 
 def _log_dir() -> str:
