@@ -36,7 +36,15 @@ ENGINE_OPTIONS: dict[str, dict[str, tuple[re.Pattern[str], str]] | None] = {
         "command_timeout_seconds": (_SECONDS, "a number of seconds, e.g. '20'"),
         "poll_cache_seconds": (_SECONDS, "a number of seconds, e.g. '0.5'"),
     },
-    "ray": None,
+    "ray": {
+        "address": (
+            re.compile(r"^https?://[^\s/]+(/\S*)?$"),
+            "the dashboard's URL, e.g. 'http://ray-head:8265'",
+        ),
+        "python": (re.compile(r"^[A-Za-z0-9_./+-]+$"), "a program name or path, e.g. 'python3'"),
+        "request_timeout_seconds": (_SECONDS, "a number of seconds, e.g. '10'"),
+        "poll_cache_seconds": (_SECONDS, "a number of seconds, e.g. '0.5'"),
+    },
 }
 MAX_GPUS_PER_NODE = 64
 MAX_NODE_COUNT = 10_000

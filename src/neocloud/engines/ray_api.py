@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from neocloud.engines.base import EngineError, EngineUnavailable
+from neocloud.engines.base import EngineConfigError, EngineError, EngineUnavailable
 from neocloud.engines.ray_options import RayOptions
 
 _GATEWAY = (502, 503, 504)
@@ -37,7 +37,9 @@ class RayApi:
             ) from exc
         except httpx.TransportError as exc:
             raise EngineUnavailable(
-                f"cannot reach the Ray dashboard at {self.address} ({method} {path}): {exc}"
+                f"cannot reach the Ray dashboard at {self.address} ({method} {path}): {exc}; "
+                "if Ray is up, check engine_options.address (the head's dashboard URL, "
+                "`ray start --head --dashboard-host=<reachable address>`)"
             ) from exc
         if r.status_code in _GATEWAY:
             raise EngineUnavailable(
@@ -49,9 +51,10 @@ class RayApi:
         try:
             return r.json()
         except ValueError as exc:
-            raise EngineError(
+            raise EngineConfigError(
                 f"{self.address} answered {what} with something that is not Ray's JSON "
-                f"(HTTP {r.status_code}): is engine_options.address the Ray dashboard?"
+                f"(HTTP {r.status_code}): engine_options.address must be the Ray head's "
+                "dashboard URL (port 8265 unless --dashboard-port says otherwise)"
             ) from exc
 
     def version(self) -> dict[str, Any]:
@@ -103,6 +106,11 @@ class RayApi:
     def nodes(self) -> list[dict[str, Any]]:
         """Every node the cluster knows, alive or dead, with its resources."""
         r = self._request("GET", "/api/v0/nodes", params={"detail": "1", "limit": "10000"})
+        if r.status_code == 404:
+            raise EngineConfigError(
+                f"{self.address} has no /api/v0/nodes: engine_options.address must be the Ray "
+                "head's dashboard URL, and Ray must be installed as ray[default] (Ray >= 2.9)"
+            )
         if r.status_code != 200:
             raise EngineError(f"GET /api/v0/nodes: HTTP {r.status_code}: {_tail(r.text)}")
         document = self._json(r, "GET /api/v0/nodes")

@@ -6,6 +6,7 @@ options in `domain.fleet_file.ENGINE_OPTIONS`); the scheduler and the control lo
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -31,8 +32,20 @@ def _slurm(cluster: Cluster, nodes: Sequence[EngineNode], data_dir: Path) -> Eng
     return SlurmEngine(cluster.name, options, nodes)
 
 
+def _ray(cluster: Cluster, nodes: Sequence[EngineNode], data_dir: Path) -> Engine:
+    from neocloud.engines.base import EngineUnavailable
+    from neocloud.engines.ray import RayEngine
+    from neocloud.engines.ray_options import RayOptions
+
+    engine = RayEngine(cluster.name, RayOptions.from_engine_options(cluster.engine_options), nodes)
+    # Not reachable yet: the engine starts degraded and is retried with backoff.
+    with contextlib.suppress(EngineUnavailable):
+        engine.check()
+    return engine
+
+
 # Engine kinds with an adapter per cluster. `local` is built once for all local clusters.
-BUILDERS: dict[str, Builder] = {"slurm": _slurm}
+BUILDERS: dict[str, Builder] = {"slurm": _slurm, "ray": _ray}
 
 
 def build_registry(
