@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from neocloud.domain.fleet_file import parse_fleet
+from neocloud.server.drain_policy import OnDrain, on_drain
 
 FLEET = """\
 node_models:
@@ -47,8 +48,8 @@ def test_slurm_options_are_read_as_given() -> None:
             "slurm",
             "{partiton: gpu}",
             "regions[0].clusters[0].engine_options: unknown option 'partiton' for engine slurm "
-            "(allowed: account, accounting, bin_dir, command_timeout_seconds, conf, partition, "
-            "poll_cache_seconds, state_dir)",
+            "(allowed: account, accounting, bin_dir, command_timeout_seconds, conf, on_drain, "
+            "partition, poll_cache_seconds, state_dir)",
         ),
         (
             "slurm",
@@ -63,6 +64,11 @@ def test_slurm_options_are_read_as_given() -> None:
             "got 'etc/slurm.conf'",
         ),
         (
+            "ray",
+            "{address: 'http://head:8265', on_drain: stop}",
+            "regions[0].clusters[0].engine_options.on_drain: must be requeue or finish, got 'stop'",
+        ),
+        (
             "local",
             "{partition: gpu}",
             "regions[0].clusters[0].engine_options: unknown option 'partition' for engine local "
@@ -72,3 +78,17 @@ def test_slurm_options_are_read_as_given() -> None:
 )
 def test_unknown_options_and_bad_values_are_named(engine: str, options: str, problem: str) -> None:
     assert _problems(engine, options) == [problem]
+
+
+@pytest.mark.parametrize("engine", ["slurm", "ray"])
+def test_on_drain_is_a_choice_of_every_engine_that_can_drain_a_node(engine: str) -> None:
+    address = "address: 'http://head:8265', " if engine == "ray" else ""
+    parsed = parse_fleet(FLEET.format(engine=engine, options=f"{{{address}on_drain: finish}}"))
+
+    assert parsed.problems == []
+    assert parsed.fleet is not None
+    assert on_drain(parsed.fleet.clusters[0].engine_options) is OnDrain.FINISH
+
+
+def test_on_drain_defaults_to_requeue() -> None:
+    assert on_drain({}) is OnDrain.REQUEUE

@@ -65,8 +65,10 @@ def fleet_text(
     state_dir: Path,
     extra_clusters: str = "",
     n2_gpu_type: str = "h100",
+    on_drain: str | None = None,
 ) -> str:
     """A fleet of one Slurm cluster (n1, n2 × 8 h100) plus any extra cluster entries."""
+    drain_option = f"          on_drain: {on_drain}\n" if on_drain else ""
     return (
         NODE_MODEL
         + f"""\
@@ -81,7 +83,7 @@ regions:
           state_dir: {state_dir}
           poll_cache_seconds: "0.2"
           command_timeout_seconds: "8"
-        nodes:
+{drain_option}        nodes:
           - {{name: n1, gpu_type: h100, gpus: 8, cpus: 16, memory_gb: 64, node_model: hgx-h100}}
           - {{name: n2, gpu_type: {n2_gpu_type}, gpus: 8, cpus: 16, memory_gb: 64,
               node_model: hgx-h100}}

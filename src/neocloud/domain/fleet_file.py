@@ -22,6 +22,9 @@ ENGINES = ("local", "slurm", "ray")
 
 _ABSOLUTE_PATH = re.compile(r"^/\S*$")
 _SECONDS = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+# What the control plane does with the jobs of a node its engine reports drained
+# (server.drain_policy): the same choice for every engine that can drain a node.
+_ON_DRAIN = {"on_drain": (re.compile(r"^(requeue|finish)$"), "requeue or finish")}
 # The engine_options each engine understands: key → (value pattern, what the value must be).
 # An engine whose entry is None takes its options unchecked here (it checks them when built).
 ENGINE_OPTIONS: dict[str, dict[str, tuple[re.Pattern[str], str]] | None] = {
@@ -35,6 +38,7 @@ ENGINE_OPTIONS: dict[str, dict[str, tuple[re.Pattern[str], str]] | None] = {
         "state_dir": (_ABSOLUTE_PATH, "an absolute path"),
         "command_timeout_seconds": (_SECONDS, "a number of seconds, e.g. '20'"),
         "poll_cache_seconds": (_SECONDS, "a number of seconds, e.g. '0.5'"),
+        **_ON_DRAIN,
     },
     "ray": {
         "address": (
@@ -44,6 +48,7 @@ ENGINE_OPTIONS: dict[str, dict[str, tuple[re.Pattern[str], str]] | None] = {
         "python": (re.compile(r"^[A-Za-z0-9_./+-]+$"), "a program name or path, e.g. 'python3'"),
         "request_timeout_seconds": (_SECONDS, "a number of seconds, e.g. '10'"),
         "poll_cache_seconds": (_SECONDS, "a number of seconds, e.g. '0.5'"),
+        **_ON_DRAIN,
     },
 }
 MAX_GPUS_PER_NODE = 64

@@ -14,6 +14,7 @@ from pathlib import Path
 from neocloud.domain.fleet import Cluster, Fleet
 from neocloud.engines.base import Engine, EngineConfigError, EngineNode
 from neocloud.engines.local import LocalEngine
+from neocloud.server.drain_policy import OnDrain, on_drain
 from neocloud.server.engines import EngineRegistry
 
 log = logging.getLogger("neocloud.engines")
@@ -57,8 +58,10 @@ def build_registry(
     clusters: dict[str, str] = {}
     broken: dict[str, str] = {}
     kinds: dict[str, str] = {}
+    drain: dict[str, OnDrain] = {}
     for cluster in fleet.clusters if fleet else ():
         kinds[cluster.name] = cluster.engine
+        drain[cluster.name] = on_drain(cluster.engine_options)
         nodes = [
             EngineNode(name=n.name, gpu_type=n.gpu_type, gpus=n.gpus)
             for n in (fleet.nodes if fleet else ())
@@ -87,5 +90,7 @@ def build_registry(
     for cluster_name, problem in broken.items():
         log.error("cluster %s: engine not available: %s", cluster_name, problem)
     engines["local"] = LocalEngine(data_dir / "engine" / "local", local_nodes)
-    registry = EngineRegistry(engines=engines, clusters=clusters, broken=broken, kinds=kinds)
+    registry = EngineRegistry(
+        engines=engines, clusters=clusters, broken=broken, kinds=kinds, on_drain=drain
+    )
     return registry

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from neocloud.engines.base import Engine, EngineHandle
+from neocloud.server.drain_policy import DEFAULT as DEFAULT_ON_DRAIN
+from neocloud.server.drain_policy import OnDrain
 from neocloud.server.engine_health import EngineHealth
 
 
@@ -27,6 +29,8 @@ class EngineRegistry:
     broken: Mapping[str, str] = field(default_factory=dict)
     # cluster → engine kind as the fleet file says (local, slurm, ray).
     kinds: Mapping[str, str] = field(default_factory=dict)
+    # cluster → what to do with the running jobs of a node its engine reports drained.
+    on_drain: Mapping[str, OnDrain] = field(default_factory=dict)
     health: EngineHealth = field(default_factory=EngineHealth)
 
     def available(self, name: str) -> bool:
@@ -52,6 +56,10 @@ class EngineRegistry:
         """May new work be placed on this node: its engine exists, answers, and lists it up."""
         name = self.name_for(cluster, kind)
         return name is not None and self.health.usable(name) and self.health.node_schedulable(node)
+
+    def drain_policy(self, cluster: str) -> OnDrain:
+        """What the cluster does with the jobs of a drained node (requeue unless it says so)."""
+        return self.on_drain.get(cluster, DEFAULT_ON_DRAIN)
 
     def close(self) -> None:
         """Release engine resources (jobs keep running)."""

@@ -160,6 +160,9 @@ class JobRow(Base):
     preempting_for: Mapped[str | None] = mapped_column(String(40))
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     stop_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # When the control plane saw a node under the running attempt drained (with on_drain:
+    # requeue): the attempt is being stopped, and its usage ends at this instant.
+    drained_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

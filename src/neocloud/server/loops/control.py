@@ -32,7 +32,7 @@ from neocloud.server import metrics
 from neocloud.server.clock import utcnow
 from neocloud.server.engines import EngineRegistry
 from neocloud.server.loops.snapshot import build_snapshot
-from neocloud.server.services import credit_guard, engine_check
+from neocloud.server.services import credit_guard, drain, engine_check
 from neocloud.server.services.lifecycle import (
     close_allocations,
     open_allocations,
@@ -124,7 +124,8 @@ class ControlLoop:
             log.warning("engine %s answers again", engine)
 
     def check_engines(self, force: bool = False) -> None:
-        """Every few seconds: each engine's inventory, so down or drained nodes take no work."""
+        """Every few seconds: each engine's inventory; down or drained nodes take no new work,
+        and the jobs of a drained node are stopped where the cluster's on_drain says so."""
         mono = time.monotonic()
         if (
             not force
@@ -136,6 +137,12 @@ class ControlLoop:
         with self.db.session() as s:
             declared = engine_check.declared_nodes(s)
         engine_check.refresh(self.engines, declared, respect_backoff=True)
+        drained = drain.drained_nodes(self.engines, declared)
+        if drained:
+            with self.db.session() as s:
+                marked = drain.mark_drained(s, drained, self.clock())
+            if marked:
+                log.warning("stopping jobs on drained nodes: %s", ", ".join(marked))
 
     # -- reconcile ---------------------------------------------------------------------------
     def reconcile(self) -> None:
@@ -188,6 +195,17 @@ class ControlLoop:
                 transition(s, job, JobState.RUNNING, "started", now, "running on the engine")
             return
         ended = st.ended_at or now
+        # Stopped because its node was drained (not by a cancel or preemption of its own, and not
+        # ended by itself first): its usage ends when the drain was seen.
+        drained = (
+            job.drained_at is not None
+            and not job.cancel_requested
+            and not job.preempting_for
+            and (st.reason_code in ("cancelled", NODE_FAILED) or st.state == "lost")
+        )
+        if drained:
+            assert job.drained_at is not None
+            ended = min(ended, job.drained_at)
         used = close_allocations(s, job, st.started_at, ended, now)
         job.exit_code = st.exit_code
         details = {
@@ -196,6 +214,9 @@ class ControlLoop:
             "signal": st.signal,
             "engine_reason": st.reason,
         }
+        if drained:
+            drain.finish_drained(s, job, now, details)
+            return
         if job.preempting_for and st.reason_code == "cancelled" and not job.cancel_requested:
             self._finish_preempted(s, job, now, details)
         elif job.cancel_requested and credit_guard.stopped_for_credit(s, job):
@@ -333,7 +354,7 @@ class ControlLoop:
                         JobRow.engine_handle.is_not(None),
                     )
                 ).all()
-                if j.cancel_requested or j.preempting_for
+                if j.cancel_requested or j.preempting_for or j.drained_at
             ]
         for job_id, handle_text, grace in todo:
             assert handle_text is not None
@@ -412,6 +433,7 @@ class ControlLoop:
         )
         job.engine_handle = None
         job.stop_sent_at = None
+        job.drained_at = None
         job.exit_code = None
 
     def _record_preemption(self, s: Session, pre: Preempt, now: datetime) -> None:
