@@ -110,7 +110,7 @@ def test_the_scheduler_sees_contracts_limits_weights_and_decayed_usage(api: Api)
         api, "acme", "spot", "h100", 2, NOW - timedelta(hours=2), 3600
     )  # ended 1 h ago: 7200 → 3600
     with api.ctx.db.session() as s:
-        snap = build_snapshot(s, ["local"], NOW, half_life)
+        snap = build_snapshot(s, lambda node: node.engine == "local", NOW, half_life)
     assert snap.contracts == {("acme", "h100"): 4}
     assert snap.borrow_limits == {("research", "h100"): 2}
     assert snap.quotas[("research", "h100")] == 4
