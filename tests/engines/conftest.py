@@ -23,8 +23,9 @@ from neocloud.engines.slurm import SlurmEngine
 from neocloud.engines.slurm_options import SlurmOptions
 from neocloud.scheduler.model import GpuSlot
 from tests.conftest import skip_or_fail
-from tests.engines import ray_harness, slurm_harness
+from tests.engines import ray_harness, slurm_accounting_harness, slurm_harness
 from tests.engines.ray_harness import RayCluster
+from tests.engines.slurm_accounting_harness import SlurmAccountingCluster
 from tests.engines.slurm_harness import SlurmCluster
 
 NODES = (EngineNode("n1", "h100", 8), EngineNode("n2", "h100", 8))
@@ -156,6 +157,18 @@ def _start_slurm() -> SlurmCluster:
 def slurm_cluster() -> Iterator[SlurmCluster]:
     """A real two-node Slurm cluster (8 fake H100 each) shared by the session's tests."""
     cluster = _start_slurm()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def slurm_accounting_cluster() -> Iterator[SlurmAccountingCluster]:
+    """The two-node Slurm cluster with accounting (slurmdbd + MariaDB), started only for the
+    tests that ask for it."""
+    reason = slurm_accounting_harness.missing()
+    if reason is not None:
+        skip_or_fail(reason)
+    cluster = SlurmAccountingCluster().start()
     yield cluster
     cluster.stop()
 

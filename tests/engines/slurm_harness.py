@@ -72,6 +72,7 @@ class SlurmCluster:
         self.node_ports = {n: _free_port() for n in self.nodes}
         self.env = {**os.environ, "SLURM_CONF": str(self.conf)}
         self._munged: int | None = None
+        self.min_job_age = 600
 
     # -- configuration ---------------------------------------------------------------------
     def write_config(self) -> None:
@@ -101,9 +102,7 @@ class SlurmCluster:
             "ProctrackType=proctrack/linuxproc",
             "TaskPlugin=task/none",
             "JobAcctGatherType=jobacct_gather/none",
-            "AccountingStorageType=accounting_storage/none",
-            "JobCompType=jobcomp/filetxt",
-            f"JobCompLoc={r}/jobcomp.txt",
+            *self.accounting_config(),
             "SchedulerType=sched/backfill",
             "SelectType=select/cons_tres",
             "SelectTypeParameters=CR_Core",
@@ -119,7 +118,8 @@ class SlurmCluster:
             "KillWait=2",
             "MessageTimeout=5",
             "SchedulerParameters=sched_interval=1",
-            "MinJobAge=600",
+            # How long squeue lists a finished job.
+            f"MinJobAge={self.min_job_age}",
         ]
         for n in self.nodes:
             lines.append(
@@ -137,16 +137,31 @@ class SlurmCluster:
             f"File={r}/fakedev/nvidia[0-{GPUS_PER_NODE - 1}]\n"
         )
 
+    def accounting_config(self) -> list[str]:
+        """slurm.conf lines for accounting: none here (sacct is disabled), a job-completion file."""
+        return [
+            "AccountingStorageType=accounting_storage/none",
+            "JobCompType=jobcomp/filetxt",
+            f"JobCompLoc={self.run}/jobcomp.txt",
+        ]
+
     # -- daemons ---------------------------------------------------------------------------
     def start(self, timeout: float = 30) -> SlurmCluster:
         """Start munged, slurmctld and every slurmd; return once all nodes are idle."""
         self.write_config()
         self._start_munged()
+        self.start_accounting()
         self.start_controller()
         for n in self.nodes:
             self.start_node(n)
         self.wait_nodes_up(timeout)
         return self
+
+    def start_accounting(self) -> None:
+        """Start what accounting needs before the controller (nothing without accounting)."""
+
+    def stop_accounting(self) -> None:
+        """Stop what start_accounting() started."""
 
     def _start_munged(self) -> None:
         key = self.run / "munge" / "munge.key"
@@ -267,6 +282,7 @@ class SlurmCluster:
         self._kill_pidfile(self.run / "slurmctld.pid", signal.SIGTERM)
         for pid in self._stepd_pids_all():
             self._kill_tree(pid)
+        self.stop_accounting()
         if self._munged is not None:
             self._stop_pid(self._munged, signal.SIGTERM)
         # Set NEOCLOUD_KEEP_SLURM=1 to keep the logs and state of a failing test.
