@@ -185,23 +185,30 @@ class RayCluster:
             raise RuntimeError(f"ray start failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
 
     def start(self) -> RayCluster:
-        """Start the head (n1, with the dashboard that serves the Jobs API) and the worker (n2)."""
+        """Start the head (n1, with the dashboard that serves the Jobs API) and the worker (n2).
+
+        A start that fails part-way stops what it started: no Ray process outlives its test run.
+        """
         self.run.mkdir(parents=True, exist_ok=True)
         head, *workers = self.nodes
-        self._ray_start(
-            [
-                "--head",
-                f"--port={self.gcs_port}",
-                "--dashboard-host=127.0.0.1",
-                f"--dashboard-port={self.dashboard_port}",
-                "--include-dashboard=true",
-                f"--temp-dir={self.run}",
-                *self._node_args(head),
-            ]
-        )
-        for name in workers:
-            self.start_node(name)
-        self.wait_ready()
+        try:
+            self._ray_start(
+                [
+                    "--head",
+                    f"--port={self.gcs_port}",
+                    "--dashboard-host=127.0.0.1",
+                    f"--dashboard-port={self.dashboard_port}",
+                    "--include-dashboard=true",
+                    f"--temp-dir={self.run}",
+                    *self._node_args(head),
+                ]
+            )
+            for name in workers:
+                self.start_node(name)
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def start_node(self, name: str) -> None:

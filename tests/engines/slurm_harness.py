@@ -147,14 +147,21 @@ class SlurmCluster:
 
     # -- daemons ---------------------------------------------------------------------------
     def start(self, timeout: float = 30) -> SlurmCluster:
-        """Start munged, slurmctld and every slurmd; return once all nodes are idle."""
-        self.write_config()
-        self._start_munged()
-        self.start_accounting()
-        self.start_controller()
-        for n in self.nodes:
-            self.start_node(n)
-        self.wait_nodes_up(timeout)
+        """Start munged, slurmctld and every slurmd; return once all nodes are idle.
+
+        A start that fails part-way stops what it started: no daemon outlives its test run.
+        """
+        try:
+            self.write_config()
+            self._start_munged()
+            self.start_accounting()
+            self.start_controller()
+            for n in self.nodes:
+                self.start_node(n)
+            self.wait_nodes_up(timeout)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def start_accounting(self) -> None:

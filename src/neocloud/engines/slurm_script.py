@@ -7,7 +7,7 @@ record the end. In the attempt directory (see `slurm.py`) it writes:
 
 - `started`    `<slurm job id> <epoch seconds>` just before srun starts the command
 - `rank-<r>.started`  `<epoch seconds>` as rank r's command starts (srun may take a while)
-- `heartbeat`  touched every second while it lives: the last sign of life if the node dies
+- `heartbeat`  touched twice a second while it lives: the last sign of life if the node dies
 - `exit`       `<exit status> <epoch seconds>` once every task has ended
 
 and it SIGKILLs the job once the deadline in `kill_at` (written by the engine when it cancels) has
@@ -95,7 +95,7 @@ record {STARTED} "$SLURM_JOB_ID $(now)"
         && [ "$(date +%s)" -ge "$deadline" ]; then
       {q(scancel)} --signal=KILL "$SLURM_JOB_ID" 2>/dev/null
     fi
-    sleep 1
+    sleep 0.5
   done
 ) &
 beat=$!
