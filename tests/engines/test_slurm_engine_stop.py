@@ -148,9 +148,12 @@ def test_max_runtime_overrun_is_stopped_and_marked(
             [sys.executable, "-c", NOTICED],
             job_id=unique_job_id,
             env={"OUT": str(workdir)},
-            max_runtime_seconds=2,
+            # Long enough for srun and Python to start and install the handler on a busy
+            # machine: a SIGTERM before that would kill the job without its marker.
+            max_runtime_seconds=6,
         )
     )
+    _wait_started(until_file, workdir)
 
     status = until_ended(slurm_engine, handle)
 
