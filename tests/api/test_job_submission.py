@@ -45,6 +45,8 @@ BAD = [
     ("negative-runtime", _with("max_runtime_seconds", -1), 422, "max_runtime_seconds"),
     ("absurd-runtime", _with("max_runtime_seconds", 10**12), 422, "max_runtime_seconds"),
     ("negative-grace", _with("grace_seconds", -5), 422, "grace_seconds"),
+    ("zero-attempts", _with("max_attempts", 0), 422, "max_attempts"),
+    ("absurd-attempts", _with("max_attempts", 10**6), 422, "max_attempts"),
     ("unknown-tier", _with("tier", "platinum"), 422, "tier"),
     ("internal-tier-for-customer", _with("tier", "internal"), 422, "tier"),
     ("reserved-without-contract", _with("tier", "reserved"), 422, "tier"),
@@ -85,6 +87,9 @@ def test_a_good_job_is_pending_with_a_recorded_event(api: Api) -> None:
     assert r.status_code == 201, r.text
     job = r.json()
     assert job["state"] == "pending" and job["tier"] == "spot" and job["attempts"] == 0
+    assert job["max_attempts"] is None  # no limit unless asked
+    limited = acme.post("/v1/jobs", json={**GOOD, "max_attempts": 2}).json()
+    assert acme.get(f"/v1/jobs/{limited['id']}").json()["max_attempts"] == 2
     events = acme.get(f"/v1/jobs/{job['id']}/events").json()
     assert [(e["from_state"], e["to_state"], e["reason"]) for e in events] == [
         (None, "pending", "submitted")

@@ -27,7 +27,7 @@ def test_submit_turns_flags_into_a_job(cli: Cli) -> None:
         "--gpu-type", "h100", "--gpus", "8", "--nodes", "2", "--tier", "internal",
         "--priority", "production", "--max-runtime", "2h", "--grace", "1m",
         "--env", "SEED=1", "--env", "OPTS=a=b", "--workdir", "/work", "--project", "vision",
-        "--name", "train", "--no-requeue",
+        "--name", "train", "--no-requeue", "--max-attempts", "3",
         "--", "python", "train.py", "--epochs", "3",
     )  # fmt: skip
 
@@ -43,6 +43,7 @@ def test_submit_turns_flags_into_a_job(cli: Cli) -> None:
         "max_runtime_seconds": 7200,
         "grace_seconds": 60,
         "requeue_on_preemption": False,
+        "max_attempts": 3,
         "project": "vision",
     }
     assert "job_1" in result.stdout
@@ -50,7 +51,7 @@ def test_submit_turns_flags_into_a_job(cli: Cli) -> None:
 
 @pytest.mark.parametrize(
     ("flag", "value"),
-    [("--max-runtime", "soon"), ("--env", "NOEQUALS"), ("--gpus", "0")],
+    [("--max-runtime", "soon"), ("--env", "NOEQUALS"), ("--gpus", "0"), ("--max-attempts", "0")],
 )
 def test_submit_bad_flags_are_usage_errors(cli: Cli, flag: str, value: str) -> None:
     args = ["--gpu-type", "h100", "--gpus", "1", "--tier", "spot", flag, value, "--", "true"]

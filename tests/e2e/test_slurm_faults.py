@@ -104,6 +104,27 @@ def test_a_node_that_dies_requeues_its_job_which_runs_elsewhere(
         srv.stop()
 
 
+def test_a_job_with_no_attempts_left_fails_when_its_node_dies(
+    slurm: SlurmCluster, tmp_path: Path, out: Path
+) -> None:
+    # Its retry policy allows one attempt in all: a node failure ends it, nothing is requeued.
+    srv = _server(slurm, tmp_path)
+    try:
+        op = client(srv.url, srv.operator_key)
+        job_id = submit(op, out, seconds=600, gpus=8, max_attempts=1)
+        first = until_state(op, job_id, "running")
+        wait_for(lambda: (out / f"{job_id}-1-0.json").exists(), what="the job to start")
+        slurm.kill_node(first["allocations"][0]["node"], [first_slurm_id(slurm, job_id)])
+
+        done = until_state(op, job_id, "failed")
+
+        assert (done["reason"], done["attempts"], done["max_attempts"]) == ("node_failed", 1, 1)
+        assert "no attempts left: 1 of max_attempts 1" in done["message"]
+        assert len(usage(op, job_id)) == 1  # one attempt, counted once
+    finally:
+        srv.stop()
+
+
 def first_slurm_id(slurm: SlurmCluster, job_id: str) -> str:
     """The Slurm job id of a job's first attempt, found by the name neocloud gives it."""
     return slurm.cli("squeue", "-h", "--states=all", "-n", f"nc-{job_id}-1", "-o", "%i").strip()

@@ -131,6 +131,7 @@ def job(**over: Any) -> dict[str, Any]:
         "max_runtime_seconds": 3600,
         "grace_seconds": 30,
         "requeue_on_preemption": True,
+        "max_attempts": None,
         "state": "pending",
         "reason": "quota",
         "message": "quota: org acme holds 16/16 h100",

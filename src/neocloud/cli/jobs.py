@@ -63,8 +63,17 @@ def submit(
     name: Annotated[str | None, typer.Option("--name")] = None,
     org: Annotated[str | None, typer.Option("--org", help="Operator: on behalf of.")] = None,
     requeue: Annotated[
-        bool, typer.Option("--requeue/--no-requeue", help="Requeue if preempted.")
+        bool,
+        typer.Option(
+            "--requeue/--no-requeue", help="Requeue if preempted or its node fails or drains."
+        ),
     ] = True,
+    max_attempts: Annotated[
+        int | None,
+        typer.Option(
+            "--max-attempts", min=1, max=1000, help="Attempts in all, the first included."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Submit a job: options first, then `--` and the command."""
@@ -84,6 +93,7 @@ def submit(
         env=environment or None,
         working_dir=workdir,
         requeue_on_preemption=requeue,
+        max_attempts=max_attempts,
         project=project,
         name=name,
         org=org,
@@ -179,6 +189,7 @@ def show(
             ("max runtime", f"{job.max_runtime_seconds}s"),
             ("grace", f"{job.grace_seconds}s"),
             ("requeue on preemption", job.requeue_on_preemption),
+            ("max attempts", job.max_attempts if job.max_attempts is not None else "no limit"),
             ("created", job.created_at),
             ("started", job.started_at),
             ("ended", job.ended_at),

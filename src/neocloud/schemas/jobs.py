@@ -33,6 +33,13 @@ class JobCreate(StrictModel):
     max_runtime_seconds: int = Field(default=3600, ge=1, le=MAX_RUNTIME_LIMIT)
     grace_seconds: int = Field(default=DEFAULT_GRACE_SECONDS, ge=0, le=3600)
     requeue_on_preemption: bool = True
+    max_attempts: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="attempts in all, the first included, after preemptions and node failures"
+        " (null: no limit)",
+    )
     project: str | None = Field(default=None, description="project id or name")
     org: str | None = Field(default=None, description="operator only: submit on behalf of an org")
 
@@ -71,6 +78,7 @@ class Job(BaseModel):
     max_runtime_seconds: int
     grace_seconds: int
     requeue_on_preemption: bool
+    max_attempts: int | None = None
     state: JobState
     reason: str | None
     message: str | None

@@ -6,7 +6,7 @@ import builtins
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
-from neocloud.domain.jobs import JobState, PriorityClass, Tier
+from neocloud.domain.jobs import JobState, PriorityClass, Tier, runs_again
 from neocloud.schemas.common import Page
 from neocloud.schemas.jobs import Job, JobCreate, JobEvent, JobLogs
 from neocloud.sdk.errors import NeocloudError
@@ -20,11 +20,14 @@ WAIT_TIMEOUT = "wait_timeout"
 def is_final(job: Job) -> bool:
     """True once a job will not change again on its own.
 
-    A preempted job that is not requeued stays preempted, so it is as final as a terminal state.
+    A preempted job that is not requeued (its policy says no, or it has no attempts left) stays
+    preempted, so it is as final as a terminal state.
     """
     if job.state.terminal:
         return True
-    return job.state is JobState.PREEMPTED and not job.requeue_on_preemption
+    return job.state is JobState.PREEMPTED and not runs_again(
+        job.requeue_on_preemption, job.attempts, job.max_attempts
+    )
 
 
 class Jobs(Resource):
@@ -44,6 +47,7 @@ class Jobs(Resource):
         env: Mapping[str, str] | None = None,
         working_dir: str | None = None,
         requeue_on_preemption: bool | None = None,
+        max_attempts: int | None = None,
         project: str | None = None,
         name: str | None = None,
         org: str | None = None,
@@ -62,6 +66,7 @@ class Jobs(Resource):
             env=dict(env) if env is not None else None,
             working_dir=working_dir,
             requeue_on_preemption=requeue_on_preemption,
+            max_attempts=max_attempts,
             project=project,
             name=name,
             org=org,

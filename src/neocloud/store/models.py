@@ -151,6 +151,8 @@ class JobRow(Base):
     max_runtime_seconds: Mapped[int] = mapped_column(Integer)
     grace_seconds: Mapped[int] = mapped_column(Integer)
     requeue_on_preemption: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Attempts in all after preemptions, node failures and drains (None: no limit).
+    max_attempts: Mapped[int | None] = mapped_column(Integer, nullable=True)
     state: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(64))
     message: Mapped[str | None] = mapped_column(Text)

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from neocloud.domain.jobs import JobState
+from neocloud.domain.jobs import JobState, runs_again
 from neocloud.engines.base import (
     NODE_FAILED,
     EngineError,
@@ -39,6 +39,7 @@ from neocloud.server.services.lifecycle import (
     record_event,
     transition,
 )
+from neocloud.server.services.retry import no_retry
 from neocloud.store.db import Database
 from neocloud.store.ids import new_id
 from neocloud.store.models import AllocationRow, JobRow, NodeRow
@@ -265,7 +266,7 @@ class ControlLoop:
         job.preempting_for = None
         job.engine_handle = None
         job.stop_sent_at = None
-        if job.requeue_on_preemption:
+        if runs_again(job.requeue_on_preemption, job.attempts, job.max_attempts):
             transition(s, job, JobState.PENDING, "requeued", now, "requeued after preemption")
             job.ended_at = None
 
@@ -305,8 +306,8 @@ class ControlLoop:
         # The failed node must leave the schedulable set before the next placement.
         self._inventory_checked = None
         what = st.reason.partition(": ")[2] if st.reason else "the node failed"
-        if not job.requeue_on_preemption:
-            msg = f"a node under the job failed: {what}"
+        if not runs_again(job.requeue_on_preemption, job.attempts, job.max_attempts):
+            msg = f"a node under the job failed: {what}{no_retry(job)}"
             transition(s, job, JobState.FAILED, NODE_FAILED, ended, msg, dict(details))
             return
         transition(

@@ -15,12 +15,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from neocloud.domain.jobs import JobState
+from neocloud.domain.jobs import JobState, runs_again
 from neocloud.server.drain_policy import OnDrain
 from neocloud.server.engine_health import NodeState
 from neocloud.server.engines import EngineRegistry
 from neocloud.server.services.engine_check import DeclaredNode
 from neocloud.server.services.lifecycle import record_event, transition
+from neocloud.server.services.retry import no_retry
 from neocloud.store.models import AllocationRow, JobRow
 
 NODE_DRAINED = "node_drained"
@@ -67,7 +68,11 @@ def mark_drained(s: Session, drained: Mapping[str, datetime], now: datetime) -> 
             # A gang with two drained nodes: the first one marked it.
             continue
         job.drained_at = drained[node]
-        what = "requeued" if job.requeue_on_preemption else "failed"
+        what = (
+            "requeued"
+            if runs_again(job.requeue_on_preemption, job.attempts, job.max_attempts)
+            else "failed"
+        )
         state = JobState(job.state)
         record_event(
             s,
@@ -90,8 +95,8 @@ def finish_drained(s: Session, job: JobRow, now: datetime, details: Mapping[str,
     assert job.drained_at is not None
     drained = job.drained_at
     job.drained_at = None
-    if not job.requeue_on_preemption:
-        msg = "a node under the job was drained; failed (requeue_on_preemption is off)"
+    if not runs_again(job.requeue_on_preemption, job.attempts, job.max_attempts):
+        msg = f"a node under the job was drained; failed{no_retry(job)}"
         transition(s, job, JobState.FAILED, NODE_DRAINED, drained, msg, dict(details))
         job.ended_at = drained
         return

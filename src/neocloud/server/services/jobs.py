@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from neocloud.domain.jobs import JobState, PriorityClass, Tier
+from neocloud.domain.jobs import JobState, PriorityClass, Tier, runs_again
 from neocloud.domain.tenancy import OrgKind, Permission
 from neocloud.schemas import jobs as api
 from neocloud.server.auth import Principal
@@ -51,6 +51,7 @@ def job_out(job: JobRow, allocations: list[AllocationRow]) -> api.Job:
         max_runtime_seconds=job.max_runtime_seconds,
         grace_seconds=job.grace_seconds,
         requeue_on_preemption=job.requeue_on_preemption,
+        max_attempts=job.max_attempts,
         state=JobState(job.state),
         reason=job.reason,
         message=job.message,
@@ -200,6 +201,7 @@ def submit(s: Session, p: Principal, body: api.JobCreate, now: datetime) -> api.
         max_runtime_seconds=body.max_runtime_seconds,
         grace_seconds=body.grace_seconds,
         requeue_on_preemption=body.requeue_on_preemption,
+        max_attempts=body.max_attempts,
         state=JobState.PENDING.value,
         reason="submitted",
         message="waiting for the scheduler",
@@ -281,7 +283,10 @@ def cancel(s: Session, p: Principal, job_id: str, now: datetime) -> api.Job:
     # Locked so the control loop cannot schedule the job between our read and our write.
     job = _visible_job(s, p, job_id, lock=True)
     state = JobState(job.state)
-    if state.terminal or (state is JobState.PREEMPTED and not job.requeue_on_preemption):
+    if state.terminal or (
+        state is JobState.PREEMPTED
+        and not runs_again(job.requeue_on_preemption, job.attempts, job.max_attempts)
+    ):
         raise conflict(f"job {job.id} already {state}", {"state": state.value})
     if state in (JobState.PENDING, JobState.PREEMPTED):
         if state is JobState.PREEMPTED:
