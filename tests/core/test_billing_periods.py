@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from neocloud.billing.periods import month_bounds, period_of
+from neocloud.billing.periods import month_bounds, month_slices, period_of
 
 
 @pytest.mark.parametrize(
@@ -73,3 +73,14 @@ def test_period_of(instant: datetime, period: str) -> None:
 def test_period_of_refuses_naive_datetimes() -> None:
     with pytest.raises(ValueError, match="at must be timezone-aware"):
         period_of(datetime(2026, 11, 5))  # noqa: DTZ001
+
+
+def test_a_window_is_cut_at_utc_calendar_months() -> None:
+    start = datetime(2026, 1, 31, 22, tzinfo=UTC)
+    months = month_slices(start, datetime(2026, 3, 2, tzinfo=UTC))
+    assert [(label, a.day, b.day) for label, a, b in months] == [
+        ("2026-01", 31, 1),
+        ("2026-02", 1, 1),
+        ("2026-03", 1, 2),
+    ]
+    assert month_slices(start, start) == []

@@ -19,7 +19,8 @@ from neocloud.economics.margin import (
     MarginReport,
     MarginRow,
     MissingCapacity,
-    margin_report,
+    RevenueItem,
+    margin_analysis,
 )
 
 D = Decimal
@@ -87,6 +88,21 @@ REVENUE = {
     ("h100", Tier.INTERNAL): D(32),
     ("a100", Tier.RESERVED): D(100),
 }
+
+
+def margin_report(
+    start: datetime,
+    end: datetime,
+    capacity: list[CapacityBlock],
+    spans: list[UsageSpan],
+    revenue: dict[tuple[str, Tier], Decimal],
+) -> MarginReport:
+    """The margin with revenue given per (GPU type, tier), all of it org's, in the first month."""
+    items = [
+        RevenueItem("org", "2026-11", amount, gpu_type=gpu_type, tier=tier)
+        for (gpu_type, tier), amount in revenue.items()
+    ]
+    return margin_analysis(start, end, capacity, spans, items)
 
 
 def test_a_hand_computed_margin_report() -> None:

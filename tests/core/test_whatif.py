@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from neocloud.billing.charges import exact_arithmetic
 from neocloud.domain.jobs import Tier
-from neocloud.economics.whatif import RunFigures, calendar_months
+from neocloud.economics.whatif import RunFigures
 from neocloud.sim.problems import InputError
 from neocloud.sim.runner import InputFile
 from neocloud.sim.whatif_report import conclude
@@ -106,16 +106,6 @@ def test_utilisation_over_time(hand: WhatIfRun) -> None:
     # then i2 holds all 8 for 270 s (0.9).
     assert series.internal[24] == pytest.approx(0.9) and series.external[24] == pytest.approx(0.05)
     assert hand.baseline.series.external == (0.0,) * 72
-
-
-def test_months_split_at_utc_calendar_months() -> None:
-    start = datetime(2026, 1, 31, 22, tzinfo=UTC)
-    months = calendar_months(start, datetime(2026, 3, 2, tzinfo=UTC))
-    assert [(label, a.day, b.day) for label, a, b in months] == [
-        ("2026-01", 31, 1),
-        ("2026-02", 1, 1),
-        ("2026-03", 1, 2),
-    ]
 
 
 def test_a_run_across_months_adds_up() -> None:

@@ -3,30 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal, Inexact, localcontext
+from decimal import Decimal
+
+from neocloud.billing.charges import exact_arithmetic
 
 ZERO = Decimal(0)
-# Wide enough that adding up cells of any realistic size is exact; Inexact is trapped, so a sum
-# that could not be exact fails loudly instead of drifting.
-_EXACT_PRECISION = 1000
 
 
 def exact_sum(values: Iterable[Decimal]) -> Decimal:
-    """The sum of values, with no rounding at all."""
+    """The sum of values, with no rounding at all (Inexact raises)."""
     # Evaluate the values first, in the caller's context: a generator would otherwise run its
     # divisions inside the trapping context below and fail on any inexact quotient.
     terms = list(values)
-    with localcontext() as ctx:
-        ctx.prec = _EXACT_PRECISION
-        ctx.traps[Inexact] = True
+    with exact_arithmetic():
         return sum(terms, ZERO)
 
 
 def exact_difference(a: Decimal, b: Decimal) -> Decimal:
-    """a − b with no rounding (even negation rounds to the context, so this runs wide)."""
-    with localcontext() as ctx:
-        ctx.prec = _EXACT_PRECISION
-        ctx.traps[Inexact] = True
+    """a − b with no rounding (even negation rounds to the context, so this runs exact)."""
+    with exact_arithmetic():
         return a - b
 
 

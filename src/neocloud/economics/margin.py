@@ -288,27 +288,6 @@ def margin_analysis(
     )
 
 
-def margin_report(
-    start: datetime,
-    end: datetime,
-    capacity: Sequence[CapacityBlock],
-    spans: Iterable[UsageSpan],
-    revenue: Mapping[tuple[str, Tier], Decimal],
-    currency: str = DEFAULT_CURRENCY,
-) -> MarginReport:
-    """margin_analysis with revenue known only per (GPU type, tier), idle cost as its own line.
-
-    Such revenue is tied to no org or month: it is booked to org "" in the period's first month.
-    """
-    require_interval(start, end, "margin period")
-    first_month = period_of(start)
-    items = [
-        RevenueItem("", first_month, amount, gpu_type=gpu_type, tier=tier)
-        for (gpu_type, tier), amount in revenue.items()
-    ]
-    return margin_analysis(start, end, capacity, spans, items, currency=currency)
-
-
 def _rates(
     capacity: Sequence[CapacityBlock],
 ) -> tuple[dict[tuple[str, str | None], _Rates], dict[str, set[str | None]]]:

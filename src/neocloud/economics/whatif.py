@@ -14,20 +14,26 @@ Pure: plain data in, figures out.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from neocloud.billing.charges import exact_arithmetic
 from neocloud.billing.contracts import contract_lines
+from neocloud.billing.periods import month_slices
 from neocloud.billing.rating import rate_usage
 from neocloud.billing.usage import UsageSpan
 from neocloud.domain.jobs import Tier
-from neocloud.domain.money import SECONDS_PER_HOUR
-from neocloud.economics.margin import CapacityBlock, MarginReport, margin_report
+from neocloud.economics.exact import exact_difference, exact_sum
+from neocloud.economics.margin import (
+    CapacityBlock,
+    MarginReport,
+    MarginRow,
+    RevenueItem,
+    margin_analysis,
+)
 from neocloud.economics.whatif_policy import SellingPolicy
 from neocloud.economics.whatif_replay import (
     ExternalDemand,
@@ -41,9 +47,6 @@ from neocloud.economics.whatif_series import UtilisationSeries, utilisation_seri
 # Month-equivalents of a period: HOURS_PER_YEAR / 12, as the cost model counts a kW-month.
 HOURS_PER_MONTH = Decimal(730)
 _ZERO = Decimal(0)
-
-Revenue = dict[tuple[str, Tier], Decimal]
-
 
 @dataclass(frozen=True, slots=True)
 class TypeFigures:
@@ -135,20 +138,7 @@ class FleetEconomics:
 def horizon(origin: datetime, end_s: float, bucket_s: int) -> Horizon:
     """The period [origin, origin + end_s) and the calendar months (UTC) it touches."""
     end = instant(origin, end_s)
-    return Horizon(origin, end, end_s, calendar_months(origin, end), bucket_s)
-
-
-def calendar_months(start: datetime, end: datetime) -> tuple[tuple[str, datetime, datetime], ...]:
-    """(YYYY-MM, from, to) for every UTC calendar month [start, end) touches, clipped to it."""
-    months: list[tuple[str, datetime, datetime]] = []
-    cursor = start.astimezone(UTC)
-    while cursor < end:
-        year, month = cursor.year, cursor.month
-        following = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
-        stop = min(following, end)
-        months.append((f"{year:04d}-{month:02d}", cursor, stop))
-        cursor = stop
-    return tuple(months)
+    return Horizon(origin, end, end_s, tuple(month_slices(origin, end)), bucket_s)
 
 
 def evaluate(
@@ -160,24 +150,21 @@ def evaluate(
 ) -> RunFigures:
     """Revenue, cost and margin of one run over the common period, in total and by month."""
     spans = usage_spans(replay, period.start, fleet.regions)
-    by_month = _split_by_month(spans, period.months)
-    months = []
-    total_revenue: Revenue = defaultdict(Decimal)
-    for (label, start, end), month_spans in zip(period.months, by_month, strict=True):
-        revenue = rate_revenue(month_spans, policy, start, end, period.end)
-        for cell, amount in revenue.items():
-            total_revenue[cell] += amount
-        report = margin_report(start, end, fleet.capacity, month_spans, revenue, policy.currency)
-        months.append(_figures(label, report, revenue))
-    report = margin_report(
-        period.start, period.end, fleet.capacity, spans, dict(total_revenue), policy.currency
+    revenue = rate_revenue(spans, policy, period)
+    report = margin_analysis(
+        period.start, period.end, fleet.capacity, spans, revenue, currency=policy.currency
+    )
+    by_month = {row.month: row for row in report.by_month}
+    months = tuple(
+        _figures(label, start, end, by_month[label], [i for i in revenue if i.month == label])
+        for label, start, end in period.months
     )
     return RunFigures(
         name=name,
         caps=policy.caps(),
-        total=_figures("total", report, total_revenue),
-        months=tuple(months),
-        by_gpu_type=_types(report, _internal_hours(spans)),
+        total=_figures("total", period.start, period.end, report, revenue),
+        months=months,
+        by_gpu_type=_types(report),
         internal=replay.internal,
         external=replay.external,
         series=utilisation_series(replay, fleet.fleet_gpus, period.seconds, period.bucket_s),
@@ -185,109 +172,77 @@ def evaluate(
 
 
 def rate_revenue(
-    spans: Sequence[UsageSpan],
-    policy: SellingPolicy,
-    start: datetime,
-    end: datetime,
-    term_end: datetime,
-) -> Revenue:
-    """(GPU type, tier) → revenue in [start, end): one rated invoice per external org, plus
-    every contract's take-or-pay line for the days of its term (policy start to term_end)."""
-    revenue: Revenue = defaultdict(Decimal)
-    if end <= start:
-        return revenue
+    spans: Sequence[UsageSpan], policy: SellingPolicy, period: Horizon
+) -> list[RevenueItem]:
+    """Revenue by org and calendar month: one rated invoice per external org and month, plus
+    every contract's take-or-pay line for the days of its term (the whole period)."""
     book = policy.price_book()
-    contracts = policy.reserved_contracts(term_end)
+    contracts = policy.reserved_contracts(period.end)
     by_org: dict[str, list[UsageSpan]] = defaultdict(list)
     for span in spans:
         if span.tier.external:
             by_org[span.org].append(span)
-    for org in sorted(by_org):
-        mine = [c for c in contracts if c.org == org]
-        lines = rate_usage(
-            org, start, end, by_org[org], (), {}, book, policy.currency, contracts=mine
-        )
-        for key, total in lines.items():
-            revenue[(key.gpu_type, key.tier)] += total.amount
-    for contract in contracts:
-        for line in contract_lines(contract, start, end):
-            revenue[(contract.gpu_type, Tier.RESERVED)] += line.amount
-    return dict(revenue)
+    items: list[RevenueItem] = []
+    for month, start, end in period.months:
+        for org in sorted(by_org):
+            mine = [c for c in contracts if c.org == org]
+            lines = rate_usage(
+                org, start, end, by_org[org], (), {}, book, policy.currency, contracts=mine
+            )
+            items += [
+                RevenueItem(org, month, total.amount, key.gpu_type, key.tier)
+                for key, total in lines.items()
+            ]
+        for contract in contracts:
+            items += [
+                RevenueItem(contract.org, month, line.amount, contract.gpu_type, Tier.RESERVED)
+                for line in contract_lines(contract, start, end)
+            ]
+    return items
 
 
 def _figures(
-    label: str, report: MarginReport, revenue: Mapping[tuple[str, Tier], Decimal]
+    label: str,
+    start: datetime,
+    end: datetime,
+    margin: MarginReport | MarginRow,
+    revenue: Sequence[RevenueItem],
 ) -> PeriodFigures:
-    external = [row for row in report.by_tier if row.tier is not None and row.tier.external]
     by_tier: dict[Tier, Decimal] = defaultdict(Decimal)
-    with exact_arithmetic():
-        external_cost = sum((row.used_cost for row in external), _ZERO)
-        external_margin = report.revenue - external_cost
-        for (_, tier), amount in revenue.items():
-            by_tier[tier] += amount
+    for item in revenue:
+        if item.tier is not None:
+            by_tier[item.tier] = exact_sum((by_tier[item.tier], item.amount))
+    # What selling used: every used GPU-hour that internal work did not hold.
+    external_cost = exact_difference(margin.used_cost, margin.internal_cost)
     return PeriodFigures(
         label=label,
-        start=report.start,
-        end=report.end,
-        revenue=report.revenue,
+        start=start,
+        end=end,
+        revenue=margin.revenue,
         revenue_by_tier={t: by_tier[t] for t in sorted(by_tier, key=lambda t: t.rank)},
-        used_cost=report.used_cost,
-        idle_cost=report.idle_cost,
-        gross_margin=report.gross_margin,
-        margin_pct=report.margin_pct,
-        margin_after_idle=report.margin_after_idle,
-        utilisation=report.utilisation,
+        used_cost=margin.used_cost,
+        idle_cost=margin.idle_cost,
+        gross_margin=margin.gross_margin,
+        margin_pct=margin.margin_pct,
+        margin_after_idle=margin.margin_after_idle,
+        utilisation=margin.utilisation or _ZERO,
         external_used_cost=external_cost,
-        external_gross_margin=external_margin,
+        external_gross_margin=exact_difference(margin.revenue, external_cost),
     )
 
 
-def _internal_hours(spans: Sequence[UsageSpan]) -> dict[str, Decimal]:
-    seconds: dict[str, Decimal] = defaultdict(Decimal)
-    for span in spans:
-        if not span.tier.external:
-            seconds[span.gpu_type] += span.gpu_seconds
-    return {gpu_type: s / SECONDS_PER_HOUR for gpu_type, s in seconds.items()}
-
-
-def _types(report: MarginReport, internal: Mapping[str, Decimal]) -> tuple[TypeFigures, ...]:
-    rows = []
-    for row in report.by_gpu_type:
-        if row.gpu_type is None:
-            continue
-        capacity = row.capacity_gpu_hours or _ZERO
-        rows.append(
-            TypeFigures(
-                gpu_type=row.gpu_type,
-                capacity_gpu_hours=capacity,
-                used_gpu_hours=row.gpu_hours_used,
-                internal_gpu_hours=internal.get(row.gpu_type, _ZERO),
-                utilisation=row.gpu_hours_used / capacity if capacity else _ZERO,
-                revenue=row.revenue,
-                used_cost=row.used_cost,
-                idle_cost=row.idle_cost or _ZERO,
-            )
+def _types(report: MarginReport) -> tuple[TypeFigures, ...]:
+    return tuple(
+        TypeFigures(
+            gpu_type=row.gpu_type,
+            capacity_gpu_hours=row.capacity_gpu_hours or _ZERO,
+            used_gpu_hours=row.gpu_hours_used,
+            internal_gpu_hours=row.internal_gpu_hours,
+            utilisation=row.utilisation or _ZERO,
+            revenue=row.revenue,
+            used_cost=row.used_cost,
+            idle_cost=row.idle_cost,
         )
-    return tuple(rows)
-
-
-def _split_by_month(
-    spans: Sequence[UsageSpan], months: Sequence[tuple[str, datetime, datetime]]
-) -> list[list[UsageSpan]]:
-    """Each span's part in each month (most spans lie inside one month and are kept whole)."""
-    starts = [start for _, start, _ in months]
-    out: list[list[UsageSpan]] = [[] for _ in months]
-    for span in spans:
-        i = max(bisect_right(starts, span.start) - 1, 0)
-        while i < len(months):
-            _, lo, hi = months[i]
-            if span.start >= lo and span.end <= hi:
-                out[i].append(span)
-                break
-            a, b = max(span.start, lo), min(span.end, hi)
-            if a < b:
-                out[i].append(replace(span, start=a, end=b))
-            if span.end <= hi:
-                break
-            i += 1
-    return out
+        for row in report.by_gpu_type
+        if row.gpu_type is not None
+    )
