@@ -199,7 +199,7 @@ def test_relaunching_an_attempt_with_another_spec_is_refused(
     ("placement", "message"),
     [
         ((GpuSlot("n9", (0,)),), "not in cluster"),
-        ((GpuSlot("n1", (8,)),), "bad GPU indices"),
+        ((GpuSlot("n1", (8,)),), r"node n1 has GPUs 0\.\.7, got \[8\]"),
     ],
 )
 def test_a_placement_the_cluster_cannot_honour_is_refused(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -32,6 +31,8 @@ from neocloud.engines.base import (
     LaunchSpec,
     LogChunk,
 )
+from neocloud.engines.log_chunks import check_window, chunk_of_file
+from neocloud.engines.placement import check_id, check_placement
 
 NAME = "local"
 # The only variables of the control plane's environment a job sees; the rest (API keys,
@@ -40,7 +41,6 @@ BASE_ENV_KEYS = ("PATH", "HOME", "LANG")
 # An adopted attempt with a spec but no runner.json after this long never got its runner.
 STARTUP_TIMEOUT_SECONDS = 60.0
 
-_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # Fields of spec.json that define the attempt; a second launch must match them exactly.
 _IDENTITY_KEYS = (
     "job_id",
@@ -79,8 +79,7 @@ class LocalEngine:
     def launch(self, spec: LaunchSpec) -> EngineHandle:
         """Start the attempt's runner; a repeated launch of the same attempt returns its handle."""
         self._reap()
-        self._check_placement(spec)
-        _check_id(spec.job_id, "job_id")
+        check_placement(spec, self._nodes, "local")
         handle = EngineHandle(NAME, f"{spec.job_id}/{spec.attempt}")
         attempt_dir = self._attempt_dir(handle)
         doc = self._spec_document(spec)
@@ -149,22 +148,11 @@ class LocalEngine:
 
     def logs(self, handle: EngineHandle, offset: int, limit: int) -> LogChunk:
         """Up to `limit` bytes of the attempt's output from byte `offset`."""
-        if offset < 0:
-            raise ValueError(f"offset must be >= 0, got {offset}")
-        if limit <= 0:
-            raise ValueError(f"limit must be > 0, got {limit}")
+        check_window(offset, limit)
         # Decide "ended" before reading: output written before the end is then surely included.
         ended = self.poll(handle).state.terminal
         path = self._attempt_dir(handle) / files.OUTPUT
-        try:
-            with open(path, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                f.seek(offset)
-                data = f.read(limit)
-        except FileNotFoundError:
-            size, data = 0, b""
-        next_offset = offset + len(data)
-        return LogChunk(data=data, next_offset=next_offset, complete=ended and next_offset >= size)
+        return chunk_of_file(path, offset, limit, ended)
 
     def inventory(self) -> list[EngineNode]:
         """The declared nodes; they are all this machine, so they are up while it runs."""
@@ -174,20 +162,6 @@ class LocalEngine:
         """Reap finished runners and forget the rest; running attempts keep running."""
         self._reap()
         self._runners.clear()
-
-    def _check_placement(self, spec: LaunchSpec) -> None:
-        """Every slot must name a declared node and GPU indices that node has, once each."""
-        for slot in spec.placement:
-            node = self._nodes.get(slot.node)
-            if node is None:
-                raise EngineError(f"placement: unknown node {slot.node!r}")
-            bad = [i for i in slot.gpu_indices if not 0 <= i < node.gpus]
-            if bad:
-                raise EngineError(
-                    f"placement: node {slot.node} has GPUs 0..{node.gpus - 1}, got {bad}"
-                )
-            if len(set(slot.gpu_indices)) != len(slot.gpu_indices):
-                raise EngineError(f"placement: GPU index repeated on node {slot.node}")
 
     def _spec_document(self, spec: LaunchSpec) -> dict[str, Any]:
         """spec.json: the attempt as launched, plus each rank's complete environment."""
@@ -287,18 +261,12 @@ class LocalEngine:
         job_id, sep, attempt = handle.id.rpartition("/")
         if not sep or not attempt.isdigit():
             raise EngineError(f"malformed local handle id {handle.id!r}")
-        _check_id(job_id, "handle job id")
+        check_id(job_id, "handle job id")
         return self._attempt_dir_of_id(f"{job_id}/{int(attempt)}")
 
     def _attempt_dir_of_id(self, handle_id: str) -> Path:
         """The attempt directory of an already checked handle id."""
         return self.state_dir / handle_id
-
-
-def _check_id(value: str, what: str) -> None:
-    """Ids become directory names: allow a safe alphabet only."""
-    if not _SAFE_ID.fullmatch(value):
-        raise EngineError(f"{what} {value!r} may use only letters, digits, '.', '_' and '-'")
 
 
 def _runner_alive(runner: dict[str, Any]) -> bool:

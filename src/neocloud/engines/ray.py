@@ -46,6 +46,8 @@ from neocloud.engines.base import (
     LogChunk,
     NodeHealth,
 )
+from neocloud.engines.log_chunks import check_window, chunk_of_bytes
+from neocloud.engines.placement import SAFE_ID, check_env_names, check_placement
 from neocloud.engines.ray_api import RayApi
 from neocloud.engines.ray_options import RayOptions
 
@@ -55,8 +57,6 @@ GPU_TYPE_RESOURCE_PREFIX = "neocloud_gpu_"
 _ACCELERATOR_PREFIX = "accelerator_type:"
 # How much of its node's custom resource one rank asks for (Ray counts to 1e-4).
 NODE_SHARE = 0.001
-_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RUNNER = (Path(__file__).parent / "ray_runner.py").read_text()
 _WAITING = ("PENDING",)
 _ENDED = ("SUCCEEDED", "FAILED", "STOPPED")
@@ -107,7 +107,8 @@ class RayEngine:
     # -- launch ------------------------------------------------------------------------------
     def launch(self, spec: LaunchSpec) -> EngineHandle:
         """Submit one Ray job per node; a repeated launch returns the jobs already submitted."""
-        self._check_placement(spec)
+        check_placement(spec, self._nodes, self.cluster)
+        check_env_names(spec.env)
         digest = _digest(spec)
         alive = {n.name for n in self._inventory(fresh=False) if n.state is NodeHealth.UP}
         for rank, slot in enumerate(spec.placement):
@@ -284,10 +285,7 @@ class RayEngine:
     # -- logs, inventory -----------------------------------------------------------------------
     def logs(self, handle: EngineHandle, offset: int, limit: int) -> LogChunk:
         """Up to `limit` bytes of rank 0's output from byte `offset` (Ray's own lines left out)."""
-        if offset < 0:
-            raise ValueError(f"offset must be >= 0, got {offset}")
-        if limit <= 0:
-            raise ValueError(f"limit must be > 0, got {limit}")
+        check_window(offset, limit)
         job_id, attempt, _ = self._parse(handle)
         try:
             ended = self.poll(handle).state.terminal
@@ -298,12 +296,7 @@ class RayEngine:
         text = _RAY_SETUP_LINE.sub("", self.api.logs(sid))
         # Ray writes the whole entrypoint (the runner's source) into the log: leave it out.
         text = text.replace(f"Running entrypoint for job {sid}: {job.get('entrypoint')}\n", "", 1)
-        whole = text.encode()
-        data = whole[offset : offset + limit]
-        next_offset = offset + len(data)
-        return LogChunk(
-            data=data, next_offset=next_offset, complete=ended and next_offset >= len(whole)
-        )
+        return chunk_of_bytes(text.encode(), offset, limit, ended)
 
     def inventory(self) -> list[EngineNode]:
         """The cluster's nodes that carry a `neocloud_node_<name>` resource, from the State API."""
@@ -352,24 +345,6 @@ class RayEngine:
         self.api.close()
 
     # -- helpers ------------------------------------------------------------------------------
-    def _check_placement(self, spec: LaunchSpec) -> None:
-        if not _SAFE_ID.fullmatch(spec.job_id):
-            raise EngineError(f"job_id {spec.job_id!r} may use only letters, digits, '.', '_', '-'")
-        bad_env = [k for k in spec.env if not _ENV_NAME.match(k)]
-        if bad_env:
-            raise EngineError(f"env: not a variable name: {', '.join(map(repr, bad_env))}")
-        types = set()
-        for slot in spec.placement:
-            node = self._nodes.get(slot.node)
-            if node is None:
-                raise EngineError(f"placement: node {slot.node!r} is not in cluster {self.cluster}")
-            bad = [i for i in slot.gpu_indices if not 0 <= i < node.gpus]
-            if bad or len(set(slot.gpu_indices)) != len(slot.gpu_indices) or not slot.gpu_indices:
-                raise EngineError(f"placement: bad GPU indices {slot.gpu_indices} on {slot.node}")
-            types.add(node.gpu_type)
-        if len(types) != 1:
-            raise EngineError(f"placement: a gang must use one GPU type, got {sorted(types)}")
-
     def _parse(self, handle: EngineHandle) -> tuple[str, int, int]:
         """(job id, attempt, number of ranks) from a handle this engine issued."""
         if handle.engine != self.name:
@@ -377,7 +352,7 @@ class RayEngine:
         parts = handle.id.split("/")
         if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
             raise EngineError(f"malformed Ray handle id {handle.id!r}")
-        if not _SAFE_ID.fullmatch(parts[0]) or int(parts[2]) < 1:
+        if not SAFE_ID.fullmatch(parts[0]) or int(parts[2]) < 1:
             raise EngineError(f"malformed Ray handle id {handle.id!r}")
         return parts[0], int(parts[1]), int(parts[2])
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from neocloud.engines.base import EngineConfigError
+from neocloud.engines.option_values import positive_seconds
 
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 10.0
 DEFAULT_POLL_CACHE_SECONDS = 0.5
@@ -31,20 +32,6 @@ class RayOptions:
     def from_engine_options(cls, options: Mapping[str, str]) -> RayOptions:
         """Read `engine_options`; a bad value raises EngineConfigError naming the option."""
 
-        def seconds(key: str, default: float) -> float:
-            text = options.get(key)
-            if text is None:
-                return default
-            try:
-                value = float(text)
-            except ValueError:
-                value = -1.0
-            if not value > 0:
-                raise EngineConfigError(
-                    f"engine_options.{key}: must be a number of seconds > 0, got {text!r}"
-                )
-            return value
-
         address = options.get("address")
         if not address:
             raise EngineConfigError(
@@ -66,8 +53,10 @@ class RayOptions:
         return cls(
             address=address.rstrip("/"),
             python=python,
-            request_timeout_seconds=seconds(
-                "request_timeout_seconds", DEFAULT_REQUEST_TIMEOUT_SECONDS
+            request_timeout_seconds=positive_seconds(
+                options, "request_timeout_seconds", DEFAULT_REQUEST_TIMEOUT_SECONDS
             ),
-            poll_cache_seconds=seconds("poll_cache_seconds", DEFAULT_POLL_CACHE_SECONDS),
+            poll_cache_seconds=positive_seconds(
+                options, "poll_cache_seconds", DEFAULT_POLL_CACHE_SECONDS
+            ),
         )

@@ -19,8 +19,6 @@ Slurm chooses which GPU indices of a node a job gets: they are read back from `s
 from __future__ import annotations
 
 import math
-import os
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -45,6 +43,8 @@ from neocloud.engines.base import (
     LaunchSpec,
     LogChunk,
 )
+from neocloud.engines.log_chunks import check_window, chunk_of_file
+from neocloud.engines.placement import check_id, check_placement
 from neocloud.engines.slurm_attempt import (
     SPEC,
     SUBMITTED,
@@ -68,7 +68,6 @@ from neocloud.engines.slurm_parse import (
 from neocloud.scheduler.model import GpuSlot
 
 KIND = "slurm"
-_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # A job Slurm runs whose command has not stamped its start after this long is taken as started
 # when its script did (the attempt directory may not be shared with the nodes as it should).
 COMMAND_START_SECONDS = 60.0
@@ -111,7 +110,7 @@ class SlurmEngine:
     # -- launch ------------------------------------------------------------------------------
     def launch(self, spec: LaunchSpec) -> EngineHandle:
         """Submit the attempt with sbatch; a repeated launch returns the job already submitted."""
-        gpu_type = self._check_placement(spec)
+        gpu_type = check_placement(spec, self._nodes, self.cluster)
         attempt_dir = self._attempt_dir(spec.job_id, spec.attempt)
         identity = _identity(spec)
         existing = jsonfiles.read_json(attempt_dir / SPEC)
@@ -372,25 +371,14 @@ class SlurmEngine:
     # -- logs, inventory -----------------------------------------------------------------------
     def logs(self, handle: EngineHandle, offset: int, limit: int) -> LogChunk:
         """Up to `limit` bytes of the attempt's output file from byte `offset`."""
-        if offset < 0:
-            raise ValueError(f"offset must be >= 0, got {offset}")
-        if limit <= 0:
-            raise ValueError(f"limit must be > 0, got {limit}")
+        check_window(offset, limit)
         job_id, attempt, _ = self._parse(handle)
         try:
             ended = self.poll(handle).state.terminal
         except EngineUnavailable:
             ended = False
         path = self._attempt_dir(job_id, attempt) / script.OUTPUT
-        try:
-            with open(path, "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                f.seek(offset)
-                data = f.read(limit)
-        except FileNotFoundError:
-            size, data = 0, b""
-        next_offset = offset + len(data)
-        return LogChunk(data=data, next_offset=next_offset, complete=ended and next_offset >= size)
+        return chunk_of_file(path, offset, limit, ended)
 
     def inventory(self) -> list[EngineNode]:
         """Every node of the partition (all partitions if none is set) from `sinfo --json`."""
@@ -439,26 +427,8 @@ class SlurmEngine:
         )
         return [dict(zip(fields, line.split("|"), strict=False)) for line in out.splitlines()]
 
-    def _check_placement(self, spec: LaunchSpec) -> str:
-        """Every slot names a node of this cluster and GPUs it has; returns the GPU type."""
-        if not _SAFE_ID.fullmatch(spec.job_id):
-            raise EngineError(f"job_id {spec.job_id!r} may use only letters, digits, '.', '_', '-'")
-        types = set()
-        for slot in spec.placement:
-            node = self._nodes.get(slot.node)
-            if node is None:
-                raise EngineError(f"placement: node {slot.node!r} is not in cluster {self.cluster}")
-            bad = [i for i in slot.gpu_indices if not 0 <= i < node.gpus]
-            if bad or len(set(slot.gpu_indices)) != len(slot.gpu_indices) or not slot.gpu_indices:
-                raise EngineError(f"placement: bad GPU indices {slot.gpu_indices} on {slot.node}")
-            types.add(node.gpu_type)
-        if len(types) != 1:
-            raise EngineError(f"placement: a gang must use one GPU type, got {sorted(types)}")
-        return types.pop()
-
     def _attempt_dir(self, job_id: str, attempt: int) -> Path:
-        if not _SAFE_ID.fullmatch(job_id):
-            raise EngineError(f"malformed job id {job_id!r}")
+        check_id(job_id, "job id")
         return self.state_dir / job_id / str(attempt)
 
     def _handle(self, job_id: str, attempt: int, slurm_id: str) -> EngineHandle:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neocloud.engines.base import EngineConfigError
+from neocloud.engines.option_values import positive_seconds
 
 ACCOUNTING = ("auto", "on", "off")
 DEFAULT_COMMAND_TIMEOUT_SECONDS = 20.0
@@ -38,20 +39,6 @@ class SlurmOptions:
     ) -> SlurmOptions:
         """Read `engine_options`; a bad value raises EngineConfigError naming the option."""
 
-        def seconds(key: str, default: float) -> float:
-            text = options.get(key)
-            if text is None:
-                return default
-            try:
-                value = float(text)
-            except ValueError:
-                value = -1.0
-            if not value > 0:
-                raise EngineConfigError(
-                    f"engine_options.{key}: must be a number of seconds > 0, got {text!r}"
-                )
-            return value
-
         accounting = options.get("accounting", "auto")
         if accounting not in ACCOUNTING:
             raise EngineConfigError(
@@ -71,8 +58,10 @@ class SlurmOptions:
             partition=options.get("partition"),
             account=options.get("account"),
             accounting=accounting,
-            command_timeout_seconds=seconds(
-                "command_timeout_seconds", DEFAULT_COMMAND_TIMEOUT_SECONDS
+            command_timeout_seconds=positive_seconds(
+                options, "command_timeout_seconds", DEFAULT_COMMAND_TIMEOUT_SECONDS
             ),
-            poll_cache_seconds=seconds("poll_cache_seconds", DEFAULT_POLL_CACHE_SECONDS),
+            poll_cache_seconds=positive_seconds(
+                options, "poll_cache_seconds", DEFAULT_POLL_CACHE_SECONDS
+            ),
         )

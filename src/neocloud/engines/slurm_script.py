@@ -17,10 +17,10 @@ cancels the whole job in Slurm; the script then gets SIGTERM and records that in
 
 from __future__ import annotations
 
-import re
 import shlex
 
 from neocloud.engines.base import EngineError, LaunchSpec
+from neocloud.engines.placement import check_env_names
 
 STARTED = "started"
 HEARTBEAT = "heartbeat"
@@ -29,7 +29,6 @@ KILL_AT = "kill_at"
 OUTPUT = "output.log"
 SCRIPT = "job.sh"
 
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Exported last, so a job cannot spoof its identity. Per-rank values come from srun's variables.
 # Each rank also stamps the instant its command starts: usage counts from the first of them.
 _RANK_ENV = (
@@ -55,9 +54,7 @@ def batch_script(spec: LaunchSpec, attempt_dir: str, gpu_type: str, srun: str, s
         "NEOCLOUD_GPUS": str(per_node),
         "NEOCLOUD_NUM_NODES": str(nodes),
     }
-    bad = [k for k in env if not _ENV_NAME.match(k)]
-    if bad:
-        raise EngineError(f"env: not a variable name: {', '.join(map(repr, bad))}")
+    check_env_names(env)
     exports = "\n".join(f"export {k}={shlex.quote(v)}" for k, v in env.items())
     srun_args = [
         srun,
