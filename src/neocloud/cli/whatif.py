@@ -20,7 +20,14 @@ from neocloud.economics.whatif_risk import (
     DEFAULT_RISK_SCENARIOS,
     DEFAULT_RISK_SEED,
 )
-from neocloud.economics.whatif_summary import duration, money, percent
+from neocloud.economics.whatif_summary import (
+    change,
+    comparison_rows,
+    duration,
+    money,
+    percent,
+    share,
+)
 from neocloud.sim.problems import InputError
 from neocloud.sim.quotas import VC_NODES_FILE
 from neocloud.sim.runner import InputFile, TraceFormat
@@ -250,22 +257,7 @@ def _print_report(result: WhatIfResult) -> None:
     )
     print_table(
         ["", "BASELINE", "POLICY"],
-        [
-            ["revenue", money(base.total.revenue, c), money(sell.total.revenue, c)],
-            ["used cost", money(base.total.used_cost, c), money(sell.total.used_cost, c)],
-            ["idle cost", money(base.total.idle_cost, c), money(sell.total.idle_cost, c)],
-            ["gross margin", money(base.total.gross_margin, c), money(sell.total.gross_margin, c)],
-            [
-                "margin after idle",
-                money(base.total.margin_after_idle, c),
-                money(sell.total.margin_after_idle, c),
-            ],
-            ["utilisation", _pct(base.total.utilisation), _pct(sell.total.utilisation)],
-            ["internal wait avg", _secs(base.internal.wait_avg_s), _secs(sell.internal.wait_avg_s)],
-            ["internal wait p95", _secs(base.internal.wait_p95_s), _secs(sell.internal.wait_p95_s)],
-            ["internal JCT avg", _secs(base.internal.jct_avg_s), _secs(sell.internal.jct_avg_s)],
-            ["internal JCT p95", _secs(base.internal.jct_p95_s), _secs(sell.internal.jct_p95_s)],
-        ],
+        comparison_rows(base, sell, c),
         title="Baseline (internal only) vs policy",
     )
     print_table(
@@ -290,9 +282,9 @@ def _print_report(result: WhatIfResult) -> None:
                 percent(p.cap),
                 money(p.verdict.revenue_per_month, c),
                 money(p.verdict.margin_added_per_month, c),
-                _pct(p.run.total.utilisation),
-                _delta(p.verdict.internal.wait_p95_s),
-                _delta(p.verdict.internal.wait_avg_s),
+                share(p.run.total.utilisation),
+                change(p.verdict.internal.wait_p95_s),
+                change(p.verdict.internal.wait_avg_s),
             ]
             for p in result.curve
         ],
@@ -319,17 +311,3 @@ def _print_report(result: WhatIfResult) -> None:
         note(f"margin at risk: {result.risk_note}")
     for remark in run.prepared.notes:
         note(f"note: {remark}")
-
-
-def _pct(fraction: Decimal) -> str:
-    return f"{float(fraction) * 100:.1f}%"
-
-
-def _secs(seconds: float | None) -> str:
-    return "-" if seconds is None else duration(seconds)
-
-
-def _delta(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    return ("+" if seconds >= 0 else "-") + duration(seconds)

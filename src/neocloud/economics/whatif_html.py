@@ -16,7 +16,15 @@ from html import escape
 from neocloud.economics.risk import RiskResult
 from neocloud.economics.whatif import Horizon, PeriodFigures, RunFigures
 from neocloud.economics.whatif_risk import MarginHistogram
-from neocloud.economics.whatif_summary import Verdict, duration, money, percent
+from neocloud.economics.whatif_summary import (
+    Verdict,
+    change,
+    comparison_rows,
+    duration,
+    money,
+    percent,
+    share,
+)
 from neocloud.economics.whatif_svg import (
     PALETTE,
     Bars,
@@ -90,22 +98,9 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def _overview(page: WhatIfPage) -> str:
     b, s, c = page.baseline, page.selling, page.currency
-    change = page.verdict.internal
+    internal = page.verdict.internal
     rows = [
-        ["external revenue", money(b.total.revenue, c), money(s.total.revenue, c)],
-        ["cost of capacity used", money(b.total.used_cost, c), money(s.total.used_cost, c)],
-        ["idle cost", money(b.total.idle_cost, c), money(s.total.idle_cost, c)],
-        ["gross margin", money(b.total.gross_margin, c), money(s.total.gross_margin, c)],
-        [
-            "margin after idle",
-            money(b.total.margin_after_idle, c),
-            money(s.total.margin_after_idle, c),
-        ],
-        ["GPU utilisation", _pct(b.total.utilisation), _pct(s.total.utilisation)],
-        ["internal wait, average", _secs(b.internal.wait_avg_s), _secs(s.internal.wait_avg_s)],
-        ["internal wait, p95", _secs(b.internal.wait_p95_s), _secs(s.internal.wait_p95_s)],
-        ["internal completion, average", _secs(b.internal.jct_avg_s), _secs(s.internal.jct_avg_s)],
-        ["internal completion, p95", _secs(b.internal.jct_p95_s), _secs(s.internal.jct_p95_s)],
+        *comparison_rows(b, s, c),
         ["external jobs served", "0", f"{s.external.served} of {s.external.jobs}"],
         [
             "external GPU-hours served",
@@ -124,8 +119,8 @@ def _overview(page: WhatIfPage) -> str:
         f" <b>{money(page.verdict.margin_added, c)}</b> to the margin after idle"
         f" ({money(page.verdict.margin_added_per_month, c)} a month); the sold GPU-hours' own"
         f" gross margin, at their full cost, is {money(page.verdict.external_gross_margin, c)}."
-        f" Internal p95 wait changes by {_delta(change.wait_p95_s)}, average wait by"
-        f" {_delta(change.wait_avg_s)}, p95 completion time by {_delta(change.jct_p95_s)}.</p>"
+        f" Internal p95 wait changes by {change(internal.wait_p95_s)}, average wait by"
+        f" {change(internal.wait_avg_s)}, p95 completion time by {change(internal.jct_p95_s)}.</p>"
         + _table(["", "internal only (baseline)", "with the policy"], rows)
     )
 
@@ -155,8 +150,8 @@ def _utilisation(page: WhatIfPage) -> str:
         [
             t.gpu_type,
             f"{t.capacity_gpu_hours:,.0f}",
-            _pct(types[t.gpu_type].utilisation) if t.gpu_type in types else "-",
-            _pct(t.utilisation),
+            share(types[t.gpu_type].utilisation) if t.gpu_type in types else "-",
+            share(t.utilisation),
             f"{t.internal_gpu_hours:,.1f}",
             f"{t.external_gpu_hours:,.1f}",
         ]
@@ -166,8 +161,8 @@ def _utilisation(page: WhatIfPage) -> str:
         [
             "fleet",
             "",
-            _pct(page.baseline.total.utilisation),
-            _pct(page.selling.total.utilisation),
+            share(page.baseline.total.utilisation),
+            share(page.selling.total.utilisation),
             "",
             "",
         ]
@@ -257,10 +252,10 @@ def _curve(page: WhatIfPage) -> str:
             percent(p.cap),
             money(p.verdict.revenue_per_month, c),
             money(p.verdict.margin_added_per_month, c),
-            _pct(p.run.total.utilisation),
-            _delta(p.verdict.internal.wait_avg_s),
-            _delta(p.verdict.internal.wait_p95_s),
-            _delta(p.verdict.internal.jct_p95_s),
+            share(p.run.total.utilisation),
+            change(p.verdict.internal.wait_avg_s),
+            change(p.verdict.internal.wait_p95_s),
+            change(p.verdict.internal.jct_p95_s),
             f"{p.run.external.served_gpu_hours:,.1f}",
             str(p.run.external.spot_preemptions),
         ]
@@ -348,21 +343,6 @@ def _period(horizon: Horizon) -> str:
         f"{horizon.start:%Y-%m-%d %H:%M} to {horizon.end:%Y-%m-%d %H:%M} UTC"
         f" ({duration(horizon.seconds)})"
     )
-
-
-def _pct(fraction: Decimal | float) -> str:
-    return f"{float(fraction) * 100:.1f} %"
-
-
-def _secs(seconds: float | None) -> str:
-    return "-" if seconds is None else duration(seconds)
-
-
-def _delta(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    sign = "+" if seconds > 0 else "−" if seconds < 0 else "±"
-    return f"{sign}{duration(seconds)}"
 
 
 def _minutes(seconds: float | None) -> float:

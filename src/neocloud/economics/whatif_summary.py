@@ -107,6 +107,45 @@ def percent(fraction: Decimal) -> str:
     return f"{text.split('.')[0] if text.endswith('.0') else text} %"
 
 
+def share(fraction: Decimal | float) -> str:
+    """A utilisation for reading: 0.1234 → 12.3 %."""
+    return f"{float(fraction) * 100:.1f} %"
+
+
+def wait(seconds: float | None) -> str:
+    """A wait or completion time for reading ("-" when there is none)."""
+    return "-" if seconds is None else duration(seconds)
+
+
+def change(seconds: float | None) -> str:
+    """A change of a wait for reading: +12.0 minutes, −3.0 seconds, ±0 seconds."""
+    if seconds is None:
+        return "-"
+    sign = "+" if seconds > 0 else "−" if seconds < 0 else "±"
+    return f"{sign}{duration(seconds)}"
+
+
+def comparison_rows(baseline: RunFigures, run: RunFigures, currency: str) -> list[list[str]]:
+    """Baseline against the policy's run, row by row: money, utilisation, internal teams' cost."""
+    b, s, c = baseline, run, currency
+    return [
+        ["external revenue", money(b.total.revenue, c), money(s.total.revenue, c)],
+        ["cost of capacity used", money(b.total.used_cost, c), money(s.total.used_cost, c)],
+        ["idle cost", money(b.total.idle_cost, c), money(s.total.idle_cost, c)],
+        ["gross margin", money(b.total.gross_margin, c), money(s.total.gross_margin, c)],
+        [
+            "margin after idle",
+            money(b.total.margin_after_idle, c),
+            money(s.total.margin_after_idle, c),
+        ],
+        ["GPU utilisation", share(b.total.utilisation), share(s.total.utilisation)],
+        ["internal wait, average", wait(b.internal.wait_avg_s), wait(s.internal.wait_avg_s)],
+        ["internal wait, p95", wait(b.internal.wait_p95_s), wait(s.internal.wait_p95_s)],
+        ["internal completion, average", wait(b.internal.jct_avg_s), wait(s.internal.jct_avg_s)],
+        ["internal completion, p95", wait(b.internal.jct_p95_s), wait(s.internal.jct_p95_s)],
+    ]
+
+
 def _caps(run: RunFigures) -> str:
     parts = [f"{percent(cap)} of {gpu_type}" for gpu_type, cap in run.caps.items()]
     if not parts:
