@@ -48,6 +48,7 @@ from neocloud.economics.whatif_series import UtilisationSeries, utilisation_seri
 HOURS_PER_MONTH = Decimal(730)
 _ZERO = Decimal(0)
 
+
 @dataclass(frozen=True, slots=True)
 class TypeFigures:
     """One GPU type over the whole period."""
