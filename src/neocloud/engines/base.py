@@ -52,6 +52,10 @@ class LaunchSpec:
     placement: tuple[GpuSlot, ...]
     max_runtime_seconds: int
     grace_seconds: int
+    # The org the attempt runs for: engines that isolate tenants map it to the attempt's OS
+    # identity, so one org's work never runs as another's (or as the control plane's).
+    org_id: str = ""
+    org_kind: str = "internal"
 
     def __post_init__(self) -> None:
         if not self.job_id:

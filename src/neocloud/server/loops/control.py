@@ -42,7 +42,7 @@ from neocloud.server.services.lifecycle import (
 from neocloud.server.services.retry import no_retry
 from neocloud.store.db import Database
 from neocloud.store.ids import new_id
-from neocloud.store.models import AllocationRow, JobRow, NodeRow
+from neocloud.store.models import AllocationRow, JobRow, NodeRow, OrgRow
 
 log = logging.getLogger("neocloud.loop")
 ACTIVE = (JobState.SCHEDULED.value, JobState.RUNNING.value)
@@ -478,6 +478,8 @@ class ControlLoop:
                     placement=tuple(GpuSlot(a.node, tuple(a.gpu_indices)) for a in allocs),
                     max_runtime_seconds=job.max_runtime_seconds,
                     grace_seconds=job.grace_seconds,
+                    org_id=job.org_id,
+                    org_kind=_org_kind(s, job.org_id),
                 )
                 engine_name = self.engines.name_for(node.cluster, node.engine) if node else None
                 todo.append((job.id, engine_name, spec))
@@ -513,3 +515,9 @@ class ControlLoop:
                         a.engine_handle = launched.engine_handle
             assert engine_name is not None
             self._reachable(engine_name)
+
+
+def _org_kind(s: Session, org_id: str) -> str:
+    """Whether the org is internal or external; an engine isolates by it."""
+    org = s.get(OrgRow, org_id)
+    return org.kind if org is not None else "external"
