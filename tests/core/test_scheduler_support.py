@@ -34,9 +34,17 @@ def node(
     gpu_type: str = "h100",
     domain: str | None = None,
     schedulable: bool = True,
+    hosts_external: bool = True,
+    cluster: str = "",
 ) -> NodeState:
     return NodeState(
-        name=name, gpu_type=gpu_type, gpus=gpus, domain=domain, schedulable=schedulable
+        name=name,
+        gpu_type=gpu_type,
+        gpus=gpus,
+        domain=domain,
+        schedulable=schedulable,
+        hosts_external=hosts_external,
+        cluster=cluster,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import StrEnum
 
 from neocloud.domain.money import DEFAULT_CURRENCY
 
@@ -49,14 +50,48 @@ class Node:
         return self.topology.get(key)
 
 
+class Isolation(StrEnum):
+    """What a cluster's engine keeps apart: one tenant's work from another's and from the
+    control plane (docs/engines.md says what each level means on each engine)."""
+
+    SANDBOX = "sandbox"  # its own OS user and its own namespaces: files, processes, devices
+    USER = "user"  # its own unprivileged OS user per org, nothing more
+    NONE = "none"  # nothing: every tenant's work runs alike
+
+
+# The level each engine gives when the fleet file does not say, and the levels it can give.
+DEFAULT_ISOLATION = {"local": Isolation.SANDBOX, "slurm": Isolation.USER, "ray": Isolation.NONE}
+DELIVERABLE_ISOLATION = {
+    "local": (Isolation.SANDBOX, Isolation.NONE),
+    "slurm": (Isolation.USER, Isolation.NONE),
+    "ray": (Isolation.NONE,),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Cluster:
-    """A set of nodes run by one engine."""
+    """A set of nodes run by one engine, and what that engine isolates."""
 
     name: str
     region: str
     engine: str = "local"
     engine_options: Mapping[str, str] = field(default_factory=dict)
+    # None: the engine's default (DEFAULT_ISOLATION); a parsed fleet always says.
+    isolation: Isolation | None = None
+    # The operator's opt-in to place external orgs' work here although it isolates nothing.
+    external_without_isolation: bool = False
+
+    @property
+    def isolates(self) -> Isolation:
+        """The isolation level the cluster's engine gives its jobs."""
+        if self.isolation is not None:
+            return self.isolation
+        return DEFAULT_ISOLATION.get(self.engine, Isolation.NONE)
+
+    @property
+    def hosts_external(self) -> bool:
+        """Whether external orgs' work may be placed on the cluster's nodes."""
+        return self.isolates is not Isolation.NONE or self.external_without_isolation
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,15 @@ from typing import Any
 import yaml
 
 from neocloud.domain.exact_yaml import FileProblem, describe, line_of, load_yaml
-from neocloud.domain.fleet import Cluster, Fleet, Node, NodeModel
+from neocloud.domain.fleet import (
+    DEFAULT_ISOLATION,
+    DELIVERABLE_ISOLATION,
+    Cluster,
+    Fleet,
+    Isolation,
+    Node,
+    NodeModel,
+)
 from neocloud.domain.money import DEFAULT_CURRENCY
 
 ENGINES = ("local", "slurm", "ray")
@@ -85,7 +93,27 @@ _MODEL_KEYS = (
     "wear_fraction",
 )
 _REGION_KEYS = ("name", "clusters")
-_CLUSTER_KEYS = ("name", "engine", "engine_options", "nodes")
+_CLUSTER_KEYS = (
+    "name",
+    "engine",
+    "engine_options",
+    "isolation",
+    "external_without_isolation",
+    "nodes",
+)
+_EXTERNAL_CHOICES = ("allow", "refuse")
+# What to write instead of a level an engine cannot give.
+_ISOLATION_FIX = {
+    "local": "the local engine gives sandbox (each org's own user and namespaces) or none",
+    "slurm": (
+        "Slurm runs each org's jobs as its own user (user) or gives no isolation (none); "
+        "a sandbox needs the local engine"
+    ),
+    "ray": (
+        "Ray runs every job as the Ray worker's own user: declare none, and set "
+        "external_without_isolation: allow only if external orgs may share it"
+    ),
+}
 _NODE_KEYS = (
     "name",
     "name_prefix",
@@ -447,10 +475,56 @@ class _FleetReader:
         options = self.labels(m, "engine_options", path, key_pattern=_NAME)
         if options is not None and isinstance(engine, str) and engine in ENGINES:
             self.engine_options(engine, options, _join(path, "engine_options"))
-        if name is not None and isinstance(engine, str) and options is not None:
-            self.clusters.append(Cluster(name, region, engine, options))
+        isolation = self.isolation(m, path, engine)
+        external = self.external_without_isolation(m, path, isolation)
+        if (
+            name is not None
+            and isinstance(engine, str)
+            and options is not None
+            and isolation is not None
+            and external is not None
+        ):
+            self.clusters.append(Cluster(name, region, engine, options, isolation, external))
         for i, node in enumerate(self.items(m, "nodes", path) or []):
             self.node(node, f"{path}.nodes[{i}]", region, name or "", models)
+
+    def isolation(self, m: Mapping[Any, Any], path: str, engine: object) -> Isolation | None:
+        """The cluster's isolation level: as declared (if its engine can give it), or the
+        engine's default."""
+        if not isinstance(engine, str) or engine not in ENGINES:
+            return None  # the engine is reported already
+        if "isolation" not in m:
+            return DEFAULT_ISOLATION[engine]
+        value, where = m["isolation"], _join(path, "isolation")
+        levels = ", ".join(level.value for level in Isolation)
+        if not isinstance(value, str) or value not in {level.value for level in Isolation}:
+            self.add(where, f"must be one of {levels}, got {describe(value, show_strings=True)}")
+            return None
+        level = Isolation(value)
+        if level not in DELIVERABLE_ISOLATION[engine]:
+            self.add(where, f"engine {engine} cannot give {level.value}: {_ISOLATION_FIX[engine]}")
+            return None
+        return level
+
+    def external_without_isolation(
+        self, m: Mapping[Any, Any], path: str, isolation: Isolation | None
+    ) -> bool | None:
+        """The operator's opt-in to place external orgs on a cluster that isolates nothing."""
+        key = "external_without_isolation"
+        if key not in m:
+            return False
+        value, where = m[key], _join(path, key)
+        if not isinstance(value, str) or value not in _EXTERNAL_CHOICES:
+            self.add(where, f"must be allow or refuse, got {describe(value, show_strings=True)}")
+            return None
+        if isolation is not None and isolation is not Isolation.NONE and value == "allow":
+            self.add(
+                where,
+                f"applies only to a cluster with isolation: none (this one has "
+                f"{isolation.value}, which external orgs may use already): remove it",
+            )
+            return None
+        return value == "allow"
 
     def engine_options(self, engine: str, options: Mapping[str, str], path: str) -> None:
         """Report options the cluster's engine does not know, and values it cannot use."""

@@ -30,6 +30,8 @@ class Arrivals(Explaining):
         for job in state.arrivals:
             if job.id not in world.pending:
                 continue  # withdrawn since
+            if self._hides(job):
+                return False  # decided with the closed nodes hidden, in a full pass
             group = world.group_of[job.id]
             if group.head() is not job:
                 # Behind an earlier member: same limits, same shape, the group's reason; unless

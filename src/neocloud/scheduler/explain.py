@@ -152,6 +152,24 @@ def priority_message(gpu_type: str, holders: Sequence[str]) -> str:
     )
 
 
+def isolation_message(resources: Resources, clusters: Sequence[str], free: bool) -> str:
+    """An external job that would fit only on clusters closed to external work, e.g.
+    "isolation: no cluster that isolates tenants has 4 free h100; cluster ray-1 runs external
+    work only if the operator allows it"."""
+    g, k, gpu_type = resources.gpus_per_node, resources.nodes, resources.gpu_type
+    if free:
+        need = f"{g} free {gpu_type}" if k == 1 else f"{k} nodes × {g} free {gpu_type}"
+    else:
+        need = f"a node with {g} {gpu_type}" if k == 1 else f"{k} nodes with {g} {gpu_type} each"
+    which = (
+        f"cluster {clusters[0]} runs" if len(clusters) == 1 else f"clusters {_names(clusters)} run"
+    )
+    return (
+        f"isolation: no cluster that isolates tenants has {need}; "
+        f"{which} external work only if the operator allows it"
+    )
+
+
 def duration(seconds: float) -> str:
     """A duration for people: "45 s", "12 min", "3 h 5 min", "2 d 4 h"."""
     total = max(0, round(seconds))

@@ -5,19 +5,22 @@ from __future__ import annotations
 from functools import partial
 
 from neocloud.scheduler import explain
+from neocloud.scheduler.isolating import Isolating
 from neocloud.scheduler.limits import LimitBlock
 from neocloud.scheduler.model import PendingJob, WaitReason
-from neocloud.scheduler.passstate import PassState
 from neocloud.scheduler.reasons import Blocked
 
 
-class Explaining(PassState):
-    """The reasons: a limit, the reservation, GPUs set aside, fair share, capacity."""
+class Explaining(Isolating):
+    """The reasons: a limit, isolation, the reservation, GPUs set aside, fair share, capacity."""
 
     def _explain(self, job: PendingJob, block: LimitBlock | None, *, may_hold: bool) -> Blocked:
         """Why a job that neither starts nor preempts waits."""
         if block is not None:
             return Blocked(block.reason, block.sentence)
+        isolation = self._isolation_block(job)
+        if isolation is not None:
+            return isolation
         g, k = job.resources.gpus_per_node, job.resources.nodes
         reservation = self._reservation
         plan, holder = reservation.plan, reservation.holder

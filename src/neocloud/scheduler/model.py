@@ -19,6 +19,11 @@ class NodeState:
     gpus: int
     domain: str | None = None
     schedulable: bool = True
+    # Whether external orgs' work may run here: False on a cluster that does not isolate
+    # tenants unless its operator allowed it (domain.fleet.Cluster.hosts_external).
+    hosts_external: bool = True
+    # Its cluster's name, for the sentence of an external job that waits for isolation.
+    cluster: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +130,7 @@ class WaitReason(StrEnum):
     PLANNED_START = "planned_start"
     CONTRACT = "contract"
     BORROW_LIMIT = "borrow_limit"
+    ISOLATION = "isolation"
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,9 @@ class TypeNodes:
         self.number = {name: i for i, name in enumerate(self.names)}
         self.capacity = [n.gpus for n in ordered]
         self.schedulable = [n.schedulable for n in ordered]
+        # Nodes external work may not use (see `isolation`), and their clusters.
+        self.closed = [i for i, n in enumerate(ordered) if not n.hosts_external]
+        self.closed_clusters = tuple(sorted({n.cluster for n in ordered if not n.hosts_external}))
         self.domain_names = sorted({n.domain for n in ordered if n.domain is not None})
         domain_number = {d: i for i, d in enumerate(self.domain_names)}
         self.domain = [-1 if n.domain is None else domain_number[n.domain] for n in ordered]

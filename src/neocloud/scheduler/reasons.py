@@ -2,9 +2,10 @@
 
 Reason codes fall into kinds: waiting for GPUs (capacity, fair_share, planned_start, priority),
 for a limit (quota, borrow_limit, contract, sellable_cap, each its own kind), for preempted work
-to exit (preempting), or for nothing that can happen (unsatisfiable). Inside the GPU kind the
-code follows capacity at every pass; the stateful scheduler announces a member of a group of
-identical jobs again only when its kind changes (see `state`).
+to exit (preempting), for nodes that isolate tenants (isolation: an external job that would fit
+only on nodes closed to external work), or for nothing that can happen (unsatisfiable). Inside
+the GPU kind the code follows capacity at every pass; the stateful scheduler announces a member
+of a group of identical jobs again only when its kind changes (see `state`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ REASON_KIND = {
     WaitReason.SELLABLE_CAP: "sellable_cap",
     WaitReason.PREEMPTING: "preempting",
     WaitReason.UNSATISFIABLE: "unsatisfiable",
+    WaitReason.ISOLATION: "isolation",
 }
 
 

@@ -35,7 +35,7 @@ from neocloud.scheduler.groups import Group
 from neocloud.scheduler.model import PendingJob, Preempt, WaitReason
 from neocloud.scheduler.ordering import admission_key
 from neocloud.scheduler.preemption import Held, reclaim_rule
-from neocloud.scheduler.reasons import GPUS, REASON_KIND, Blocked, blocked
+from neocloud.scheduler.reasons import GPUS, REASON_KIND, Blocked
 from neocloud.scheduler.reclaim import Reclaimed, choose, place_with
 
 INTERNAL = OrgKind.INTERNAL
@@ -221,10 +221,15 @@ class TypePass(Arrivals, Announcing):
     # -- one job ---------------------------------------------------------------------------
     def _decide(self, group: Group, job: PendingJob) -> Blocked | None:
         """Start or preempt for `job` (None), or say why it waits."""
+        with self._isolated(job):
+            return self._decide_open(group, job)
+
+    def _decide_open(self, group: Group, job: PendingJob) -> Blocked | None:
+        """`_decide` on the nodes open to `job`."""
         g, k = job.resources.gpus_per_node, job.resources.nodes
-        why = self._state.unsatisfiable_reason(g, k)
-        if why is not None:
-            return blocked(WaitReason.UNSATISFIABLE, why)
+        never = self._unsatisfiable(job)
+        if never is not None:
+            return never
         verdict = group.verdict
         # A verdict still in range is reused if it lets the job start (its kind is all that
         # matters) or if nothing it read moved (its sentence stays exact).
@@ -250,12 +255,17 @@ class TypePass(Arrivals, Announcing):
 
     def _decide_promised(self, job: PendingJob) -> None:
         """A job with victims exiting for it: start, keep waiting for them, or preempt more."""
+        with self._isolated(job):
+            self._decide_promised_open(job)
+
+    def _decide_promised_open(self, job: PendingJob) -> None:
+        """`_decide_promised` on the nodes open to `job`."""
         world, nodes = self._world, self._nodes
         g, k = job.resources.gpus_per_node, job.resources.nodes
         own = [world.running[v] for v in sorted(world.victims_of.get(job.id, ()))]
-        why = self._state.unsatisfiable_reason(g, k)
-        if why is not None:
-            self._individual[job.id] = blocked(WaitReason.UNSATISFIABLE, why)
+        never = self._unsatisfiable(job)
+        if never is not None:
+            self._individual[job.id] = never
             return
         verdict = world.limits.check(job)
         if verdict.block is None and self._index.fits(g, k):
@@ -285,10 +295,11 @@ class TypePass(Arrivals, Announcing):
         """Start a member of a waiting group that ends before the planned start, if it fits."""
         if self._world.limits.check(job).block is not None:
             return False
-        chosen = self._place(job, job.resources.gpus_per_node, job.resources.nodes)
-        if chosen is None:
-            return False
-        self._start(job, chosen)
+        with self._isolated(job):
+            chosen = self._place(job, job.resources.gpus_per_node, job.resources.nodes)
+            if chosen is None:
+                return False
+            self._start(job, chosen)
         return True
 
     def _block_group(self, heap: list[_Entry], group: Group, job: PendingJob, why: Blocked) -> None:

@@ -60,18 +60,24 @@ class TypeState:
     aside: set[int] = field(default_factory=set)
     # Waits decided job by job in the last pass (promised jobs, the reservation holder).
     individual: dict[str, Blocked] = field(default_factory=dict)
-    unsatisfiable: dict[tuple[int, int], str | None] = field(default_factory=dict)
+    unsatisfiable: dict[tuple[int, int, bool], str | None] = field(default_factory=dict)
     # Largest GPUs per node among jobs waiting for capacity in the last pass.
     largest_need: int = 0
     # GPUs of running spot work not yet preempted.
     spot_gpus: int = 0
 
-    def unsatisfiable_reason(self, g: int, k: int) -> str | None:
-        """Why g × k of this type can never be placed (cached until nodes change)."""
-        key = (g, k)
+    def unsatisfiable_reason(self, g: int, k: int, external: bool = False) -> str | None:
+        """Why g × k of this type can never be placed (cached until nodes change); for
+        external work, on the nodes open to it."""
+        key = (g, k, external and bool(self.nodes.closed))
         if key not in self.unsatisfiable:
             nodes = self.nodes
-            capacities = [c for c, ok in zip(nodes.capacity, nodes.schedulable, strict=True) if ok]
+            closed = set(nodes.closed) if key[2] else set()
+            capacities = [
+                c
+                for i, (c, ok) in enumerate(zip(nodes.capacity, nodes.schedulable, strict=True))
+                if ok and i not in closed
+            ]
             resources = Resources(self.name, g, k)
             self.unsatisfiable[key] = unsatisfiable_for(resources, capacities)
         return self.unsatisfiable[key]
