@@ -124,3 +124,32 @@ def runs_again(requeue: bool, attempts: int, max_attempts: int | None) -> bool:
     are fewer than `max_attempts` (None: no limit).
     """
     return requeue and (max_attempts is None or attempts < max_attempts)
+
+
+# Where a job's own directory appears to the job: every engine that isolates jobs shows it there.
+JOB_DIR = "/job"
+
+
+def working_dir_in_job(working_dir: str | None) -> str:
+    """A job's `working_dir` as a path relative to its own directory ('' for the directory itself).
+
+    The one rule for the API and the engines: a relative path, or an absolute one under
+    `JOB_DIR`; no `..` component, no NUL or control character. ValueError says why otherwise.
+    Symbolic links the job creates are no way out either: isolating engines resolve the path
+    inside the job's sandbox, where nothing else of the machine is writable or secret.
+    """
+    if working_dir is None:
+        return ""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in working_dir):
+        raise ValueError("must not contain control characters")
+    path = working_dir
+    if path.startswith("/"):
+        if path != JOB_DIR and not path.startswith(JOB_DIR + "/"):
+            raise ValueError(
+                f"must be relative to the job's directory or an absolute path under {JOB_DIR}"
+            )
+        path = path[len(JOB_DIR) :]
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise ValueError("must not contain '..': it stays inside the job's directory")
+    return "/".join(parts)

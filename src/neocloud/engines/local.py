@@ -3,6 +3,13 @@
 On a laptop the declared nodes are virtual: they all run on localhost, and a slot's GPU indices
 reach the job as `CUDA_VISIBLE_DEVICES`. All state lives in files under `state_dir` (see
 `local_attempt`), so a new engine over the same directory adopts the attempts of an old one.
+
+Isolation (`isolation=`): with "sandbox" each rank runs in a bubblewrap sandbox (`sandbox`) as
+its org's own unprivileged OS user (`tenant_users`; as the control plane's own user when it is
+not root), and sees its attempt's directory at /job, nothing else of the machine but read-only
+system files and its own GPUs' device files. The runner stays outside and alone writes the
+attempt's fact files, in a directory the job can neither see nor reach. With "none" the job runs
+as the control plane's own user and sees everything it sees: for trusted work only.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -17,12 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import neocloud
+from neocloud.domain.jobs import JOB_DIR, working_dir_in_job
 from neocloud.engines import local_attempt as files
 from neocloud.engines import procfs
+from neocloud.engines import sandbox as sandboxes
 from neocloud.engines.base import (
     ADOPT_AFTER_RESTART,
     GANGS,
     LOGS,
+    EngineConfigError,
     EngineError,
     EngineHandle,
     EngineNode,
@@ -33,11 +44,17 @@ from neocloud.engines.base import (
 )
 from neocloud.engines.log_chunks import check_window, chunk_of_file
 from neocloud.engines.placement import check_id, check_placement
+from neocloud.engines.tenant_users import TenantIdentity, TenantUserError, TenantUsers
 
 NAME = "local"
 # The only variables of the control plane's environment a job sees; the rest (API keys,
 # database URLs) stays out. The job's own env and the NEOCLOUD_* variables come on top.
 BASE_ENV_KEYS = ("PATH", "HOME", "LANG")
+SANDBOX = "sandbox"
+NO_ISOLATION = "none"
+ISOLATIONS = (SANDBOX, NO_ISOLATION)
+# The attempt's own directory inside its attempt directory (sandbox only): the job's /job.
+WORK = "work"
 # An adopted attempt with a spec but no runner.json after this long never got its runner.
 STARTUP_TIMEOUT_SECONDS = 60.0
 
@@ -60,13 +77,35 @@ class LocalEngine:
     name: str = NAME
     capabilities: frozenset[str] = frozenset({ADOPT_AFTER_RESTART, LOGS, GANGS})
 
-    def __init__(self, state_dir: Path, nodes: Sequence[EngineNode]) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        nodes: Sequence[EngineNode],
+        *,
+        isolation: str = NO_ISOLATION,
+        device_dir: Path = Path("/dev"),
+        tenant_users: TenantUsers | None = None,
+    ) -> None:
         names = [n.name for n in nodes]
         if len(set(names)) != len(names):
             raise ValueError(f"node names must be unique: {names}")
+        if isolation not in ISOLATIONS:
+            raise ValueError(f"isolation must be one of {', '.join(ISOLATIONS)}, got {isolation!r}")
+        self.isolation = isolation
+        self.device_dir = Path(device_dir)
         self.state_dir = Path(state_dir).resolve()
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=files.DIR_MODE)
         self._nodes = {n.name: n for n in nodes}
+        # Only root can run work as other users; without root the sandbox runs as our own uid.
+        self._as_tenants = isolation == SANDBOX and os.geteuid() == 0
+        self._tenant_users = tenant_users or TenantUsers()
+        self._programs: dict[str, str] = {}
+        if isolation == SANDBOX:
+            self._programs = _sandbox_programs(self._as_tenants)
+            # Job users must not even traverse it (it may pre-date this engine with wider modes).
+            os.chmod(self.state_dir, files.DIR_MODE)
+            if self._as_tenants:
+                sandboxes.MOUNT_POINT.mkdir(parents=True, exist_ok=True, mode=0o755)
         # Runners this engine started, by pid. They are our children, so we reap them
         # (waitpid, non-blocking) on every call. Double-forking instead would hand them to
         # PID 1, which in containers is often not an init that reaps; a zombie runner would
@@ -89,7 +128,10 @@ class LocalEngine:
             if {k: existing.get(k) for k in _IDENTITY_KEYS} != {k: doc[k] for k in _IDENTITY_KEYS}:
                 raise EngineError(f"attempt {handle.id} was already launched with another spec")
             return handle
-        attempt_dir.mkdir(parents=True, exist_ok=True, mode=files.DIR_MODE)
+        attempt_dir.parent.mkdir(exist_ok=True, mode=files.DIR_MODE)
+        attempt_dir.mkdir(exist_ok=True, mode=files.DIR_MODE)
+        if self.isolation == SANDBOX:
+            self._make_work_dir(attempt_dir, spec)
         files.write_json_atomic(attempt_dir / files.SPEC, doc)
         self._runners[handle.id] = self._spawn_runner(attempt_dir)
         return handle
@@ -166,13 +208,25 @@ class LocalEngine:
     def _spec_document(self, spec: LaunchSpec) -> dict[str, Any]:
         """spec.json: the attempt as launched, plus each rank's complete environment."""
         base = {k: os.environ[k] for k in BASE_ENV_KEYS if k in os.environ}
+        sandboxed = self.isolation == SANDBOX
+        working_dir = ""
+        identity: TenantIdentity | None = None
+        if sandboxed:
+            # Nothing of the control plane's paths exists in the sandbox.
+            base.update(PATH=sandboxes.SANDBOX_PATH, HOME=JOB_DIR)
+            working_dir = self._working_dir(spec)
+            identity = self._identity(spec)
         ranks = []
         for rank, slot in enumerate(spec.placement):
             env = {**base, **spec.env}
+            # Only the attempt's own GPUs' device files exist in a sandbox, and CUDA numbers
+            # the GPUs it can open from 0; outside one, the machine's indices select them.
+            visible = range(len(slot.gpu_indices)) if sandboxed else slot.gpu_indices
             # Set last so a job cannot spoof its own identity or devices.
             env.update(
                 {
-                    "CUDA_VISIBLE_DEVICES": ",".join(str(i) for i in slot.gpu_indices),
+                    "CUDA_VISIBLE_DEVICES": ",".join(str(i) for i in visible),
+                    "NEOCLOUD_GPU_INDICES": ",".join(str(i) for i in slot.gpu_indices),
                     "NEOCLOUD_JOB_ID": spec.job_id,
                     "NEOCLOUD_ATTEMPT": str(spec.attempt),
                     "NEOCLOUD_GPUS": str(len(slot.gpu_indices)),
@@ -181,7 +235,10 @@ class LocalEngine:
                     "NEOCLOUD_NUM_NODES": str(len(spec.placement)),
                 }
             )
-            ranks.append({"rank": rank, "node": slot.node, "env": env})
+            entry: dict[str, Any] = {"rank": rank, "node": slot.node, "env": env}
+            if sandboxed:
+                entry["sandbox"] = self._sandbox(spec, slot.gpu_indices, working_dir, identity)
+            ranks.append(entry)
         return {
             "job_id": spec.job_id,
             "attempt": spec.attempt,
@@ -193,8 +250,55 @@ class LocalEngine:
             ],
             "max_runtime_seconds": spec.max_runtime_seconds,
             "grace_seconds": spec.grace_seconds,
+            "isolation": self.isolation,
             "ranks": ranks,
         }
+
+    def _working_dir(self, spec: LaunchSpec) -> str:
+        """The sandboxed job's working dir relative to /job (the API checked it; so do we)."""
+        try:
+            return working_dir_in_job(spec.working_dir)
+        except ValueError as exc:
+            raise EngineError(f"working_dir {spec.working_dir!r} refused: {exc}") from exc
+
+    def _identity(self, spec: LaunchSpec) -> TenantIdentity | None:
+        """The org's OS user when we run as root; None (our own user) otherwise."""
+        if not self._as_tenants:
+            return None
+        if not spec.org_id:
+            raise EngineError("a sandboxed attempt needs the org it runs for (LaunchSpec.org_id)")
+        try:
+            return self._tenant_users.identity(spec.org_id)
+        except TenantUserError as exc:
+            raise EngineError(f"no OS user for org {spec.org_id}: {exc}") from exc
+
+    def _sandbox(
+        self,
+        spec: LaunchSpec,
+        gpu_indices: Sequence[int],
+        working_dir: str,
+        identity: TenantIdentity | None,
+    ) -> dict[str, Any]:
+        """One rank's sandbox, as the runner will build it."""
+        attempt_dir = self._attempt_dir_of_id(f"{spec.job_id}/{spec.attempt}")
+        return sandboxes.Sandbox(
+            bwrap=self._programs["bwrap"],
+            work_dir=str(attempt_dir / WORK),
+            working_dir=working_dir,
+            devices=tuple(sandboxes.gpu_device_files(self.device_dir, gpu_indices)),
+            uid=identity.uid if identity else None,
+            gid=identity.gid if identity else None,
+            setpriv=self._programs.get("setpriv"),
+            unshare=self._programs.get("unshare"),
+        ).to_json()
+
+    def _make_work_dir(self, attempt_dir: Path, spec: LaunchSpec) -> None:
+        """The job's own directory, owned by its org's user (readable by nobody else)."""
+        work = attempt_dir / WORK
+        work.mkdir(mode=files.DIR_MODE, exist_ok=True)
+        identity = self._identity(spec)
+        if identity is not None:
+            os.chown(work, identity.uid, identity.gid)
 
     def _spawn_runner(self, attempt_dir: Path) -> int:
         """Start the runner as leader of a new session (hence its own process group)."""
@@ -267,6 +371,31 @@ class LocalEngine:
     def _attempt_dir_of_id(self, handle_id: str) -> Path:
         """The attempt directory of an already checked handle id."""
         return self.state_dir / handle_id
+
+
+def _sandbox_programs(as_tenants: bool) -> dict[str, str]:
+    """The programs the sandbox needs, checked to work here; EngineConfigError says the fix."""
+    needed = {"bwrap": "apt-get install bubblewrap"}
+    if as_tenants:
+        needed.update(setpriv="apt-get install util-linux", unshare="apt-get install util-linux")
+    found: dict[str, str] = {}
+    for name, fix in needed.items():
+        path = sandboxes.find_program(name)
+        if path is None:
+            raise EngineConfigError(
+                f"the local engine's sandbox needs {name}, which is not installed: {fix} "
+                "(or declare the local cluster with isolation: none, for trusted work only)"
+            )
+        found[name] = path
+    probe = sandboxes.probe_command(found.get("setpriv"), found["bwrap"])
+    done = subprocess.run(probe, capture_output=True, text=True, check=False, timeout=30)
+    if done.returncode != 0:
+        raise EngineConfigError(
+            "the local engine's sandbox does not work on this machine (bubblewrap needs "
+            f"unprivileged user namespaces: sysctl kernel.unprivileged_userns_clone=1): "
+            f"{done.stderr.strip()}"
+        )
+    return found
 
 
 def _runner_alive(runner: dict[str, Any]) -> bool:

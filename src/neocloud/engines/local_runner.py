@@ -9,6 +9,14 @@ It records its identity in `runner.json`, beats `heartbeat`, enforces the max ru
 and the cancel grace itself (so SIGKILL happens even if the control plane is down), and records
 the end in `exit.json`. See `local_attempt` for the files.
 
+A sandboxed attempt (`sandbox`) runs each rank through bwrap; the runner stays outside, so the
+fact files stay out of the job's reach, and it copies the ranks' output into the log through a
+pipe (the job never holds a descriptor of a file outside its sandbox). bwrap's own processes
+(the rank's process and its direct child, the sandbox's init) are spared the stop's SIGTERM:
+bwrap does not forward signals and would die, and its sandbox with it, before the grace ran out.
+The job's processes get it directly, as without a sandbox. A rank killed by signal N shows as
+exit code 128+N, as bwrap reports it.
+
 Standard library only, so that it starts fast and cannot break on a dependency.
 """
 
@@ -29,6 +37,7 @@ from typing import IO, Any
 
 from neocloud.engines import local_attempt as files
 from neocloud.engines import procfs
+from neocloud.engines.sandbox import Sandbox, environment_args, helper_env
 
 TICK_SECONDS = 0.1
 HEARTBEAT_SECONDS = 1.0
@@ -113,7 +122,8 @@ class Runner:
         if self.term_received or (self.attempt_dir / files.CANCEL).exists():
             return _exit_record(None, None, CANCELLED, [])
         working_dir = spec["working_dir"] or str(self.attempt_dir)
-        if not os.path.isdir(working_dir):
+        # A sandbox makes and enters the working dir itself, inside, as the job's user.
+        if not self.sandboxed and not os.path.isdir(working_dir):
             return _exit_record(
                 None, None, f"launch_failed: working dir {working_dir} does not exist", []
             )
@@ -145,21 +155,30 @@ class Runner:
         code, sig = self._cause()
         return _exit_record(code, sig, f"runner_error: {why}", self.ranks)
 
+    @property
+    def sandboxed(self) -> bool:
+        """The attempt's ranks run in sandboxes."""
+        return self.spec.get("isolation") == "sandbox"
+
     def _start_ranks(self, working_dir: str) -> None:
         """Start one process per node slot, in this runner's process group."""
         assert self._log is not None
         multi = len(self.spec["ranks"]) > 1
+        # One rank unsandboxed writes straight to the log; several need their lines prefixed.
+        piped = multi or self.sandboxed
         for entry in self.spec["ranks"]:
             try:
-                proc = subprocess.Popen(
-                    self.spec["command"],
-                    cwd=working_dir,
-                    env=entry["env"],
-                    stdin=subprocess.DEVNULL,
-                    # One rank writes straight to the log; several need their lines prefixed.
-                    stdout=subprocess.PIPE if multi else self._log,
-                    stderr=subprocess.STDOUT,
-                )
+                if "sandbox" in entry:
+                    proc = self._popen_sandboxed(entry, piped)
+                else:
+                    proc = subprocess.Popen(
+                        self.spec["command"],
+                        cwd=working_dir,
+                        env=entry["env"],
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.PIPE if piped else self._log,
+                        stderr=subprocess.STDOUT,
+                    )
             except OSError as exc:
                 self._begin_stop(
                     f"launch_failed: cannot start {self.spec['command'][0]!r}: {exc.strerror}",
@@ -167,15 +186,35 @@ class Runner:
                 )
                 return
             rank = _Rank(rank=entry["rank"], node=entry["node"], proc=proc)
-            if multi:
-                rank.pump = threading.Thread(target=self._pump, args=(rank,), daemon=True)
+            if piped:
+                rank.pump = threading.Thread(target=self._pump, args=(rank, multi), daemon=True)
                 rank.pump.start()
             self.ranks.append(rank)
 
-    def _pump(self, rank: _Rank) -> None:
-        """Copy one rank's output into the log, a whole line at a time, prefixed with its rank."""
+    def _popen_sandboxed(self, entry: dict[str, Any], piped: bool) -> subprocess.Popen[bytes]:
+        """Start one rank in its sandbox; its environment goes through a memory file."""
+        sandbox = Sandbox.from_json(entry["sandbox"])
+        args_fd = os.memfd_create("bwrap-args", 0)
+        try:
+            os.write(args_fd, environment_args(entry["env"]))
+            os.lseek(args_fd, 0, os.SEEK_SET)
+            return subprocess.Popen(
+                sandbox.command(self.spec["command"], args_fd),
+                cwd="/",
+                env=helper_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if piped else self._log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(args_fd,),
+            )
+        finally:
+            os.close(args_fd)
+
+    def _pump(self, rank: _Rank, prefixed: bool) -> None:
+        """Copy one rank's output into the log, a whole line at a time, prefixed with its rank
+        when the attempt has several."""
         assert rank.proc.stdout is not None and self._log is not None
-        prefix = f"[rank {rank.rank}] ".encode()
+        prefix = f"[rank {rank.rank}] ".encode() if prefixed else b""
         for line in iter(rank.proc.stdout.readline, b""):
             with self._log_lock:
                 self._log.write(prefix + line)
@@ -243,9 +282,23 @@ class Runner:
         """SIGTERM the whole group once; SIGKILL follows at the deadline."""
         self.stop_reason = reason
         self.kill_deadline = time.monotonic() + grace
+        if self.sandboxed:
+            self._terminate_sandboxed()
+            return
         # The runner is in the group too: its handler only sets a flag, which is ignored now.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(os.getpgrp(), signal.SIGTERM)
+
+    def _terminate_sandboxed(self) -> None:
+        """SIGTERM the jobs' processes of the group, sparing the runner and bwrap's own."""
+        outer = {r.proc.pid for r in self.ranks}
+        members = [procfs.read_stat(pid) for pid in procfs.group_members(os.getpgrp())]
+        spared = {os.getpid(), *outer}
+        spared.update(m.pid for m in members if m is not None and m.ppid in outer)
+        for m in members:
+            if m is not None and m.pid not in spared:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(m.pid, signal.SIGTERM)
 
     def _kill_leftovers(self) -> None:
         """SIGKILL every other process of the group (the runner must live to record the end)."""

@@ -15,6 +15,7 @@ class ProcStat:
 
     pid: int
     state: str
+    ppid: int
     pgid: int
     # Clock ticks since boot; with the pid it identifies a process even after pid reuse.
     start_time: int
@@ -37,7 +38,9 @@ def read_stat(pid: int) -> ProcStat | None:
     rest = raw[raw.rfind(")") + 2 :].split()
     if len(rest) < 20:
         return None
-    return ProcStat(pid=pid, state=rest[0], pgid=int(rest[2]), start_time=int(rest[19]))
+    return ProcStat(
+        pid=pid, state=rest[0], ppid=int(rest[1]), pgid=int(rest[2]), start_time=int(rest[19])
+    )
 
 
 def start_time(pid: int) -> int | None:
