@@ -69,7 +69,13 @@ def engine(new_engine: Callable[[], LocalEngine]) -> LocalEngine:
 
 
 @pytest.fixture
-def spec(workdir: Path) -> Callable[..., LaunchSpec]:
+def spec_defaults(workdir: Path) -> dict[str, Any]:
+    """Fields every spec of a test module gets (a module may override this fixture)."""
+    return {"working_dir": str(workdir)}
+
+
+@pytest.fixture
+def spec(spec_defaults: dict[str, Any]) -> Callable[..., LaunchSpec]:
     """Build a LaunchSpec: one GPU on n1, run in `workdir`, generous limits unless overridden."""
 
     def build(command: list[str], **overrides: Any) -> LaunchSpec:
@@ -78,7 +84,7 @@ def spec(workdir: Path) -> Callable[..., LaunchSpec]:
             "attempt": 0,
             "command": command,
             "env": {},
-            "working_dir": str(workdir),
+            **spec_defaults,
             "placement": (GpuSlot("n1", (0,)),),
             "max_runtime_seconds": 600,
             "grace_seconds": 5,
@@ -183,6 +189,8 @@ def own_slurm_cluster() -> Iterator[SlurmCluster]:
 
 def slurm_engine_on(cluster: SlurmCluster, state_dir: Path, **options: str) -> SlurmEngine:
     """A Slurm engine over the test cluster's two nodes."""
+    # Its jobs run as unprivileged users, who must pass through to their attempt directories.
+    slurm_harness.reachable(state_dir.parent)
     opts = SlurmOptions.from_engine_options(
         {"conf": str(cluster.conf), "partition": "gpu", "poll_cache_seconds": "0.2", **options},
         state_dir,

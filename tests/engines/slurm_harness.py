@@ -15,8 +15,11 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 SBIN = ("munged", "slurmctld", "slurmd")
 BIN = ("sbatch", "squeue", "scancel", "sinfo", "scontrol")
@@ -36,6 +39,69 @@ def missing() -> str | None:
     if os.geteuid() != 0:
         return "the Slurm test cluster runs its daemons as root"
     return None
+
+
+def reachable(path: Path) -> Path:
+    """Let jobs (unprivileged users) pass through `path` and every directory above it (never
+    list them)."""
+    resolved = path.resolve()
+    for directory in (resolved, *resolved.parents):
+        if directory.exists():
+            mode = directory.stat().st_mode
+            if not mode & 0o001:
+                os.chmod(directory, (mode & 0o7777) | 0o001)
+    return path
+
+
+def open_to_jobs(path: Path) -> Path:
+    """A directory every job may write its observations into (sticky, like /tmp)."""
+    reachable(path)
+    os.chmod(path, 0o1777)
+    return path
+
+
+# The Python that test jobs run: theirs is an unprivileged user's, who may not reach the control
+# plane's own interpreter (a virtual environment under a private home, say).
+JOB_PYTHON = shutil.which("python3", path="/usr/local/bin:/usr/bin:/bin") or "python3"
+
+# The org the engine tests' Slurm jobs belong to: they run as its unprivileged user.
+TEST_ORG = "org-slurm-engine-tests"
+
+
+def job_space_dir(prefix: str = "neocloud-slurm-jobs-") -> Path:
+    """A new directory jobs can pass through, outside pytest's temp root (which pytest keeps
+    private to its user, and re-closes whenever another session starts)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    os.chmod(path, 0o711)
+    return path
+
+
+@pytest.fixture
+def job_space() -> Iterator[Path]:
+    """This test's directory for what its Slurm jobs must reach."""
+    path = job_space_dir()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def state_dir(job_space: Path) -> Path:
+    """Where the engine keeps its attempt directories, reachable by the jobs' users."""
+    return job_space / "engine-state"
+
+
+@pytest.fixture
+def workdir(job_space: Path) -> Path:
+    """A directory every job may write its observations into."""
+    path = job_space / "work"
+    path.mkdir()
+    return open_to_jobs(path)
+
+
+@pytest.fixture
+def spec_defaults() -> dict[str, Any]:
+    """Slurm jobs run in their own directory as their org's user (never root)."""
+    return {"working_dir": None, "org_id": TEST_ORG, "org_kind": "external"}
 
 
 def _free_port() -> int:
@@ -80,6 +146,10 @@ class SlurmCluster:
         for sub in ("etc", "munge", "state", "log", "fakedev", *(f"spool/{n}" for n in self.nodes)):
             (self.run / sub).mkdir(parents=True, exist_ok=True)
         os.chmod(self.run / "munge", 0o755)
+        # Jobs run as unprivileged users: their srun and scancel read the configuration and
+        # reach munge through the run dir, which they may pass through but not list.
+        os.chmod(self.run, 0o711)
+        os.chmod(self.run / "etc", 0o755)
         for i in range(GPUS_PER_NODE):
             dev = self.run / "fakedev" / f"nvidia{i}"
             if not dev.is_symlink():

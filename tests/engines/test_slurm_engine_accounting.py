@@ -8,15 +8,22 @@ files (start, heartbeat, exit) before polling: the figures must still be right.
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime
 from pathlib import Path
 
 from neocloud.engines.base import EngineState
-from neocloud.engines.slurm_attempt import SPEC, SUBMITTED
 from neocloud.scheduler.model import GpuSlot
+from tests.engines import slurm_harness
 from tests.engines.conftest import slurm_engine_on
 from tests.engines.slurm_accounting_harness import SlurmAccountingCluster
+from tests.engines.slurm_harness import JOB_PYTHON
+
+# Slurm jobs run as their org's unprivileged user: these replace the engine tests' own fixtures
+# with a state dir and a work dir the jobs can reach, and specs without a working_dir.
+job_space = slurm_harness.job_space
+state_dir = slurm_harness.state_dir
+workdir = slurm_harness.workdir
+spec_defaults = slurm_harness.spec_defaults
 
 # Writes its own start and end, then exits with argv[2] after argv[1] seconds.
 TIMED = r"""
@@ -36,8 +43,8 @@ def _left_queue(cluster: SlurmAccountingCluster, slurm_id: str) -> bool:
 def _forget_own_facts(attempt_dir: Path) -> list[str]:
     """Remove every file the job wrote about itself; returns their names."""
     removed = []
-    for path in attempt_dir.iterdir():
-        if path.name not in (SPEC, SUBMITTED, "job.sh", "output.log"):
+    for path in (attempt_dir / "run").iterdir():
+        if path.name != "output.log":
             path.unlink()
             removed.append(path.name)
     return removed
@@ -66,7 +73,7 @@ def test_a_finished_job_that_left_the_queue_is_read_from_sacct(
     engine = slurm_engine_on(slurm_accounting_cluster, state_dir, accounting="auto")
     handle = engine.launch(
         spec(
-            [sys.executable, "-c", TIMED, "2", "3"],
+            [JOB_PYTHON, "-c", TIMED, "2", "3"],
             job_id=unique_job_id,
             env={"OUT": str(workdir)},
             placement=(GpuSlot("n2", (0, 1)),),
@@ -104,7 +111,7 @@ def test_a_job_that_succeeded_is_read_from_sacct_with_exit_code_zero(
     engine = slurm_engine_on(slurm_accounting_cluster, state_dir, accounting="on")
     handle = engine.launch(
         spec(
-            [sys.executable, "-c", TIMED, "1", "0"],
+            [JOB_PYTHON, "-c", TIMED, "1", "0"],
             job_id=unique_job_id,
             env={"OUT": str(workdir)},
         )

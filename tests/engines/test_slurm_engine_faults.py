@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import stat
-import sys
 import time
 from pathlib import Path
 
@@ -21,7 +20,16 @@ from neocloud.engines.slurm import SlurmEngine
 from neocloud.engines.slurm_options import SlurmOptions
 from neocloud.scheduler.model import GpuSlot
 from tests.conftest import skip_or_fail
+from tests.engines import slurm_harness
 from tests.engines.conftest import NODES, slurm_engine_on
+from tests.engines.slurm_harness import JOB_PYTHON
+
+# Slurm jobs run as their org's unprivileged user: these replace the engine tests' own fixtures
+# with a state dir and a work dir the jobs can reach, and specs without a working_dir.
+job_space = slurm_harness.job_space
+state_dir = slurm_harness.state_dir
+workdir = slurm_harness.workdir
+spec_defaults = slurm_harness.spec_defaults
 
 STARTED = (
     "import os, time\n"
@@ -36,7 +44,7 @@ def test_a_job_on_a_node_that_dies_ends_as_node_failed_at_its_last_sign_of_life(
     engine = slurm_engine_on(own_slurm_cluster, state_dir)
     handle = engine.launch(
         spec(
-            [sys.executable, "-c", STARTED],
+            [JOB_PYTHON, "-c", STARTED],
             env={"OUT": str(workdir)},
             placement=(GpuSlot("n2", (0, 1)),),
         )

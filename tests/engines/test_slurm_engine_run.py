@@ -8,7 +8,6 @@ that with what the engine reports.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,16 @@ from neocloud.engines.base import (
 )
 from neocloud.engines.slurm import job_name
 from neocloud.scheduler.model import GpuSlot
+from tests.engines import slurm_harness
 from tests.engines.conftest import slurm_engine_on
+from tests.engines.slurm_harness import JOB_PYTHON
+
+# Slurm jobs run as their org's unprivileged user: these replace the engine tests' own fixtures
+# with a state dir and a work dir the jobs can reach, and specs without a working_dir.
+job_space = slurm_harness.job_space
+state_dir = slurm_harness.state_dir
+workdir = slurm_harness.workdir
+spec_defaults = slurm_harness.spec_defaults
 
 # Records what a rank saw, then sleeps argv[1] seconds and exits with argv[2].
 REPORT = r"""
@@ -36,6 +44,7 @@ seen = {k: os.environ.get(k) for k in ("CUDA_VISIBLE_DEVICES", "NEOCLOUD_JOB_ID"
     "NEOCLOUD_ATTEMPT", "NEOCLOUD_NODE_NAME", "NEOCLOUD_NODE_RANK", "NEOCLOUD_NUM_NODES",
     "NEOCLOUD_GPUS", "SECRET_OF_THE_CONTROL_PLANE", "MINE")}
 seen["cwd"] = os.getcwd()
+seen["uid"] = os.getuid()
 seen["start"] = start
 time.sleep(float(sys.argv[1]))
 seen["end"] = time.time()
@@ -65,12 +74,19 @@ def test_inventory_lists_nodes_gpu_types_counts_and_health_from_sinfo(slurm_engi
 
 
 def test_a_job_runs_on_the_chosen_node_and_sees_its_gpus(
-    slurm_engine, spec, until_ended, wait_for, workdir: Path, unique_job_id: str, monkeypatch
+    slurm_engine,
+    spec,
+    until_ended,
+    wait_for,
+    workdir: Path,
+    unique_job_id: str,
+    monkeypatch,
+    state_dir: Path,
 ) -> None:
     monkeypatch.setenv("SECRET_OF_THE_CONTROL_PLANE", "hunter2")
     handle = slurm_engine.launch(
         spec(
-            [sys.executable, "-c", REPORT, "1", "0"],
+            [JOB_PYTHON, "-c", REPORT, "1", "0"],
             job_id=unique_job_id,
             env={"OUT": str(workdir), "MINE": "yes"},
             placement=(GpuSlot("n2", (0, 1)),),
@@ -97,7 +113,9 @@ def test_a_job_runs_on_the_chosen_node_and_sees_its_gpus(
     assert (seen["NEOCLOUD_GPUS"], seen["NEOCLOUD_NUM_NODES"]) == ("2", "1")
     assert seen["MINE"] == "yes"
     assert seen["SECRET_OF_THE_CONTROL_PLANE"] is None
-    assert seen["cwd"] == str(workdir)
+    # Its own directory, not the control plane's; as its org's user, never root.
+    assert seen["cwd"] == str(state_dir / unique_job_id / "0" / "run")
+    assert seen["uid"] not in (0, None)
     if running[-1].state is EngineState.RUNNING:
         assert running[-1].placement == (GpuSlot("n2", (0, 1)),)
     assert status.started_at is not None and status.ended_at is not None
@@ -111,7 +129,7 @@ def test_a_gang_runs_one_rank_per_node_with_the_gpus_of_each(
 ) -> None:
     handle = slurm_engine.launch(
         spec(
-            [sys.executable, "-c", REPORT, "0", "0"],
+            [JOB_PYTHON, "-c", REPORT, "0", "0"],
             job_id=unique_job_id,
             env={"OUT": str(workdir)},
             placement=(GpuSlot("n1", (0, 1, 2, 3)), GpuSlot("n2", (0, 1, 2, 3))),
@@ -137,7 +155,7 @@ def test_a_failing_job_ends_with_its_exit_code(
 ) -> None:
     handle = slurm_engine.launch(
         spec(
-            [sys.executable, "-c", REPORT, "0", str(code)],
+            [JOB_PYTHON, "-c", REPORT, "0", str(code)],
             job_id=f"{unique_job_id}-{code}",
             env={"OUT": str(workdir)},
         )
@@ -158,7 +176,7 @@ def test_a_failing_rank_ends_the_whole_gang(
     )
     handle = slurm_engine.launch(
         spec(
-            [sys.executable, "-c", script],
+            [JOB_PYTHON, "-c", script],
             job_id=unique_job_id,
             placement=(GpuSlot("n1", (0,)), GpuSlot("n2", (0,))),
         )

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from neocloud.engines.base import EngineState
 from neocloud.scheduler.model import GpuSlot
+from tests.engines import slurm_harness
 from tests.engines.conftest import slurm_engine_on
+from tests.engines.slurm_harness import JOB_PYTHON
+
+# Slurm jobs run as their org's unprivileged user: these replace the engine tests' own fixtures
+# with a state dir and a work dir the jobs can reach, and specs without a working_dir.
+job_space = slurm_harness.job_space
+state_dir = slurm_harness.state_dir
+workdir = slurm_harness.workdir
+spec_defaults = slurm_harness.spec_defaults
 
 # Writes `started`, then waits; on the first SIGTERM writes `term` and exits 0, unless it lingers.
 NOTICED = r"""
@@ -37,7 +45,7 @@ def test_cancel_sends_sigterm_to_the_job_which_can_exit_cleanly(
     slurm_engine, spec, until_ended, until_file, workdir: Path, unique_job_id: str
 ) -> None:
     handle = slurm_engine.launch(
-        spec([sys.executable, "-c", NOTICED], job_id=unique_job_id, env={"OUT": str(workdir)})
+        spec([JOB_PYTHON, "-c", NOTICED], job_id=unique_job_id, env={"OUT": str(workdir)})
     )
     _wait_started(until_file, workdir)
 
@@ -55,7 +63,7 @@ def test_every_rank_of_a_gang_gets_the_notice(
 ) -> None:
     handle = slurm_engine.launch(
         spec(
-            [sys.executable, "-c", NOTICED],
+            [JOB_PYTHON, "-c", NOTICED],
             job_id=unique_job_id,
             env={"OUT": str(workdir)},
             placement=(GpuSlot("n1", (0, 1)), GpuSlot("n2", (0, 1))),
@@ -75,7 +83,7 @@ def test_a_job_that_ignores_sigterm_is_killed_after_the_grace(
 ) -> None:
     handle = slurm_engine.launch(
         spec(
-            [sys.executable, "-c", NOTICED, "linger"],
+            [JOB_PYTHON, "-c", NOTICED, "linger"],
             job_id=unique_job_id,
             env={"OUT": str(workdir)},
         )
@@ -98,7 +106,7 @@ def test_the_kill_after_the_grace_happens_without_the_control_plane(
     engine = slurm_engine_on(slurm_cluster, state_dir)
     handle = engine.launch(
         spec(
-            [sys.executable, "-c", NOTICED, "linger"],
+            [JOB_PYTHON, "-c", NOTICED, "linger"],
             job_id=unique_job_id,
             env={"OUT": str(workdir)},
         )
@@ -145,7 +153,7 @@ def test_max_runtime_overrun_is_stopped_and_marked(
 ) -> None:
     handle = slurm_engine.launch(
         spec(
-            [sys.executable, "-c", NOTICED],
+            [JOB_PYTHON, "-c", NOTICED],
             job_id=unique_job_id,
             env={"OUT": str(workdir)},
             # Long enough for srun and Python to start and install the handler on a busy

@@ -46,6 +46,12 @@ ENGINE_OPTIONS: dict[str, dict[str, tuple[re.Pattern[str], str]] | None] = {
         "state_dir": (_ABSOLUTE_PATH, "an absolute path"),
         "command_timeout_seconds": (_SECONDS, "a number of seconds, e.g. '20'"),
         "poll_cache_seconds": (_SECONDS, "a number of seconds, e.g. '0.5'"),
+        "run_as_user": (re.compile(r"^[a-z_][a-z0-9_-]{0,31}$"), "an OS user name"),
+        "org_users": (
+            re.compile(r"^[A-Za-z0-9_.-]+=[a-z_][a-z0-9_-]*(,[A-Za-z0-9_.-]+=[a-z_][a-z0-9_-]*)*$"),
+            "org=user pairs separated by commas, e.g. 'org_a=alice,org_b=bob'",
+        ),
+        "create_users": (re.compile(r"^(on|off)$"), "on or off"),
         **_ON_DRAIN,
     },
     "ray": {
@@ -476,6 +482,19 @@ class _FleetReader:
         if options is not None and isinstance(engine, str) and engine in ENGINES:
             self.engine_options(engine, options, _join(path, "engine_options"))
         isolation = self.isolation(m, path, engine)
+        if options and options.get("run_as_user") == "root":
+            self.add(
+                _join(path, "engine_options.run_as_user"),
+                "must be an unprivileged user, never root",
+            )
+        if isolation is Isolation.USER and options and "run_as_user" in options:
+            self.add(
+                _join(path, "isolation"),
+                "engine_options.run_as_user runs every org's jobs as one user, which keeps no "
+                "org from another: declare isolation: none, or drop run_as_user so that each "
+                "org gets its own user",
+            )
+            isolation = None
         external = self.external_without_isolation(m, path, isolation)
         if (
             name is not None

@@ -11,6 +11,11 @@
 - cancel: `scancel --signal=TERM` to the job's steps now (the notice), SIGKILL to them once the
   grace has passed, by the engine's next poll or by the batch script itself, whichever is first.
 - logs: the attempt's output file; inventory: `sinfo --json`.
+- who: never root. Each attempt runs as its org's unprivileged user (`sbatch --uid/--gid`; see
+  `tenant_users`, or `org_users` in the engine options), or as the one `run_as_user` of a
+  cluster declared `isolation: none`. The attempt directory is the control plane's and the
+  org's group may only enter it; its `run/` is the org user's (see `slurm_attempt`), so no
+  other org's job can list, read or change either.
 
 Slurm chooses which GPU indices of a node a job gets: they are read back from `squeue`'s
 `gres_detail` and reported in `EngineStatus.placement`.
@@ -19,12 +24,14 @@ Slurm chooses which GPU indices of a node a job gets: they are read back from `s
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from neocloud.domain.jobs import working_dir_in_job
 from neocloud.engines import local_attempt as jsonfiles
 from neocloud.engines import slurm_script as script
 from neocloud.engines.base import (
@@ -65,6 +72,13 @@ from neocloud.engines.slurm_parse import (
     node_health,
     split_wait_status,
 )
+from neocloud.engines.tenant_users import (
+    TenantIdentity,
+    TenantUserError,
+    TenantUsers,
+    check_unprivileged,
+    lookup,
+)
 from neocloud.scheduler.model import GpuSlot
 
 KIND = "slurm"
@@ -73,6 +87,12 @@ KIND = "slurm"
 COMMAND_START_SECONDS = 60.0
 # A SIGKILL already sent is repeated at most this often while the job lingers.
 _KILL_REPEAT_SECONDS = 2.0
+# The state dir and each job's directory: others may pass through to what they own, not list.
+_TRAVERSE = 0o711
+# An attempt directory: the control plane's; the org's group may enter, not list or write.
+_ATTEMPT = 0o710
+# The job's own directory: its user's alone.
+_RUN = 0o700
 
 
 def job_name(job_id: str, attempt: int) -> str:
@@ -91,6 +111,7 @@ class SlurmEngine:
         options: SlurmOptions,
         nodes: Sequence[EngineNode],
         clock: Callable[[], float] = time.time,
+        tenants: TenantUsers | None = None,
     ) -> None:
         self.name = f"{KIND}.{cluster}"
         self.cluster = cluster
@@ -104,13 +125,22 @@ class SlurmEngine:
         self._listed_at: float | None = None
         self._accounting: bool | None = {"on": True, "off": False}.get(options.accounting)
         self._killed: dict[str, float] = {}
+        self._tenants = tenants or TenantUsers(
+            mapping=options.org_users, create=options.create_users
+        )
         self.state_dir = options.state_dir
-        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=_TRAVERSE)
+        os.chmod(self.state_dir, _TRAVERSE)
 
     # -- launch ------------------------------------------------------------------------------
     def launch(self, spec: LaunchSpec) -> EngineHandle:
         """Submit the attempt with sbatch; a repeated launch returns the job already submitted."""
         gpu_type = check_placement(spec, self._nodes, self.cluster)
+        who = self.run_as(spec)
+        try:
+            workdir = working_dir_in_job(spec.working_dir)
+        except ValueError as exc:
+            raise EngineError(f"working_dir: {exc}") from None
         attempt_dir = self._attempt_dir(spec.job_id, spec.attempt)
         identity = _identity(spec)
         existing = jsonfiles.read_json(attempt_dir / SPEC)
@@ -123,13 +153,13 @@ class SlurmEngine:
             if found is not None:
                 return self._handle(spec.job_id, spec.attempt, found)
         else:
-            attempt_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _prepare(attempt_dir, who, workdir)
             jsonfiles.write_json_atomic(attempt_dir / SPEC, identity)
         text = script.batch_script(
             spec, str(attempt_dir), gpu_type, self.cli.path("srun"), self.cli.path("scancel")
         )
         write_text_atomic(attempt_dir / script.SCRIPT, text, mode=0o700)
-        out = self.cli.run("sbatch", *self._sbatch_args(spec, attempt_dir, gpu_type))
+        out = self.cli.run("sbatch", *self._sbatch_args(spec, attempt_dir, gpu_type, who, workdir))
         slurm_id = out.strip().split(";")[0]
         if not slurm_id.isdigit():
             raise EngineError(f"sbatch --parsable printed {out.strip()!r}, not a job id")
@@ -137,7 +167,30 @@ class SlurmEngine:
         self._forget_listing()
         return self._handle(spec.job_id, spec.attempt, slurm_id)
 
-    def _sbatch_args(self, spec: LaunchSpec, attempt_dir: Path, gpu_type: str) -> list[str]:
+    def run_as(self, spec: LaunchSpec) -> TenantIdentity:
+        """The unprivileged user the attempt runs as; EngineError if there is no safe one."""
+        try:
+            if self.options.run_as_user is not None:
+                found = lookup(self.options.run_as_user)
+                if found is None:
+                    raise TenantUserError(
+                        f"engine_options.run_as_user: no OS user {self.options.run_as_user!r}"
+                    )
+                return check_unprivileged(found)
+            return self._tenants.identity(spec.org_id)
+        except TenantUserError as exc:
+            raise EngineError(f"no unprivileged user to run the job as: {exc}") from None
+
+    def _sbatch_args(
+        self,
+        spec: LaunchSpec,
+        attempt_dir: Path,
+        gpu_type: str,
+        who: TenantIdentity,
+        workdir: str,
+    ) -> list[str]:
+        if who.uid == 0 or who.gid == 0:  # checked where it is chosen; never reach sbatch
+            raise EngineError("refusing to submit a job as root")
         nodes = [slot.node for slot in spec.placement]
         per_node = len(spec.placement[0].gpu_indices)
         # Slurm's own limit is only a backstop (minutes, checked about every 30 s): the engine
@@ -156,9 +209,12 @@ class SlurmEngine:
             "--no-requeue",
             # The control plane's environment (keys, database URLs) stays out of the job.
             "--export=NONE",
-            f"--output={attempt_dir / script.OUTPUT}",
+            # Slurm's own way to run the job as the org's user (needs root or SlurmUser).
+            f"--uid={who.uid}",
+            f"--gid={who.gid}",
+            f"--output={attempt_dir / script.RUN / script.OUTPUT}",
             "--open-mode=append",
-            f"--chdir={spec.working_dir or attempt_dir}",
+            f"--chdir={attempt_dir / script.RUN / workdir}",
         ]
         if self.options.partition:
             args.append(f"--partition={self.options.partition}")
@@ -377,7 +433,7 @@ class SlurmEngine:
             ended = self.poll(handle).state.terminal
         except EngineUnavailable:
             ended = False
-        path = self._attempt_dir(job_id, attempt) / script.OUTPUT
+        path = self._attempt_dir(job_id, attempt) / script.RUN / script.OUTPUT
         return chunk_of_file(path, offset, limit, ended)
 
     def inventory(self) -> list[EngineNode]:
@@ -442,6 +498,29 @@ class SlurmEngine:
         if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
             raise EngineError(f"malformed Slurm handle id {handle.id!r}")
         return parts[0], int(parts[1]), parts[2]
+
+
+def _prepare(attempt_dir: Path, who: TenantIdentity, workdir: str) -> None:
+    """A new attempt's directories: the control plane's attempt directory, which only the
+    org's group may enter, and in it the job's own `run/` (and its working directory)."""
+    job_dir = attempt_dir.parent
+    job_dir.mkdir(exist_ok=True, mode=_TRAVERSE)
+    os.chmod(job_dir, _TRAVERSE)
+    attempt_dir.mkdir(exist_ok=True, mode=_ATTEMPT)
+    os.chown(attempt_dir, os.geteuid(), who.gid)
+    os.chmod(attempt_dir, _ATTEMPT)
+    run = attempt_dir / script.RUN
+    # Made fresh here, before the job exists: nothing in it can be the job's symbolic link.
+    fresh = not run.exists()
+    run.mkdir(exist_ok=True, mode=_RUN)
+    os.lchown(run, who.uid, who.gid)
+    os.chmod(run, _RUN)
+    if fresh and workdir:
+        path = run
+        for part in workdir.split("/"):
+            path = path / part
+            path.mkdir(mode=_RUN)
+            os.lchown(path, who.uid, who.gid)
 
 
 def read_inventory(cli: SlurmCli, partition: str | None) -> list[EngineNode]:

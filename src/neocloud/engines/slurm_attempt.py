@@ -1,8 +1,10 @@
 """The facts of one Slurm attempt as its files record them (see `slurm_script` for who writes what).
 
-`<state_dir>/<job_id>/<attempt>/` holds `spec.json` and `submitted.json` (written by the engine),
-`job.sh`, `output.log`, `started`, `heartbeat`, `exit` (written by the job's batch script) and
-`kill_at` (written by the engine when it cancels).
+`<state_dir>/<job_id>/<attempt>/` belongs to the control plane (root, group the org's, 0710): it
+holds `spec.json`, `submitted.json`, `job.sh` and `kill_at` (written by the engine; the job may
+read `kill_at`, and change none of them). Its `run/` belongs to the org's user (0700): the job's
+own directory, where its batch script writes `output.log`, `started`, `heartbeat` and `exit`.
+No other org's user can enter either.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from neocloud.engines import slurm_script as script
+from neocloud.engines.log_chunks import open_job_file
 
 SPEC = "spec.json"
+# A fact file holds a line of a few numbers.
+_FACT_BYTES = 256
 SUBMITTED = "submitted.json"
 
 
@@ -44,14 +49,15 @@ class AttemptFacts:
     @classmethod
     def read(cls, attempt_dir: Path) -> AttemptFacts:
         """Read whatever the files hold; missing or half-written files count as absent."""
-        started = _fields(attempt_dir / script.STARTED)
+        run = attempt_dir / script.RUN
+        started = _fields(run / script.STARTED)
         # The first rank's command start, else the script's own stamp before srun.
-        ranks = [_float(_fields(p), 0) for p in attempt_dir.glob(script.RANK_STARTED)]
+        ranks = [_float(_fields(p), 0) for p in run.glob(script.RANK_STARTED)]
         first_rank = min((r for r in ranks if r is not None), default=None)
-        ended = _fields(attempt_dir / script.EXIT)
+        ended = _fields(run / script.EXIT)
         kill = _fields(attempt_dir / script.KILL_AT)
         try:
-            beat: float | None = (attempt_dir / script.HEARTBEAT).stat().st_mtime
+            beat: float | None = (run / script.HEARTBEAT).stat().st_mtime
         except FileNotFoundError:
             beat = None
         return cls(
@@ -66,10 +72,15 @@ class AttemptFacts:
 
 
 def _fields(path: Path) -> list[str] | None:
+    # The job writes these files: read a regular file only, and only its first few bytes.
     try:
-        return path.read_text().split() or None
+        fd = open_job_file(path)
     except FileNotFoundError:
         return None
+    if fd is None:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        return f.read(_FACT_BYTES).decode("utf-8", "replace").split() or None
 
 
 def _float(fields: list[str] | None, i: int) -> float | None:
@@ -82,8 +93,12 @@ def _float(fields: list[str] | None, i: int) -> float | None:
 
 
 def write_kill_order(attempt_dir: Path, order: KillOrder) -> None:
-    """Record the kill deadline (whole seconds, rounded up) atomically, before any signal."""
-    write_text_atomic(attempt_dir / script.KILL_AT, f"{int(-(-order.at // 1))} {order.reason}\n")
+    """Record the kill deadline (whole seconds, rounded up) atomically, before any signal.
+
+    Readable (the batch script, running as the org's user, enforces it), not writable by the job.
+    """
+    text = f"{int(-(-order.at // 1))} {order.reason}\n"
+    write_text_atomic(attempt_dir / script.KILL_AT, text, mode=0o644)
 
 
 def write_text_atomic(path: Path, text: str, mode: int = 0o600) -> None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from neocloud.engines.base import EngineConfigError
 from neocloud.engines.option_values import positive_seconds
 
 ACCOUNTING = ("auto", "on", "off")
+# org id = OS user, comma-separated: "org_a=alice,org_b=bob".
+_ORG_USERS = re.compile(r"^[A-Za-z0-9_.-]+=[a-z_][a-z0-9_-]*(,[A-Za-z0-9_.-]+=[a-z_][a-z0-9_-]*)*$")
 DEFAULT_COMMAND_TIMEOUT_SECONDS = 20.0
 DEFAULT_POLL_CACHE_SECONDS = 0.5
 
@@ -32,6 +35,11 @@ class SlurmOptions:
     command_timeout_seconds: float = DEFAULT_COMMAND_TIMEOUT_SECONDS
     # How long one `squeue --json` listing serves the polls of every attempt.
     poll_cache_seconds: float = DEFAULT_POLL_CACHE_SECONDS
+    # Who jobs run as (never root): one fixed user for every org (isolation: none), else each
+    # org's own user: named here (org id → user), or made on demand (`create_users`).
+    run_as_user: str | None = None
+    org_users: Mapping[str, str] = field(default_factory=dict)
+    create_users: bool = True
 
     @classmethod
     def from_engine_options(
@@ -51,8 +59,22 @@ class SlurmOptions:
             if text is not None and not Path(text).is_absolute():
                 raise EngineConfigError(f"engine_options.{key}: must be an absolute path")
             paths[key] = Path(text) if text else None
+        org_users = options.get("org_users", "")
+        if org_users and not _ORG_USERS.match(org_users):
+            raise EngineConfigError(
+                "engine_options.org_users: must be org=user pairs separated by commas, "
+                f"got {org_users!r}"
+            )
+        create = options.get("create_users", "on")
+        if create not in ("on", "off"):
+            raise EngineConfigError(
+                f"engine_options.create_users: must be on or off, got {create!r}"
+            )
         return cls(
             state_dir=paths["state_dir"] or default_state_dir,
+            run_as_user=options.get("run_as_user"),
+            org_users=dict(pair.split("=", 1) for pair in org_users.split(",") if pair),
+            create_users=create == "on",
             bin_dir=paths["bin_dir"],
             conf=paths["conf"],
             partition=options.get("partition"),

@@ -3,16 +3,18 @@
 The script runs the job's command with `srun`, one task per node neocloud placed it on (a gang
 of N nodes is one step of N tasks), so a preemption notice sent to the job's steps
 (`scancel --signal=TERM`) reaches the command on every node while the script itself lives on to
-record the end. In the attempt directory (see `slurm.py`) it writes:
+record the end. The script runs as the org's unprivileged user (`sbatch --uid`), so it writes
+only in the attempt's `run/` directory, which that user owns (see `slurm.py`):
 
 - `started`    `<slurm job id> <epoch seconds>` just before srun starts the command
 - `rank-<r>.started`  `<epoch seconds>` as rank r's command starts (srun may take a while)
 - `heartbeat`  touched twice a second while it lives: the last sign of life if the node dies
 - `exit`       `<exit status> <epoch seconds>` once every task has ended
 
-and it SIGKILLs the job once the deadline in `kill_at` (written by the engine when it cancels) has
-passed, so the grace ends on time even while the control plane is down. (`scancel --signal=KILL`
-cancels the whole job in Slurm; the script then gets SIGTERM and records that instant as the end.)
+and it SIGKILLs the job once the deadline in `kill_at` (written by the engine when it cancels, in
+the attempt directory the job can read but not change) has passed, so the grace ends on time even
+while the control plane is down. (`scancel --signal=KILL` cancels the whole job in Slurm; the
+script then gets SIGTERM and records that instant as the end.)
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import shlex
 from neocloud.engines.base import EngineError, LaunchSpec
 from neocloud.engines.placement import check_env_names
 
+RUN = "run"
 STARTED = "started"
 HEARTBEAT = "heartbeat"
 EXIT = "exit"
@@ -46,6 +49,7 @@ def batch_script(spec: LaunchSpec, attempt_dir: str, gpu_type: str, srun: str, s
             f"placement: every node of a gang must get the same GPU count, got {sorted(gpus)}"
         )
     per_node = gpus.pop()
+    run_dir = f"{attempt_dir}/{RUN}"
     nodes = len(spec.placement)
     env = {
         **spec.env,
@@ -70,15 +74,16 @@ def batch_script(spec: LaunchSpec, attempt_dir: str, gpu_type: str, srun: str, s
         "-c",
         _RANK_ENV,
         "neocloud-rank",
-        attempt_dir,
+        run_dir,
         *spec.command,
     ]
     q = shlex.quote
     return f"""#!/bin/bash
 # neocloud job {spec.job_id}, attempt {spec.attempt}: written by neocloud's Slurm engine.
 A={q(attempt_dir)}
+R={q(run_dir)}
 now() {{ date +%s.%N; }}
-record() {{ echo "$2" > "$A/$1.tmp" && mv -f "$A/$1.tmp" "$A/$1"; }}
+record() {{ echo "$2" > "$R/$1.tmp" && mv -f "$R/$1.tmp" "$R/$1"; }}
 if [ -f "$A/{KILL_AT}" ]; then
   # Cancelled before it started: run nothing.
   record {EXIT} "143 $(now)"
@@ -87,7 +92,7 @@ fi
 record {STARTED} "$SLURM_JOB_ID $(now)"
 (
   while :; do
-    touch "$A/{HEARTBEAT}"
+    touch "$R/{HEARTBEAT}"
     if [ -f "$A/{KILL_AT}" ] && read -r deadline _ < "$A/{KILL_AT}" \\
         && [ "$(date +%s)" -ge "$deadline" ]; then
       {q(scancel)} --signal=KILL "$SLURM_JOB_ID" 2>/dev/null

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from neocloud.domain.fleet_file import parse_fleet
 from neocloud.domain.jobs import JobState, PriorityClass, Resources, Tier
 from neocloud.domain.tenancy import OrgKind
 from neocloud.scheduler.fairshare import decayed_gpu_seconds
@@ -15,6 +17,7 @@ from neocloud.scheduler.model import GpuSlot, NodeState, PendingJob, RunningJob,
 from neocloud.server.services import contracts
 from neocloud.store.models import (
     AllocationRow,
+    FleetFileRow,
     JobRow,
     NodeRow,
     OrgRow,
@@ -32,6 +35,19 @@ def _micros(t: datetime) -> int:
 
 def _seconds(t: datetime) -> float:
     return t.timestamp()
+
+
+@lru_cache(maxsize=8)
+def _hosting(fleet_text: str) -> Mapping[str, bool]:
+    """Cluster → whether it may host external work, from a fleet file (cached: parsed once)."""
+    fleet = parse_fleet(fleet_text).fleet
+    return {c.name: c.hosts_external for c in fleet.clusters} if fleet else {}
+
+
+def clusters_hosting_external(s: Session) -> Mapping[str, bool]:
+    """Whether each cluster of the fleet as last loaded may host external orgs' work."""
+    text = s.scalars(select(FleetFileRow.yaml).order_by(FleetFileRow.id.desc()).limit(1)).first()
+    return _hosting(text) if text is not None else {}
 
 
 def decayed_usage(
@@ -86,6 +102,7 @@ def build_snapshot(
     # The scheduler knows orgs by name (unique, stable), so its sentences read "org acme holds …".
     org_rows = s.scalars(select(OrgRow)).all()
     orgs = {o.id: (o.name, OrgKind(o.kind)) for o in org_rows}
+    hosting = clusters_hosting_external(s)
     nodes = tuple(
         NodeState(
             name=n.name,
@@ -93,6 +110,8 @@ def build_snapshot(
             gpus=n.gpus,
             domain=n.domain,
             schedulable=n.schedulable and not n.retired and schedulable(n),
+            hosts_external=hosting.get(n.cluster, True),
+            cluster=n.cluster,
         )
         for n in s.scalars(select(NodeRow).order_by(NodeRow.name)).all()
     )
