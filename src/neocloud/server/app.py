@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 
 from neocloud import __version__
 from neocloud.server import metrics
+from neocloud.server.audit.wiring import install_audit
 from neocloud.server.context import AppContext
 from neocloud.server.errors import install_error_handlers
 from neocloud.server.loops.control import ControlLoop
@@ -90,4 +91,7 @@ def create_app(ctx: AppContext) -> FastAPI:
         metrics.REQUEST_SECONDS.labels(request.method, path).observe(time.perf_counter() - began)
         return response
 
+    # Every state-changing call is audited (its changes, or its refusal) and /v1/audit reads
+    # it; added last, so its middleware is the outermost and sees the body limit's refusals too.
+    install_audit(app, ctx.db)
     return app

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from neocloud.domain.webhooks import DEFAULT_RETRY_SCHEDULE
+from neocloud.server.audit.scope import set_principal
 from neocloud.server.auth import Principal, authenticate
 from neocloud.server.clock import utcnow
 from neocloud.server.engines import EngineRegistry
@@ -65,7 +66,10 @@ def get_principal(
     """Authenticate the caller's key (401 if missing, invalid, revoked or expired)."""
     ctx = get_context(request)
     with ctx.db.session() as s:
-        return authenticate(s, authorization, utcnow())
+        principal = authenticate(s, authorization, utcnow())
+    # From here on, what the request changes is audited as this key's doing.
+    set_principal(principal)
+    return principal
 
 
 Ctx = Annotated[AppContext, Depends(get_context)]

@@ -491,3 +491,25 @@ class CreditNoteLineRow(Base):
     invoice_line_position: Mapped[int] = mapped_column(Integer)
     amount: Mapped[Decimal] = mapped_column(ExactDecimal)
     reason: Mapped[str] = mapped_column(String(500))
+
+
+class AuditRow(Base):
+    """One state-changing call: who, from where, what changed, how it ended; never edited."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_org", "org_id", "id"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    # The org the entry concerns (the changed rows' org, else the caller's); None: platform-wide.
+    org_id: Mapped[str | None] = mapped_column(String(40))
+    key_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    actor_org_id: Mapped[str | None] = mapped_column(String(40))
+    role: Mapped[str | None] = mapped_column(String(16))
+    client: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(250), index=True)
+    path: Mapped[str] = mapped_column(String(2000))
+    target: Mapped[str | None] = mapped_column(String(300), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    status: Mapped[int] = mapped_column(Integer)
+    error_code: Mapped[str | None] = mapped_column(String(63))
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
