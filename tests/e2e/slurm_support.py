@@ -4,7 +4,6 @@ it saw, and helpers to read a job's facts back through the API."""
 from __future__ import annotations
 
 import json
-import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import httpx
 from tests.conftest import skip_or_fail
 from tests.e2e.conftest import wait_for
 from tests.engines import slurm_harness
-from tests.engines.slurm_harness import SlurmCluster
+from tests.engines.slurm_harness import JOB_PYTHON, SlurmCluster
 
 NODE_MODEL = """\
 node_models:
@@ -52,6 +51,11 @@ sys.exit(int(sys.argv[2]))
 """
 
 
+def job_out(cluster: SlurmCluster) -> Path:
+    """A directory every job may write what it saw into (its users are not root)."""
+    return slurm_harness.open_to_jobs(cluster.job_space("out"))
+
+
 def start_cluster() -> SlurmCluster:
     """A running test cluster, or a skip (a failure in CI) saying why there is none."""
     reason = slurm_harness.missing()
@@ -67,7 +71,11 @@ def fleet_text(
     n2_gpu_type: str = "h100",
     on_drain: str | None = None,
 ) -> str:
-    """A fleet of one Slurm cluster (n1, n2 × 8 h100) plus any extra cluster entries."""
+    """A fleet of one Slurm cluster (n1, n2 × 8 h100) plus any extra cluster entries.
+
+    The attempt directories go under the cluster's run dir, named after `state_dir`: the jobs'
+    unprivileged users must reach them, and pytest keeps its temp root private."""
+    state_dir = cluster.job_space(state_dir.name)
     drain_option = f"          on_drain: {on_drain}\n" if on_drain else ""
     return (
         NODE_MODEL
@@ -103,7 +111,7 @@ def submit(
 ) -> str:
     """Submit the reporter job; returns its id."""
     body = {
-        "command": [sys.executable, "-c", REPORTER, str(seconds), str(code)],
+        "command": [JOB_PYTHON, "-c", REPORTER, str(seconds), str(code)],
         "env": {"OUT": str(out)},
         "resources": {"gpu_type": "h100", "gpus_per_node": gpus, "nodes": nodes},
         "tier": "internal",

@@ -23,6 +23,7 @@ from tests.e2e.server import ServerProcess
 from tests.e2e.slurm_support import (
     fleet_text,
     job,
+    job_out,
     report,
     seconds_per_gpu,
     start_cluster,
@@ -44,11 +45,9 @@ def slurm() -> Iterator[SlurmCluster]:
 
 
 @pytest.fixture
-def out(tmp_path: Path) -> Path:
-    """Where jobs write what they saw."""
-    path = tmp_path / "out"
-    path.mkdir()
-    return path
+def out(slurm: SlurmCluster) -> Path:
+    """Where jobs write what they saw (they run as unprivileged users)."""
+    return job_out(slurm)
 
 
 def _server(slurm: SlurmCluster, tmp_path: Path, on_drain: str | None = None) -> ServerProcess:

@@ -19,6 +19,7 @@ from tests.e2e.server import ServerProcess
 from tests.e2e.slurm_support import (
     fleet_text,
     job,
+    job_out,
     lifetime,
     report,
     seconds_per_gpu,
@@ -41,11 +42,9 @@ def slurm() -> Iterator[SlurmCluster]:
 
 
 @pytest.fixture
-def out(tmp_path: Path) -> Path:
-    """Where jobs write what they saw."""
-    path = tmp_path / "out"
-    path.mkdir()
-    return path
+def out(slurm: SlurmCluster) -> Path:
+    """Where jobs write what they saw (they run as unprivileged users)."""
+    return job_out(slurm)
 
 
 def _server(slurm: SlurmCluster, tmp_path: Path, **fleet: str) -> ServerProcess:

@@ -15,6 +15,7 @@ from tests.e2e.conftest import client, wait_for
 from tests.e2e.server import ServerProcess
 from tests.e2e.slurm_support import (
     fleet_text,
+    job_out,
     lifetime,
     report,
     seconds_per_gpu,
@@ -50,11 +51,9 @@ def server(
 
 
 @pytest.fixture
-def out(tmp_path: Path) -> Path:
-    """Where jobs write what they saw."""
-    path = tmp_path / "out"
-    path.mkdir()
-    return path
+def out(slurm: SlurmCluster) -> Path:
+    """Where jobs write what they saw (they run as unprivileged users)."""
+    return job_out(slurm)
 
 
 def test_a_job_runs_on_the_gpus_neocloud_recorded_and_is_billed_its_lifetime(

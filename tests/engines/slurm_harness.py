@@ -140,6 +140,15 @@ class SlurmCluster:
         self._munged: int | None = None
         self.min_job_age = 600
 
+    def job_space(self, name: str) -> Path:
+        """A new directory under the run dir that the jobs' users can pass through (pytest's
+        temp root is private to root): for attempt directories and what jobs report."""
+        jobs = self.run / "jobs"
+        jobs.mkdir(exist_ok=True, mode=0o711)
+        path = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=jobs))
+        os.chmod(path, 0o711)
+        return path
+
     # -- configuration ---------------------------------------------------------------------
     def write_config(self) -> None:
         """slurm.conf and gres.conf for the nodes; state, spool and logs under the run dir."""
