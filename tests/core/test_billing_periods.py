@@ -33,8 +33,9 @@ def test_month_bounds(period: str, start: datetime, end: datetime) -> None:
         ("2026/11", "invalid billing period '2026/11': expected YYYY-MM, e.g. 2026-11"),
         ("2026-11-01", "invalid billing period '2026-11-01': expected YYYY-MM, e.g. 2026-11"),
         ("", "invalid billing period '': expected YYYY-MM, e.g. 2026-11"),
-        ("0000-05", "invalid billing period '0000-05': year must be 0001 to 9998"),
-        ("9999-12", "invalid billing period '9999-12': year must be 0001 to 9998"),
+        ("0000-05", "invalid billing period '0000-05': year must be 1970 to 9998"),
+        ("1969-12", "invalid billing period '1969-12': year must be 1970 to 9998"),
+        ("9999-12", "invalid billing period '9999-12': year must be 1970 to 9998"),
     ],
     ids=[
         "month-13",
@@ -45,6 +46,7 @@ def test_month_bounds(period: str, start: datetime, end: datetime) -> None:
         "a-date",
         "empty",
         "year-0",
+        "year-1969",
         "year-9999",
     ],
 )

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 
 from neocloud.billing.intervals import require_aware, require_interval, utc
+from neocloud.domain.text import MAX_YEAR, MIN_YEAR
 
 _PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -18,8 +19,11 @@ def month_bounds(period: str) -> tuple[datetime, datetime]:
     year, month = int(match.group(1)), int(match.group(2))
     if not 1 <= month <= 12:
         raise ValueError(f"invalid billing period {period!r}: month must be 01 to 12")
-    if not 1 <= year <= 9998:
-        raise ValueError(f"invalid billing period {period!r}: year must be 0001 to 9998")
+    # The years every instant the platform keeps lies in (neocloud.domain.text).
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValueError(
+            f"invalid billing period {period!r}: year must be {MIN_YEAR} to {MAX_YEAR}"
+        )
     start = datetime(year, month, 1, tzinfo=UTC)
     end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
     return start, end

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from neocloud.domain.job_limits import ENV_NAME
 from neocloud.engines.base import EngineError, EngineNode, LaunchSpec
 
 # Ids become file, directory and engine job names: a safe alphabet only.
 SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def check_id(value: str, what: str) -> None:

@@ -9,12 +9,13 @@ from itertools import pairwise
 from pydantic import BaseModel, Field, field_validator
 
 from neocloud.schemas.common import StrictModel
+from neocloud.schemas.strict import Name
 
 
 class BudgetCreate(StrictModel):
     """A monthly spending budget for an org, or one of its projects, alerting at thresholds."""
 
-    name: str = Field(min_length=1, max_length=100)
+    name: Name = Field(min_length=1, max_length=100)
     amount: Decimal = Field(gt=0, max_digits=18, decimal_places=2, allow_inf_nan=False)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     thresholds: list[int] = Field(
@@ -23,8 +24,8 @@ class BudgetCreate(StrictModel):
         max_length=20,
         description="percentages of amount, strictly ascending, 1–1000",
     )
-    org: str | None = Field(default=None, max_length=63)
-    project: str | None = Field(default=None, max_length=63)
+    org: Name | None = Field(default=None, max_length=63)
+    project: Name | None = Field(default=None, max_length=63)
 
     @field_validator("thresholds")
     @classmethod

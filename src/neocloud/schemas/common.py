@@ -4,15 +4,38 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from neocloud.schemas.strict import json_type_problem, storable_problem
 
 T = TypeVar("T")
 
 
 class StrictModel(BaseModel):
-    """Request bodies reject unknown fields so a typo is an error, not a silent default."""
+    """Request bodies reject unknown fields so a typo is an error, not a silent default.
+
+    Every field also obeys the rules of neocloud.schemas.strict: JSON types as written, no NUL
+    or lone surrogate in any string, instants in years 1970..9998.
+    """
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_types_as_written(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name is not None:
+            problem = json_type_problem(cls.model_fields[info.field_name].annotation, value)
+            if problem is not None:
+                raise ValueError(problem)
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_everywhere(cls, value: Any) -> Any:
+        problem = storable_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 class ErrorBody(BaseModel):

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, Field
 
 from neocloud.schemas.common import StrictModel
+from neocloud.schemas.strict import Name
 
 Currency = Field(default="USD", pattern=r"^[A-Z]{3}$")
 
@@ -40,7 +41,7 @@ class BillingTerms(BillingTermsSet):
 class GrantCreate(StrictModel):
     """Give an org prepaid credit (paid for) or a promotional grant (operator)."""
 
-    org: str
+    org: Name = Field(max_length=128)
     kind: Literal["prepaid", "promotional"]
     amount: Decimal = Field(gt=0, le=10**12, decimal_places=2)
     currency: str = Currency

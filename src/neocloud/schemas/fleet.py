@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from neocloud.domain.jobs import Tier
 from neocloud.schemas.common import StrictModel
+from neocloud.schemas.strict import Name
 
 
 class FleetUpload(StrictModel):
@@ -112,8 +113,8 @@ class Offering(BaseModel):
 class QuotaSet(StrictModel):
     """Set an org's quota of a GPU type (GPUs held at once) and how many more it may borrow."""
 
-    org: str
-    gpu_type: str
+    org: Name = Field(max_length=128)
+    gpu_type: Name = Field(max_length=32)
     gpus: int = Field(ge=0, le=1_000_000)
     borrow_limit: int = Field(
         default=0,
@@ -137,8 +138,8 @@ class Quota(BaseModel):
 class ContractCreate(StrictModel):
     """A reserved contract: N GPUs of a type for a term at a rate (take-or-pay)."""
 
-    org: str
-    gpu_type: str
+    org: Name = Field(max_length=128)
+    gpu_type: Name = Field(max_length=32)
     gpus: int = Field(ge=1, le=1_000_000)
     starts_at: datetime
     ends_at: datetime
@@ -164,7 +165,7 @@ class Contract(BaseModel):
 class SellableCapSet(StrictModel):
     """Set the fraction of a GPU type that external work may hold."""
 
-    gpu_type: str
+    gpu_type: Name = Field(max_length=32)
     fraction: Decimal = Field(ge=0, le=1)
 
 

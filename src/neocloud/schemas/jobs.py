@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-from neocloud.domain.jobs import DEFAULT_GRACE_SECONDS, JobState, PriorityClass, Tier
+from neocloud.domain import job_limits
+from neocloud.domain.jobs import (
+    DEFAULT_GRACE_SECONDS,
+    JobState,
+    PriorityClass,
+    Tier,
+    working_dir_in_job,
+)
 from neocloud.schemas.common import StrictModel
+from neocloud.schemas.strict import Name
 
 MAX_RUNTIME_LIMIT = 30 * 24 * 3600
 
@@ -15,7 +23,7 @@ MAX_RUNTIME_LIMIT = 30 * 24 * 3600
 class ResourcesIn(StrictModel):
     """GPUs a job needs: whole GPUs of one type, per node, on this many nodes."""
 
-    gpu_type: str = Field(min_length=1, max_length=32)
+    gpu_type: Name = Field(min_length=1, max_length=32)
     gpus_per_node: int = Field(ge=1, le=64)
     nodes: int = Field(default=1, ge=1, le=1024)
 
@@ -23,10 +31,19 @@ class ResourcesIn(StrictModel):
 class JobCreate(StrictModel):
     """Submit a job."""
 
-    name: str | None = Field(default=None, max_length=200)
-    command: list[str] = Field(min_length=1, max_length=1000)
-    env: dict[str, str] = Field(default_factory=dict)
-    working_dir: str | None = Field(default=None, max_length=4096)
+    name: Name | None = Field(default=None, max_length=200)
+    command: list[str] = Field(min_length=1, max_length=job_limits.MAX_ARGS)
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description=f"at most {job_limits.MAX_ENV_ENTRIES} variables; command and env together"
+        f" at most {job_limits.MAX_SPEC_BYTES} bytes",
+    )
+    working_dir: str | None = Field(
+        default=None,
+        max_length=4096,
+        description="relative to the job's own directory, or an absolute path under /job;"
+        " no '..'",
+    )
     resources: ResourcesIn
     tier: Tier
     priority_class: PriorityClass | None = None
@@ -40,13 +57,40 @@ class JobCreate(StrictModel):
         description="attempts in all, the first included, after preemptions and node failures"
         " (null: no limit)",
     )
-    project: str | None = Field(default=None, description="project id or name")
-    org: str | None = Field(default=None, description="operator only: submit on behalf of an org")
+    project: Name | None = Field(default=None, max_length=128, description="project id or name")
+    org: Name | None = Field(
+        default=None, max_length=128, description="operator only: submit on behalf of an org"
+    )
+
+    @field_validator("command")
+    @classmethod
+    def _launchable_command(cls, value: list[str]) -> list[str]:
+        problem = job_limits.command_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("working_dir")
+    @classmethod
+    def _inside_the_job_dir(cls, value: str | None) -> str | None:
+        working_dir_in_job(value)
+        return value
+
+    @field_validator("env")
+    @classmethod
+    def _launchable_env(cls, value: dict[str, str]) -> dict[str, str]:
+        problem = job_limits.env_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _priority_only_internal(self) -> JobCreate:
         if self.priority_class is not None and self.tier is not Tier.INTERNAL:
             raise ValueError("priority_class applies only to tier internal")
+        problem = job_limits.spec_size_problem(self.command, self.env)
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
 

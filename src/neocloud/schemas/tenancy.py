@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from neocloud.domain.tenancy import OrgKind, Role
 from neocloud.schemas.common import StrictModel
+from neocloud.schemas.strict import Name
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
@@ -17,7 +18,7 @@ class OrgCreate(StrictModel):
 
     name: str = Field(pattern=NAME_PATTERN, description="lower-case id, e.g. acme")
     kind: OrgKind
-    display_name: str | None = Field(default=None, max_length=200)
+    display_name: Name | None = Field(default=None, max_length=200)
     fair_share_weight: int = Field(default=1, ge=1, le=1000)
 
 
@@ -49,7 +50,7 @@ class Project(BaseModel):
 class MemberCreate(StrictModel):
     """Add a member to an org."""
 
-    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    email: Name = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
     role: Role
 
 
@@ -66,11 +67,17 @@ class Member(BaseModel):
 class KeyCreate(StrictModel):
     """Create an API key for an org (optionally scoped to one project)."""
 
-    org: str = Field(description="org id or name")
-    name: str = Field(min_length=1, max_length=100)
+    org: Name = Field(max_length=128, description="org id or name")
+    name: Name = Field(min_length=1, max_length=100)
     role: Role = Role.MEMBER
-    project: str | None = Field(default=None, description="project id or name")
+    project: Name | None = Field(default=None, max_length=128, description="project id or name")
     expires_at: datetime | None = None
+
+
+class KeyRotate(StrictModel):
+    """Rotate a key: how long the old key keeps working beside its successor (0: revoked now)."""
+
+    grace_seconds: int = Field(default=0, ge=0, le=7 * 86_400)
 
 
 class ApiKey(BaseModel):
@@ -92,6 +99,12 @@ class ApiKeyCreated(ApiKey):
     """Returned once at creation: the secret is not stored and cannot be shown again."""
 
     secret: str
+
+
+class KeyRotated(ApiKeyCreated):
+    """The successor key (its secret shown this once) and the key it replaces, as it now is."""
+
+    replaced: ApiKey
 
 
 class Whoami(BaseModel):

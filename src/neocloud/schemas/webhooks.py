@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from neocloud.schemas.common import StrictModel
 from neocloud.schemas.events import BillingEventType
+from neocloud.schemas.strict import Name
 
 
 class DeliveryStatus(StrEnum):
@@ -27,7 +28,7 @@ class WebhookCreate(StrictModel):
 
     url: str = Field(min_length=1, max_length=2000, description="http or https URL")
     event_types: list[BillingEventType] = Field(min_length=1, max_length=16)
-    org: str | None = Field(default=None, max_length=63)
+    org: Name | None = Field(default=None, max_length=63)
 
     @field_validator("url")
     @classmethod

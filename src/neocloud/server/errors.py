@@ -8,19 +8,27 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 
 class ApiError(Exception):
     """A failure the caller can act on; services raise it, the app renders it."""
 
     def __init__(
-        self, status: int, code: str, message: str, details: dict[str, Any] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details or {}
+        # Sent with the envelope, e.g. Retry-After on a 429.
+        self.headers = headers or {}
 
 
 def not_found(kind: str, ident: str) -> ApiError:
@@ -43,11 +51,33 @@ def conflict(message: str, details: dict[str, Any] | None = None) -> ApiError:
     return ApiError(409, "conflict", message, details)
 
 
-def _envelope(status: int, code: str, message: str, details: dict[str, Any]) -> JSONResponse:
+def _envelope(
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     return JSONResponse(
         status_code=status,
         content={"error": {"code": code, "message": message, "details": details}},
+        headers=headers,
     )
+
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers fully at this request's path."""
+    return [
+        method
+        for method in HTTP_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -63,12 +93,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return _envelope(exc.status, exc.code, exc.message, exc.details)
+        return _envelope(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": _field_path(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
+            {
+                "field": _field_path(tuple(e.get("loc", ()))),
+                # A rule's own sentence, without pydantic's prefix for raised ValueErrors.
+                "message": str(e.get("msg", "")).removeprefix("Value error, "),
+            }
             for e in exc.errors()
         ]
         first = errors[0] if errors else {"field": "body", "message": "invalid"}
@@ -80,11 +114,26 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {
+            400: "bad_request",
             401: "unauthenticated",
             403: "forbidden",
             404: "not_found",
             405: "method_not_allowed",
+            413: "payload_too_large",
         }
-        return _envelope(exc.status_code, code.get(exc.status_code, "error"), str(exc.detail), {})
+        headers = dict(exc.headers or {})
+        details: dict[str, Any] = {}
+        if exc.status_code == 405:
+            # Starlette names only the first route matching the path; Allow lists them all.
+            allowed = allowed_methods(request)
+            headers["Allow"] = ", ".join(allowed)
+            details["allowed"] = allowed
+        return _envelope(
+            exc.status_code,
+            code.get(exc.status_code, "error"),
+            str(exc.detail),
+            details,
+            headers or None,
+        )

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+from fastapi import Query
 from sqlalchemy import Select
 
 from neocloud.server.errors import invalid
 
 T = TypeVar("T")
 MAX_LIMIT = 500
+
+# The `limit` of every list: declared bounds, so a bad one is a 422 naming it.
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"page size, 1 to {MAX_LIMIT}")]
 
 
 def encode_cursor(last_id: str) -> str:
