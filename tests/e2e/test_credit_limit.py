@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 
 from tests.e2e.conftest import client, wait_for
@@ -28,7 +26,7 @@ def test_work_stops_after_the_grace_when_the_credit_is_used_up(server: ServerPro
     key = op.post("/v1/keys", json={"org": "acme", "name": "ci", "role": "owner"}).json()
     acme = client(server.url, key["secret"])
     body = {
-        "command": [sys.executable, "-c", JOB],
+        "command": ["python3", "-c", JOB],
         "resources": {"gpu_type": "h100", "gpus_per_node": 1},
         "tier": "on_demand",
         "grace_seconds": 5,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import httpx
@@ -16,7 +15,7 @@ pytestmark = pytest.mark.e2e
 
 def _submit(c: httpx.Client, code: str, **extra: Any) -> str:
     body = {
-        "command": [sys.executable, "-c", code],
+        "command": ["python3", "-c", code],
         "resources": {"gpu_type": "h100", "gpus_per_node": 1},
         "tier": "internal",
         "org": "research",

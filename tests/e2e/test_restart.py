@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -37,7 +36,7 @@ def _submit(c, out: Path, seconds: float) -> str:  # type: ignore[no-untyped-def
     r = c.post(
         "/v1/jobs",
         json={
-            "command": [sys.executable, "-c", LIFETIME, str(seconds)],
+            "command": ["python3", "-c", LIFETIME, str(seconds)],
             "env": {"OUT": str(out)},
             "resources": {"gpu_type": "h100", "gpus_per_node": 1},
             "tier": "internal",

@@ -11,9 +11,10 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from neocloud.domain.fleet import Cluster, Fleet
+from neocloud.domain.fleet import Cluster, Fleet, Isolation
 from neocloud.engines.base import Engine, EngineConfigError, EngineNode
 from neocloud.engines.local import LocalEngine
+from neocloud.engines.tenant_users import TenantUsers
 from neocloud.server.drain_policy import OnDrain, on_drain
 from neocloud.server.engines import EngineRegistry
 
@@ -49,8 +50,18 @@ def _ray(cluster: Cluster, nodes: Sequence[EngineNode], data_dir: Path) -> Engin
 BUILDERS: dict[str, Builder] = {"slurm": _slurm, "ray": _ray}
 
 
+def local_isolation(fleet: Fleet | None) -> str:
+    """What the one local engine gives every local cluster: its sandbox, unless every local
+    cluster declares `isolation: none` (or there is none, so nothing runs there)."""
+    levels = {c.isolates for c in (fleet.clusters if fleet else ()) if c.engine == "local"}
+    return Isolation.NONE.value if levels <= {Isolation.NONE} else Isolation.SANDBOX.value
+
+
 def build_registry(
-    fleet: Fleet | None, data_dir: Path, builders: Mapping[str, Builder] = BUILDERS
+    fleet: Fleet | None,
+    data_dir: Path,
+    builders: Mapping[str, Builder] = BUILDERS,
+    tenant_users: TenantUsers | None = None,
 ) -> EngineRegistry:
     """The registry for a fleet; a cluster whose engine cannot be built is kept as broken."""
     local_nodes: list[EngineNode] = []
@@ -89,7 +100,12 @@ def build_registry(
         clusters[cluster.name] = engine.name
     for cluster_name, problem in broken.items():
         log.error("cluster %s: engine not available: %s", cluster_name, problem)
-    engines["local"] = LocalEngine(data_dir / "engine" / "local", local_nodes)
+    engines["local"] = LocalEngine(
+        data_dir / "engine" / "local",
+        local_nodes,
+        isolation=local_isolation(fleet),
+        tenant_users=tenant_users,
+    )
     registry = EngineRegistry(
         engines=engines, clusters=clusters, broken=broken, kinds=kinds, on_drain=drain
     )
