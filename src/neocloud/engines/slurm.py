@@ -85,6 +85,12 @@ KIND = "slurm"
 # A job Slurm runs whose command has not stamped its start after this long is taken as started
 # when its script did (the attempt directory may not be shared with the nodes as it should).
 COMMAND_START_SECONDS = 60.0
+# The job's own start and end records are written as its user, so it could rewrite them; where
+# Slurm's own instant is known they are held to it: a command starts at most this long after
+# Slurm started the job (srun's launch), and the recorded end lies within this of Slurm's end
+# (whole seconds, stamped once the script has exited).
+_START_AFTER_SLURM = COMMAND_START_SECONDS
+_END_BEFORE_SLURM = 5.0
 # A SIGKILL already sent is repeated at most this often while the job lingers.
 _KILL_REPEAT_SECONDS = 2.0
 # The state dir and each job's directory: others may pass through to what they own, not list.
@@ -256,7 +262,9 @@ class SlurmEngine:
         if state in ACTIVE:
             # Until Slurm says the job is over, its GPUs are held, even once the script recorded
             # its exit: another job placed there now would only wait in Slurm's queue.
-            started = facts.started_at or _epoch(job.get("start_time"))
+            started = _held(
+                facts.started_at, _epoch(job.get("start_time")), 1.0, _START_AFTER_SLURM
+            )
             if facts.exit_status is None:
                 self._enforce(slurm_id, attempt_dir, facts, started)
                 if not facts.command_started and (
@@ -287,7 +295,7 @@ class SlurmEngine:
         exit_code: tuple[int | None, int | None] | None = None,
     ) -> EngineStatus:
         """The end of an attempt Slurm reports as over, in the engine protocol's terms."""
-        started = facts.started_at or start
+        started = _held(facts.started_at, start, 1.0, _START_AFTER_SLURM)
         if facts.started_at is None and start is not None and end is not None and start >= end:
             # Slurm stamps a job cancelled while pending as started and ended at once.
             started = None
@@ -305,7 +313,7 @@ class SlurmEngine:
             )
         if facts.exit_status is not None:
             code, sig = _split_status(facts.exit_status)
-            ended_at = facts.ended_at or end
+            ended_at = _held(facts.ended_at, end, _END_BEFORE_SLURM, 1.0)
         else:
             if exit_code is not None:
                 code, sig = exit_code
@@ -563,6 +571,15 @@ def _identity(spec: LaunchSpec) -> dict[str, Any]:
         "max_runtime_seconds": spec.max_runtime_seconds,
         "grace_seconds": spec.grace_seconds,
     }
+
+
+def _held(claimed: float | None, slurm: float | None, before: float, after: float) -> float | None:
+    """The job's own record of an instant, held within [slurm - before, slurm + after] when
+    Slurm's own instant is known (the job could have rewritten its record); either one alone
+    when only it is known."""
+    if claimed is None or slurm is None:
+        return claimed if claimed is not None else slurm
+    return min(max(claimed, slurm - before), slurm + after)
 
 
 def _epoch(value: object) -> float | None:
