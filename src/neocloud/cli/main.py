@@ -9,6 +9,7 @@ from typer.core import TyperGroup
 
 from neocloud import __version__
 from neocloud.cli import (
+    audit,
     bench,
     budgets,
     contracts,
@@ -101,6 +102,7 @@ app.add_typer(export.app, name="export")
 app.add_typer(budgets.app, name="budgets")
 app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(events.app, name="events")
+app.add_typer(audit.app, name="audit")
 app.command("margin")(margin)
 app.add_typer(economics.app, name="economics")
 app.command("simulate")(simulate.simulate)

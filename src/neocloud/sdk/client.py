@@ -7,6 +7,7 @@ from types import TracebackType
 import httpx
 
 from neocloud.schemas.tenancy import Whoami
+from neocloud.sdk.audit import Audit
 from neocloud.sdk.budgets import Budgets
 from neocloud.sdk.config import resolve_settings
 from neocloud.sdk.contracts import Contracts
@@ -70,6 +71,7 @@ class Client:
         self.webhooks = Webhooks(self._transport)
         self.budgets = Budgets(self._transport)
         self.events = Events(self._transport)
+        self.audit = Audit(self._transport)
 
     def health(self) -> str:
         """The server's `/healthz` status (`"ok"` when it is up); needs no key."""

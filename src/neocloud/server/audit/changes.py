@@ -51,7 +51,8 @@ class Summary:
             lo, hi = min(known), max(known)
             self.first_id = lo if self.first_id is None else min(self.first_id, lo)
             self.last_id = hi if self.last_id is None else max(self.last_id, hi)
-        self.orgs.update(str(o) for o in orgs if o is not None)
+        # A batch names few orgs: collapse the repeats before converting.
+        self.orgs.update(str(o) for o in set(orgs) if o is not None)
 
 
 @dataclass
@@ -143,11 +144,12 @@ class Changes:
         orgs: list[Any] = []
         count = rowcount
         if op == "insert":
-            for p in params:
-                # One parameter set per row, or (PostgreSQL's unnest) one array per column.
-                pid, porg = p.get("id"), p.get("org_id")
-                ids.extend(pid if isinstance(pid, list) else [pid])
-                orgs.extend(porg if isinstance(porg, list) else [porg])
+            if len(params) == 1 and isinstance(params[0].get("id"), list):
+                # PostgreSQL's unnest: one array per column.
+                ids, orgs = params[0]["id"], params[0].get("org_id") or []
+            else:
+                ids = [p.get("id") for p in params]
+                orgs = [p.get("org_id") for p in params]
             count = len(ids)
         self.summaries.setdefault((table, op), Summary()).add(max(count, 0), ids, orgs)
 
