@@ -49,8 +49,8 @@ class Receiver:
 
 
 @contextmanager
-def receiver(statuses: list[int] | None = None) -> Iterator[Receiver]:
-    """A receiver listening until the block ends."""
+def receiver(statuses: list[int] | None = None, port: int = 0) -> Iterator[Receiver]:
+    """A receiver listening until the block ends (on `port`, or any free one)."""
     state = Receiver(statuses=list(statuses or []))
 
     class Handler(BaseHTTPRequestHandler):
@@ -67,7 +67,7 @@ def receiver(statuses: list[int] | None = None) -> Iterator[Receiver]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -35,6 +35,7 @@ class ServerProcess:
         self.proc: subprocess.Popen[str] | None = None
         self.operator_key = ""
         self.log_path = data_dir / "server.log"
+        self.key_file = data_dir.with_name(data_dir.name + ".operator-key")
 
     def start(self, timeout: float = 60) -> ServerProcess:
         """Start and wait until /healthz answers; the operator key is read from the banner."""
@@ -72,6 +73,11 @@ class ServerProcess:
             m = re.search(r"NEOCLOUD_API_KEY=(\S+)", line)
             if m:
                 self.operator_key = m.group(1)
+                # A restart on the same data mints none: the key of the first start is kept.
+                self.key_file.write_text(self.operator_key)
+                break
+            if "no new one was minted" in line:
+                self.operator_key = self.key_file.read_text()
                 break
         while time.monotonic() < deadline:
             try:

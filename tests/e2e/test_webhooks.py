@@ -6,21 +6,49 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import skip_or_fail
 from tests.e2e.conftest import client, wait_for
-from tests.e2e.server import ServerProcess
+from tests.e2e.server import ServerProcess, free_port
 from tests.webhook_receiver import receiver
 
 pytestmark = pytest.mark.e2e
 NEOCLOUD = str(Path(sys.executable).with_name("neocloud"))
 
 
-def test_a_finalized_invoice_arrives_signed_at_the_webhook(any_server: ServerProcess) -> None:
-    server = any_server
+@pytest.fixture
+def receiver_port() -> int:
+    """Where the test's receiver listens."""
+    return free_port()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def server(
+    request: pytest.FixtureRequest, tmp_path: Path, fleet_file: Path, receiver_port: int
+) -> Iterator[ServerProcess]:
+    """The control plane on each backend, allowing the test's receiver on 127.0.0.1 by name.
+
+    Without the allow entry the receiver is refused: it is a loopback address.
+    """
+    env = {"NEOCLOUD_OUTBOUND_ALLOW": f"127.0.0.1:{receiver_port}"}
+    if request.param == "postgresql":
+        pg = request.getfixturevalue("pg_server")
+        if pg is None:
+            skip_or_fail("PostgreSQL is not available")
+        env["NEOCLOUD_DATABASE_URL"] = pg.fresh_database()
+    srv = ServerProcess(tmp_path / "data", fleet_file, env=env).start()
+    yield srv
+    srv.stop()
+
+
+def test_a_finalized_invoice_arrives_signed_at_the_webhook(
+    server: ServerProcess, receiver_port: int
+) -> None:
     op = client(server.url, server.operator_key)
     since = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     price = {"gpu_type": "h100", "tier": "spot", "unit_price": "3.60", "effective_from": since}
@@ -29,7 +57,13 @@ def test_a_finalized_invoice_arrives_signed_at_the_webhook(any_server: ServerPro
     key = op.post("/v1/keys", json={"org": "acme", "name": "ci", "role": "owner"}).json()["secret"]
     acme = client(server.url, key)
 
-    with receiver([503]) as rx:  # the first attempt fails; the retry lands
+    # The allow entry names 127.0.0.1 and that port: `localhost` on the same port is refused.
+    refused = acme.post(
+        "/v1/webhooks",
+        json={"url": f"http://localhost:{receiver_port}/x", "event_types": ["invoice.finalized"]},
+    )
+    assert refused.status_code == 422 and refused.json()["error"]["details"]["field"] == "url"
+    with receiver([503], port=receiver_port) as rx:  # the first attempt fails; the retry lands
         r = acme.post("/v1/webhooks", json={"url": rx.url, "event_types": ["invoice.finalized"]})
         assert r.status_code == 201, r.text
         hook = r.json()

@@ -18,9 +18,25 @@ def up(
         Path | None,
         typer.Option("--fleet", exists=True, dir_okay=False, metavar="FILE", help="Load a fleet."),
     ] = None,
+    new_operator_key: Annotated[
+        bool,
+        typer.Option(
+            "--new-operator-key",
+            help="Mint an operator key even though one is active (e.g. the old one was lost).",
+        ),
+    ] = False,
 ) -> None:
-    """Start neocloud here; prints the URL and a one-time operator key, runs until Ctrl-C."""
+    """Start neocloud here; prints the URL, and an operator key when none is active (shown once).
+
+    Runs until Ctrl-C.
+    """
     # Imported here: the server and its dependencies load only for this command.
     from neocloud.server.embedded import run
 
-    run(host=host, port=port, data_dir=data_dir, fleet_file=fleet)
+    run(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        fleet_file=fleet,
+        new_operator_key=new_operator_key,
+    )

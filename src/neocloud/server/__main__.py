@@ -15,8 +15,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--data-dir", type=Path, default=Path("data"))
     parser.add_argument("--fleet", type=Path, default=None)
+    parser.add_argument("--new-operator-key", action="store_true")
     args = parser.parse_args()
-    run(host=args.host, port=args.port, data_dir=args.data_dir, fleet_file=args.fleet)
+    run(
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        fleet_file=args.fleet,
+        new_operator_key=args.new_operator_key,
+    )
 
 
 if __name__ == "__main__":

@@ -48,6 +48,8 @@ def create_app(ctx: AppContext) -> FastAPI:
         budget_interval_seconds=ctx.settings.budget_interval_seconds,
         timeout_seconds=ctx.settings.webhook_timeout_seconds,
         retry_schedule=ctx.settings.webhook_retry_schedule_seconds,
+        guard=ctx.outbound(),
+        secrets=ctx.secrets,
     )
 
     @asynccontextmanager

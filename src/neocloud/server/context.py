@@ -9,10 +9,14 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from neocloud.domain.webhooks import DEFAULT_RETRY_SCHEDULE
+from neocloud.server import auth_throttle as throttle
 from neocloud.server.audit.scope import set_principal
 from neocloud.server.auth import Principal, authenticate
 from neocloud.server.clock import utcnow
 from neocloud.server.engines import EngineRegistry
+from neocloud.server.errors import ApiError
+from neocloud.server.outbound import OutboundGuard
+from neocloud.server.secret_box import SecretBox, load_or_create_key
 from neocloud.store.db import Database
 
 
@@ -41,6 +45,18 @@ class Settings:
     webhook_retry_schedule_seconds: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
     # Budgets: how often each budget's spend is compared with its thresholds.
     budget_interval_seconds: float = 5.0
+    # Outbound requests (webhooks) reach public addresses only, except these `host[:port]`
+    # receivers the operator names (NEOCLOUD_OUTBOUND_ALLOW, comma-separated).
+    outbound_allow: tuple[str, ...] = ()
+    # When set, GET /metrics wants `Authorization: Bearer <this>` (NEOCLOUD_METRICS_TOKEN).
+    metrics_token: str = ""
+    # Failed authentications allowed per client address and per key prefix: a bucket of this
+    # many, refilled over the window (per process).
+    auth_failure_limit: int = 20
+    auth_failure_window_seconds: float = 60.0
+    # Encrypts webhook signing secrets at rest (base64 of 32 bytes, NEOCLOUD_SECRET_KEY); when
+    # empty, the key is read from (or created in) <data_dir>/secret.key, mode 0600.
+    secret_key: str = ""
     run_loops: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -52,6 +68,20 @@ class AppContext:
     settings: Settings
     db: Database
     engines: EngineRegistry
+    # Built from the settings when the context is made.
+    secrets: SecretBox = field(init=False)
+    auth_throttle: throttle.AuthThrottle = field(init=False)
+
+    def __post_init__(self) -> None:
+        key = load_or_create_key(self.settings.data_dir, self.settings.secret_key)
+        self.secrets = SecretBox(key)
+        self.auth_throttle = throttle.AuthThrottle(
+            self.settings.auth_failure_limit, self.settings.auth_failure_window_seconds
+        )
+
+    def outbound(self) -> OutboundGuard:
+        """The guard for outbound requests, with the operator's allow-list."""
+        return OutboundGuard(self.settings.outbound_allow)
 
 
 def get_context(request: Request) -> AppContext:
@@ -65,8 +95,15 @@ def get_principal(
 ) -> Principal:
     """Authenticate the caller's key (401 if missing, invalid, revoked or expired)."""
     ctx = get_context(request)
-    with ctx.db.session() as s:
-        principal = authenticate(s, authorization, utcnow())
+    address = request.client.host if request.client else "unknown"
+    throttle.check_address(ctx.auth_throttle, address)
+    try:
+        with ctx.db.session() as s:
+            principal = authenticate(s, authorization, utcnow())
+    except ApiError as exc:
+        if exc.status != 401:
+            raise
+        raise throttle.failure(ctx.auth_throttle, address, authorization, exc) from None
     # From here on, what the request changes is audited as this key's doing.
     set_principal(principal)
     return principal

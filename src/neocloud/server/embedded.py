@@ -17,7 +17,9 @@ from neocloud.server.context import AppContext, Settings
 from neocloud.server.engine_factory import build_registry
 from neocloud.server.engines import EngineRegistry
 from neocloud.server.logs import configure_logging
-from neocloud.server.seed import operator_key, seed
+from neocloud.server.outbound import parse_allow
+from neocloud.server.secret_box import encrypt_plaintext_webhook_secrets
+from neocloud.server.seed import active_operator_keys, seed, startup_operator_key
 from neocloud.server.services import engine_check
 from neocloud.server.services.fleet import current_fleet
 from neocloud.store.db import Database, sqlite_url
@@ -34,6 +36,11 @@ ENVIRONMENT = {
     "NEOCLOUD_USAGE_SETTLE_SECONDS": "usage_settle_seconds",
     "NEOCLOUD_BUDGET_INTERVAL_SECONDS": "budget_interval_seconds",
     "NEOCLOUD_WEBHOOK_TIMEOUT_SECONDS": "webhook_timeout_seconds",
+    "NEOCLOUD_OUTBOUND_ALLOW": "outbound_allow",
+    "NEOCLOUD_METRICS_TOKEN": "metrics_token",
+    "NEOCLOUD_AUTH_FAILURE_LIMIT": "auth_failure_limit",
+    "NEOCLOUD_AUTH_FAILURE_WINDOW_SECONDS": "auth_failure_window_seconds",
+    "NEOCLOUD_SECRET_KEY": "secret_key",
 }
 
 
@@ -48,10 +55,17 @@ def build_context(data_dir: Path, database_url: str | None = None) -> AppContext
         value = os.environ.get(variable)
         if value:
             kind = type(getattr(settings, name))
+            if kind is tuple:  # a comma-separated list, e.g. NEOCLOUD_OUTBOUND_ALLOW
+                setattr(settings, name, tuple(v.strip() for v in value.split(",") if v.strip()))
+                continue
             try:
                 setattr(settings, name, kind(value))
             except ValueError as exc:
                 raise SystemExit(f"{variable}={value!r}: expected a {kind.__name__}") from exc
+    try:
+        parse_allow(settings.outbound_allow)
+    except ValueError as exc:
+        raise SystemExit(f"NEOCLOUD_OUTBOUND_ALLOW: {exc}") from None
     return AppContext(settings=settings, db=db, engines=EngineRegistry())
 
 
@@ -68,13 +82,21 @@ def local_engine(ctx: AppContext) -> LocalEngine:
 
 
 def prepare(
-    data_dir: Path, fleet_file: Path | None = None, database_url: str | None = None
-) -> tuple[AppContext, str, list[str]]:
-    """Everything `up` does before serving: migrate, seed, engines, a fresh operator key."""
+    data_dir: Path,
+    fleet_file: Path | None = None,
+    database_url: str | None = None,
+    new_operator_key: bool = False,
+) -> tuple[AppContext, str | None, list[str]]:
+    """Everything `up` does before serving: migrate, seed, engines, and an operator key if none
+    is active (or if asked); the key's secret is None when none was minted."""
     ctx = build_context(data_dir, database_url)
     with ctx.db.session() as s:
         done = seed(s, utcnow(), fleet_file)
-        key = operator_key(s, utcnow())
+        sealed = encrypt_plaintext_webhook_secrets(s, ctx.secrets)
+        if sealed:
+            done.append(f"encrypted {sealed} webhook signing secret(s) stored in clear")
+        key = startup_operator_key(s, utcnow(), new=new_operator_key)
+        active = len(active_operator_keys(s, utcnow()))
         fleet = current_fleet(s)
         declared = engine_check.declared_nodes(s)
     ctx.engines = build_registry(fleet, ctx.settings.data_dir)
@@ -82,7 +104,24 @@ def prepare(
     for problem in engine_check.summary_lines(engine_check.refresh(ctx.engines, declared)):
         log.error("fleet check: %s", problem)
         done.append(f"PROBLEM: {problem} (see `neocloud fleet check`)")
-    return ctx, key.secret, done
+    if key is None:
+        done.append(f"{active} operator key(s) active: none minted")
+    return ctx, (key.secret if key else None), done
+
+
+def key_banner(url: str, secret: str | None) -> list[str]:
+    """The start banner's lines about the operator key."""
+    if secret is None:
+        return [
+            "Operator key: one is already active, so no new one was minted.",
+            "  Use the key you kept; to mint another, restart with --new-operator-key, then",
+            "  revoke the lost one (`neocloud keys list --org platform`, `neocloud keys revoke`).",
+        ]
+    return [
+        "Operator key (shown once; keep it):",
+        f"  export NEOCLOUD_URL={url}",
+        f"  export NEOCLOUD_API_KEY={secret}",
+    ]
 
 
 def run(
@@ -90,19 +129,18 @@ def run(
     port: int = 8080,
     data_dir: Path = Path("data"),
     fleet_file: Path | None = None,
+    new_operator_key: bool = False,
 ) -> None:
     """Start the embedded cloud and serve until interrupted."""
     configure_logging()
-    ctx, secret, done = prepare(data_dir.resolve(), fleet_file)
+    ctx, secret, done = prepare(data_dir.resolve(), fleet_file, new_operator_key=new_operator_key)
     url = f"http://{host}:{port}"
     banner = [
         f"neocloud is starting at {url}",
         f"  data in {ctx.settings.data_dir}, database {ctx.db.engine.url.render_as_string()}",
         *[f"  - {d}" for d in done],
         "",
-        "Operator key (shown once; keep it):",
-        f"  export NEOCLOUD_URL={url}",
-        f"  export NEOCLOUD_API_KEY={secret}",
+        *key_banner(url, secret),
         "",
         f"API docs: {url}/docs",
     ]

@@ -18,7 +18,7 @@ from neocloud.server.services.fleet import current_fleet, load_fleet_text
 from neocloud.server.services.prices import add_price
 from neocloud.server.services.tenancy import ensure_platform_org, issue_key
 from neocloud.store.ids import new_id
-from neocloud.store.models import OrgRow, PriceRow, QuotaRow
+from neocloud.store.models import ApiKeyRow, OrgRow, PriceRow, QuotaRow
 
 DEMO_ORG = "research"
 # List prices in the range GPU clouds charged in 2025-26 ($/GPU-hour), see docs/economics.md.
@@ -88,6 +88,28 @@ def seed(s: Session, now: datetime, fleet_file: Path | None) -> list[str]:
 
 
 def operator_key(s: Session, now: datetime) -> ApiKeyCreated:
-    """A fresh operator key for this start (shown once)."""
+    """A fresh operator key (shown once)."""
     platform = ensure_platform_org(s, now)
     return issue_key(s, platform, f"operator ({now:%Y-%m-%d %H:%M:%S} UTC)", Role.OPERATOR, now)
+
+
+def active_operator_keys(s: Session, now: datetime) -> list[ApiKeyRow]:
+    """Operator keys that authenticate right now (not revoked, not expired)."""
+    return list(
+        s.scalars(
+            select(ApiKeyRow)
+            .where(
+                ApiKeyRow.role == Role.OPERATOR.value,
+                ApiKeyRow.revoked_at.is_(None),
+                (ApiKeyRow.expires_at.is_(None)) | (ApiKeyRow.expires_at > now),
+            )
+            .order_by(ApiKeyRow.created_at)
+        ).all()
+    )
+
+
+def startup_operator_key(s: Session, now: datetime, new: bool = False) -> ApiKeyCreated | None:
+    """An operator key minted at start: only if none is active, or if asked (`new`)."""
+    if not new and active_operator_keys(s, now):
+        return None
+    return operator_key(s, now)

@@ -33,12 +33,18 @@ from neocloud.domain.webhooks import signed_headers as sign_headers
 from neocloud.schemas.webhooks import DeliveryStatus
 from neocloud.server import metrics
 from neocloud.server.clock import utcnow
+from neocloud.server.outbound import OutboundGuard, OutboundRefused, outbound_client
+from neocloud.server.secret_box import PREFIX as SEALED
+from neocloud.server.secret_box import SecretBox, SecretUnreadable
 from neocloud.server.services.budgets import evaluate_budgets
 from neocloud.store.db import Database
 from neocloud.store.models import WebhookDeliveryRow, WebhookEndpointRow
 
 log = logging.getLogger("neocloud.webhooks")
 PENDING = DeliveryStatus.PENDING.value
+UNREADABLE_SECRET = (
+    "the signing secret does not open with this server's key; register the endpoint again"
+)
 ERROR_CHARS = 500
 
 DELIVERY_ATTEMPTS = Counter(
@@ -59,7 +65,8 @@ class Claim:
     delivery_id: str
     attempt: int
     url: str
-    secret: str
+    # None when the stored secret does not open with this server's key.
+    secret: str | None
     body: str
 
 
@@ -86,6 +93,8 @@ class WebhookLoop:
         jitter: float = DEFAULT_JITTER,
         batch: int = 8,
         http: httpx.Client | None = None,
+        guard: OutboundGuard | None = None,
+        secrets: SecretBox | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -98,11 +107,11 @@ class WebhookLoop:
         # A claim must outlive the slowest send of its batch (connect, write and read may each
         # take the timeout), or another replica would send the same delivery meanwhile.
         self.lease = timedelta(seconds=max(60.0, 4 * timeout_seconds))
-        self._http = http or httpx.Client(
-            timeout=timeout_seconds,
-            follow_redirects=False,
-            headers={"User-Agent": f"neocloud-webhooks/{__version__}"},
-        )
+        self._http = http or outbound_client(timeout_seconds, f"neocloud-webhooks/{__version__}")
+        # Every send is checked again and pinned to the checked address (no allow-list: public
+        # addresses only).
+        self.guard = guard or OutboundGuard()
+        self.secrets = secrets
         self._pool: ThreadPoolExecutor | None = None
         self._random = random.Random()
         self._stop = threading.Event()
@@ -191,27 +200,47 @@ class WebhookLoop:
                         delivery.id,
                         delivery.attempts,
                         endpoint.url,
-                        endpoint.secret,
+                        self._open_secret(endpoint),
                         delivery.payload,
                     )
                 )
         return claims
 
+    def _open_secret(self, endpoint: WebhookEndpointRow) -> str | None:
+        """The endpoint's signing secret in clear, or None if this server key cannot open it."""
+        if self.secrets is None:
+            return None if endpoint.secret.startswith(SEALED) else endpoint.secret
+        try:
+            return self.secrets.open(endpoint.secret, endpoint.id)
+        except SecretUnreadable:
+            return None
+
     def send(self, claim: Claim) -> Outcome:
-        """POST the signed body once; never raises."""
+        """POST the signed body once, to the checked address; never raises.
+
+        The error kept is the status code or the failure's kind and a fixed sentence, never the
+        receiver's answer: it is shown to the endpoint's owner, who may not own the receiver.
+        """
+        if claim.secret is None:
+            return Outcome(False, UNREADABLE_SECRET)
         body = claim.body.encode()
         headers = sign_headers(claim.delivery_id, claim.secret, int(time.time()), body)
         headers["Content-Type"] = "application/json"
         try:
-            response = self._http.post(claim.url, content=body, headers=headers)
+            response = self.guard.post(self._http, claim.url, body, headers)
+        except OutboundRefused as exc:
+            return Outcome(False, f"refused: {exc.reason}")
         except httpx.TimeoutException as exc:
             return Outcome(False, f"timeout after {self.timeout:g} s: {type(exc).__name__}")
+        except httpx.ConnectError:
+            return Outcome(False, "ConnectError: could not connect to the receiver")
         except httpx.HTTPError as exc:
-            return Outcome(False, f"{type(exc).__name__}: {exc}"[:ERROR_CHARS])
+            return Outcome(False, f"{type(exc).__name__}: the request failed before an answer")
         if response.is_success:
             return Outcome(True)
-        detail = response.text.strip()[:200]
-        return Outcome(False, f"HTTP {response.status_code}" + (f": {detail}" if detail else ""))
+        if response.is_redirect:
+            return Outcome(False, f"HTTP {response.status_code}: redirects are not followed")
+        return Outcome(False, f"HTTP {response.status_code}: the receiver did not answer 2xx")
 
     def record(self, claim: Claim, outcome: Outcome) -> None:
         """Write the outcome, unless the claim was lost (lease ran out, endpoint deleted)."""

@@ -31,7 +31,7 @@ def create_webhook(
         body,
         response,
         201,
-        lambda s: svc.create(s, p, body, utcnow()),
+        lambda s: svc.create(s, p, body, utcnow(), ctx.outbound(), ctx.secrets),
         replay_body=False,
     )
 

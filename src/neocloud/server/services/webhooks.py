@@ -14,7 +14,9 @@ from neocloud.schemas import webhooks as api
 from neocloud.schemas.events import WEBHOOK_TEST
 from neocloud.server.auth import Principal
 from neocloud.server.errors import conflict, forbidden, invalid, not_found
+from neocloud.server.outbound import OutboundGuard, OutboundRefused
 from neocloud.server.pagination import page_of, paginate
+from neocloud.server.secret_box import SecretBox
 from neocloud.server.services.billing_events import iso, queue_delivery, webhook_body
 from neocloud.server.services.tenancy import resolve_org
 from neocloud.store.ids import new_id
@@ -61,22 +63,43 @@ def delivery_out(row: WebhookDeliveryRow) -> api.WebhookDelivery:
     )
 
 
-def create(s: Session, p: Principal, body: api.WebhookCreate, now: datetime) -> api.WebhookCreated:
+def check_url(guard: OutboundGuard, url: str) -> None:
+    """422 on `url` unless it may be called: public addresses only, or the operator's allow-list.
+
+    A name that does not resolve yet is accepted: every send checks the URL again.
+    """
+    try:
+        guard.check(url, unresolved_ok=True)
+    except OutboundRefused as exc:
+        raise invalid("url", exc.reason) from None
+
+
+def create(
+    s: Session,
+    p: Principal,
+    body: api.WebhookCreate,
+    now: datetime,
+    guard: OutboundGuard,
+    box: SecretBox,
+) -> api.WebhookCreated:
     """Register an endpoint; the response carries its signing secret, which is never shown again."""
     require_manager(p)
+    check_url(guard, body.url)
     org_id = resolve_org(s, p, body.org).id if body.org else p.org_id
+    endpoint_id = new_id("whe")
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     row = WebhookEndpointRow(
-        id=new_id("whe"),
+        id=endpoint_id,
         org_id=org_id,
         url=body.url,
-        secret=SECRET_PREFIX + secrets.token_urlsafe(32),
+        secret=box.seal(secret, endpoint_id),
         event_types=[t.value for t in body.event_types],
         created_at=now,
         disabled_at=None,
     )
     s.add(row)
     s.flush()
-    return api.WebhookCreated(**webhook_out(row).model_dump(), secret=row.secret)
+    return api.WebhookCreated(**webhook_out(row).model_dump(), secret=secret)
 
 
 def _visible(s: Session, p: Principal, endpoint_id: str) -> WebhookEndpointRow:
