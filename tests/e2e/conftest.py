@@ -54,6 +54,12 @@ def wait_for(
     raise AssertionError(f"timed out waiting for {what or check}: last={last!r}")
 
 
+def job_file(data_dir: Path, job_id: str, attempt: int, name: str) -> Path:
+    """A file a job wrote into its own directory (its /job in the local engine's sandbox), as
+    the machine sees it: jobs cannot write anywhere else, so tests read their records here."""
+    return data_dir / "engine" / "local" / job_id / str(attempt) / "work" / name
+
+
 def client(url: str, key: str) -> httpx.Client:
     """An HTTP client with a bearer key."""
     return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30)

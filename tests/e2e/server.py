@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.tenant_pool import tenant_pool_env
+
 
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
@@ -31,7 +33,7 @@ class ServerProcess:
         self.fleet = fleet
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = env or {}
+        self.env = {**tenant_pool_env(), **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
         self.operator_key = ""
         self.log_path = data_dir / "server.log"

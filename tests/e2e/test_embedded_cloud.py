@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import client, wait_for
+from tests.e2e.conftest import client, job_file, wait_for
 from tests.e2e.server import ServerProcess
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.e2e
 # The job records its own lifetime; on attempt 1 it waits to be preempted and records SIGTERM.
 JOB_SCRIPT = r"""
 import json, os, signal, sys, time
-out = os.path.join(os.environ["OUT"], "attempt-" + os.environ["NEOCLOUD_ATTEMPT"] + ".json")
+out = "attempt-" + os.environ["NEOCLOUD_ATTEMPT"] + ".json"
 rec = {"start": time.time(), "cuda": os.environ["CUDA_VISIBLE_DEVICES"],
        "job": os.environ["NEOCLOUD_JOB_ID"]}
 def save():
@@ -43,10 +43,11 @@ rec["end"] = time.time(); save()
 """
 
 
-def _job(gpus: int, tier: str, out: Path, hold_first: float, **extra: object) -> dict[str, object]:
+def _job(gpus: int, tier: str, hold_first: float, **extra: object) -> dict[str, object]:
     return {
-        "command": [sys.executable, "-c", JOB_SCRIPT],
-        "env": {"OUT": str(out), "HOLD_FIRST": str(hold_first)},
+        # The job writes its records into its own directory: in its sandbox it sees nothing else.
+        "command": ["python3", "-c", JOB_SCRIPT],
+        "env": {"HOLD_FIRST": str(hold_first)},
         "resources": {"gpu_type": "h100", "gpus_per_node": gpus},
         "tier": tier,
         "max_runtime_seconds": 300,
@@ -67,7 +68,7 @@ def internal_gpu_seconds(op: httpx.Client, since: datetime) -> Decimal:
     return sum((Decimal(r["gpu_seconds"]) for r in items if r["tier"] == "internal"), Decimal(0))
 
 
-def test_spot_preempted_for_internal_then_billed(any_server: ServerProcess, tmp_path: Path) -> None:
+def test_spot_preempted_for_internal_then_billed(any_server: ServerProcess) -> None:
     server = any_server
     began = datetime.now(UTC) - timedelta(seconds=5)
     op = client(server.url, server.operator_key)
@@ -98,21 +99,17 @@ def test_spot_preempted_for_internal_then_billed(any_server: ServerProcess, tmp_
         keys[name] = r.json()["secret"]
     acme, globex, vision = (client(server.url, keys[n]) for n in ("acme", "globex", "vision"))
 
-    out = tmp_path / "records"
-    out.mkdir()
-    spot = acme.post("/v1/jobs", json=_job(2, "spot", out, hold_first=600)).json()
+    spot = acme.post("/v1/jobs", json=_job(2, "spot", hold_first=600)).json()
     assert spot["state"] == "pending"
     wait_for(
         lambda: acme.get(f"/v1/jobs/{spot['id']}").json()["state"] == "running",
         what="spot job running",
     )
-    wait_for(lambda: (out / "attempt-1.json").exists(), what="spot attempt 1 started")
+    record = {n: job_file(server.data_dir, spot["id"], n, f"attempt-{n}.json") for n in (1, 2)}
+    wait_for(record[1].exists, what="spot attempt 1 started")
 
-    internal_out = tmp_path / "internal"
-    internal_out.mkdir()
     inner = vision.post(
-        "/v1/jobs",
-        json=_job(2, "internal", internal_out, hold_first=1.5, priority_class="production"),
+        "/v1/jobs", json=_job(2, "internal", hold_first=1.5, priority_class="production")
     )
     assert inner.status_code == 201, inner.text
     inner_id = inner.json()["id"]
@@ -129,8 +126,8 @@ def test_spot_preempted_for_internal_then_billed(any_server: ServerProcess, tmp_
         what="spot job succeeded after requeue",
     )
     assert final["attempts"] == 2
-    first = json.loads((out / "attempt-1.json").read_text())
-    second = json.loads((out / "attempt-2.json").read_text())
+    first = json.loads(record[1].read_text())
+    second = json.loads(record[2].read_text())
     assert first.get("sigterm") is True, "the spot job must receive SIGTERM before it is stopped"
     assert first["cuda"] == "0,1" and second["cuda"] == "0,1"
 

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import client, wait_for
+from tests.e2e.conftest import client, job_file, wait_for
 from tests.e2e.server import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
 LIFETIME = r"""
 import json, os, sys, time
-out = os.path.join(os.environ["OUT"], os.environ["NEOCLOUD_JOB_ID"] + ".json")
+out = "life.json"
 rec = {"start": time.time()}
 with open(out, "w") as f: json.dump(rec, f)
 time.sleep(float(sys.argv[1]))
@@ -32,12 +32,11 @@ with open(out, "w") as f: json.dump(rec, f)
 """
 
 
-def _submit(c, out: Path, seconds: float) -> str:  # type: ignore[no-untyped-def]
+def _submit(c, seconds: float) -> str:  # type: ignore[no-untyped-def]
     r = c.post(
         "/v1/jobs",
         json={
             "command": ["python3", "-c", LIFETIME, str(seconds)],
-            "env": {"OUT": str(out)},
             "resources": {"gpu_type": "h100", "gpus_per_node": 1},
             "tier": "internal",
             "org": "research",
@@ -51,13 +50,11 @@ def test_sigkill_and_restart_adopts_survivors_and_fails_the_vanished(
     tmp_path: Path, fleet_file: Path
 ) -> None:
     data = tmp_path / "data"
-    out = tmp_path / "out"
-    out.mkdir()
     srv = ServerProcess(data, fleet_file).start()
     try:
         op = client(srv.url, srv.operator_key)
-        survivor = _submit(op, out, 8)
-        victim = _submit(op, out, 600)
+        survivor = _submit(op, 8)
+        victim = _submit(op, 600)
         for job in (survivor, victim):
             wait_for(
                 lambda j=job: op.get(f"/v1/jobs/{j}").json()["state"] == "running",
@@ -102,12 +99,13 @@ def test_sigkill_and_restart_adopts_survivors_and_fails_the_vanished(
     for r in records:
         by_job.setdefault(r["job_id"], []).append(r)
     assert len(by_job[survivor]) == 1 and len(by_job[victim]) == 1
-    life = json.loads((out / f"{survivor}.json").read_text())
+    # Each job wrote its lifetime into its own directory (the only one it can write).
+    life = json.loads(job_file(data, survivor, 1, "life.json").read_text())
     assert (
         abs(Decimal(by_job[survivor][0]["gpu_seconds"]) - Decimal(str(life["end"] - life["start"])))
         < 1
     )
     # The vanished job is charged up to its last sign of life, never beyond when it was killed.
-    victim_start = json.loads((out / f"{victim}.json").read_text())["start"]
+    victim_start = json.loads(job_file(data, victim, 1, "life.json").read_text())["start"]
     charged = Decimal(by_job[victim][0]["gpu_seconds"])
     assert 0 < charged <= Decimal(str(killed_at - victim_start)) + 1

@@ -14,8 +14,9 @@ fact files stay out of the job's reach, and it copies the ranks' output into the
 pipe (the job never holds a descriptor of a file outside its sandbox). bwrap's own processes
 (the rank's process and its direct child, the sandbox's init) are spared the stop's SIGTERM:
 bwrap does not forward signals and would die, and its sandbox with it, before the grace ran out.
-The job's processes get it directly, as without a sandbox. A rank killed by signal N shows as
-exit code 128+N, as bwrap reports it.
+The job's processes get it directly, as without a sandbox. A job that dies of signal N while
+bwrap lives shows as exit code 128+N, as bwrap reports it; the SIGKILL at the deadline reaches
+bwrap too (and with it the whole sandbox), so the rank shows signal 9.
 
 Standard library only, so that it starts fast and cannot break on a dependency.
 """

@@ -132,9 +132,8 @@ class TenantUsers:
             raise TenantUserError(
                 f"no OS user for org {org_id}: create {name!r} or map the org to a user"
             )
-        with self._lock, _file_lock(USERADD_LOCK):
-            # Another process may have made it while we waited for the lock.
-            return check_unprivileged(lookup(name) or _create_system_user(name))
+        with self._lock:
+            return check_unprivileged(ensure_system_user(name))
 
     def _existing(self, user: str, whose: str) -> TenantIdentity:
         """An operator-named user, which must exist."""
@@ -159,6 +158,18 @@ class TenantUsers:
                 assigned[org_id] = free[0]
                 _write_assignments(self._pool_state, assigned)
             return self._existing(assigned[org_id], f"org {org_id} (from the pool)")
+
+
+def ensure_system_user(name: str) -> TenantIdentity:
+    """The user `name`, made first (system user, own group, no home, no login) if missing.
+
+    Safe to call from several processes at once: creations on a host are serialised."""
+    found = lookup(name)
+    if found is not None:
+        return found
+    with _file_lock(USERADD_LOCK):
+        # Another process may have made it while we waited for the lock.
+        return lookup(name) or _create_system_user(name)
 
 
 def _create_system_user(name: str) -> TenantIdentity:

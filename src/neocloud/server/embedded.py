@@ -11,10 +11,11 @@ import uvicorn
 
 from neocloud.engines.base import EngineNode
 from neocloud.engines.local import LocalEngine
+from neocloud.engines.tenant_users import DEFAULT_PREFIX, TenantUsers
 from neocloud.server.app import create_app
 from neocloud.server.clock import utcnow
 from neocloud.server.context import AppContext, Settings
-from neocloud.server.engine_factory import build_registry
+from neocloud.server.engine_factory import build_registry, local_isolation
 from neocloud.server.engines import EngineRegistry
 from neocloud.server.logs import configure_logging
 from neocloud.server.outbound import parse_allow
@@ -44,9 +45,34 @@ ENVIRONMENT = {
 }
 
 
+# The OS users tenants' work runs as on this machine (see engines.tenant_users): a pool of
+# existing users (comma-separated names), else users made on demand with this name prefix.
+TENANT_USER_POOL = "NEOCLOUD_TENANT_USER_POOL"
+TENANT_USER_PREFIX = "NEOCLOUD_TENANT_USER_PREFIX"
+# The data directory holds the database, keys' hashes and every attempt's files: the control
+# plane's alone.
+DATA_DIR_MODE = 0o700
+
+
+def prepare_data_dir(data_dir: Path) -> None:
+    """Create the data directory for the control plane's user only (tightened if it exists)."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=DATA_DIR_MODE)
+    os.chmod(data_dir, DATA_DIR_MODE)
+
+
+def tenant_users(data_dir: Path) -> TenantUsers:
+    """Where tenants' OS users come from, as the operator configured it in the environment."""
+    pool = [u.strip() for u in os.environ.get(TENANT_USER_POOL, "").split(",") if u.strip()]
+    prefix = os.environ.get(TENANT_USER_PREFIX) or DEFAULT_PREFIX
+    if pool:
+        state = data_dir / "engine" / "tenant-users.json"
+        return TenantUsers(pool=pool, pool_state=state, create=False, prefix=prefix)
+    return TenantUsers(prefix=prefix)
+
+
 def build_context(data_dir: Path, database_url: str | None = None) -> AppContext:
     """Open (and migrate) the database and build the engines for the current fleet."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(data_dir)
     url = database_url or os.environ.get("NEOCLOUD_DATABASE_URL") or sqlite_url(data_dir)
     db = Database(url)
     db.migrate()
@@ -78,7 +104,14 @@ def local_engine(ctx: AppContext) -> LocalEngine:
             EngineNode(name=n.name, gpu_type=n.gpu_type, gpus=n.gpus)
             for n in s.scalars(select(NodeRow).where(NodeRow.engine == "local")).all()
         ]
-    return LocalEngine(ctx.settings.data_dir / "engine" / "local", nodes)
+        isolation = local_isolation(current_fleet(s))
+    data_dir = ctx.settings.data_dir
+    return LocalEngine(
+        data_dir / "engine" / "local",
+        nodes,
+        isolation=isolation,
+        tenant_users=tenant_users(data_dir),
+    )
 
 
 def prepare(
@@ -99,7 +132,9 @@ def prepare(
         active = len(active_operator_keys(s, utcnow()))
         fleet = current_fleet(s)
         declared = engine_check.declared_nodes(s)
-    ctx.engines = build_registry(fleet, ctx.settings.data_dir)
+    ctx.engines = build_registry(
+        fleet, ctx.settings.data_dir, tenant_users=tenant_users(ctx.settings.data_dir)
+    )
     # Reported now, so a misconfigured cluster is seen at start-up; the rest of the fleet works.
     for problem in engine_check.summary_lines(engine_check.refresh(ctx.engines, declared)):
         log.error("fleet check: %s", problem)
