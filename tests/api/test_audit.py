@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from neocloud.server.context import Caller, Ctx
 from neocloud.server.seed import demo_fleet_text
-from neocloud.store.models import ApiKeyRow, AuditRow
+from neocloud.store.models import ApiKeyRow, AuditRow, OrgRow
 from tests.api.conftest import Api
 from tests.api.invoice_flow import draft, finalized
 
@@ -544,3 +545,30 @@ def test_a_change_that_rolls_back_leaves_no_success_entry(api: Api) -> None:
     assert r.status_code == 409, r.text
     assert len(_entries(api, outcome="success")) == before
     assert _last(api)["outcome"] == "refused"
+
+
+def test_a_route_that_knows_nothing_of_the_audit_log_is_audited(api: Api) -> None:
+    """The listener, not the route, writes the entry: ORM changes and core statements alike."""
+    app = api.http.app
+
+    @app.post("/v1/test-only/rename")
+    def rename(ctx: Ctx, p: Caller) -> dict[str, str]:
+        with ctx.db.session() as s:
+            org = s.get(OrgRow, p.org_id)
+            assert org is not None
+            org.display_name = "Acme Corp"
+            s.flush()
+            s.execute(update(OrgRow).where(OrgRow.id == p.org_id).values(fair_share_weight=3))
+        return {}
+
+    acme = api.new_org("acme")
+    _ok(acme.post("/v1/test-only/rename"))
+    entry = _last(api)
+    assert entry["action"] == "POST /v1/test-only/rename"
+    assert entry["org_id"] == acme.get("/v1/me").json()["org_id"]
+    row = _change(entry, "orgs", "update")
+    assert (row["before"], row["after"]) == ({"display_name": None}, {"display_name": "Acme Corp"})
+    statement = [c for c in entry["changes"] if "count" in c]
+    assert statement == [
+        {"table": "orgs", "op": "update", "count": 1, "first_id": None, "last_id": None, "orgs": []}
+    ]
