@@ -8,7 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+from neocloud.store.models import UsageEventRow
 from tests.api.conftest import Api
 
 NOW = datetime.now(UTC)
@@ -52,6 +54,33 @@ def test_the_same_event_id_counts_once_within_a_batch_and_across_batches(metered
     r = metered.http.post("/v1/usage/events", json={"events": [_event(2), _event(3)]})
     assert r.json() == {"received": 2, "accepted": 1, "duplicates": 1}
     assert sorted(e["id"] for e in _stored(metered)) == ["ev-1", "ev-2", "ev-3"]
+
+
+@pytest.mark.parametrize(
+    ("stored_before", "batch", "accepted"),
+    [
+        (0, [*range(10_000)], 10_000),
+        (1_200, [*range(2_500), *range(2_400, 2_600)], 1_400),
+        (3_000, [*range(3_000)], 0),
+    ],
+    ids=["ten-thousand-new", "new-old-and-repeated", "all-old"],
+)
+def test_counts_are_true_for_batches_of_more_than_a_thousand(
+    metered: Api, stored_before: int, batch: list[int], accepted: int
+) -> None:
+    if stored_before:
+        first = {"events": [_event(i) for i in range(stored_before)]}
+        assert metered.http.post("/v1/usage/events", json=first).json()["accepted"] == stored_before
+    r = metered.http.post("/v1/usage/events", json={"events": [_event(i) for i in batch]})
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "received": len(batch),
+        "accepted": accepted,
+        "duplicates": len(batch) - accepted,
+    }
+    with metered.ctx.db.session() as s:
+        stored = s.scalar(select(func.count()).select_from(UsageEventRow))
+    assert stored == stored_before + accepted
 
 
 def test_the_first_copy_of_an_event_wins(metered: Api) -> None:

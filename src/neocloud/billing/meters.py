@@ -25,6 +25,8 @@ from enum import StrEnum
 from neocloud.billing.charges import exact_arithmetic
 from neocloud.billing.document import GPU_METER
 from neocloud.billing.intervals import require_aware
+from neocloud.domain.jobs import Tier
+from neocloud.domain.text import name_problem
 
 METER_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 DIMENSION_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,62}$")
@@ -32,6 +34,8 @@ MAX_GROUP_BY = 8
 MAX_UNIT = 32
 MAX_DESCRIPTION = 300
 MAX_EVENT_ID = 255
+MAX_DIMENSIONS = 32
+MAX_DIMENSION_VALUE = 255
 
 __all__ = [
     "DIMENSION_KEY",
@@ -44,6 +48,10 @@ __all__ = [
     "aggregate_groups",
     "distinct_value",
     "group_of",
+    "require_dimension_key",
+    "require_dimensions",
+    "require_event_id",
+    "require_event_value",
     "require_meter_name",
     "unique_events",
 ]
@@ -68,13 +76,68 @@ def require_meter_name(name: object, field_name: str = "name") -> str:
     return name
 
 
-def _require_dimension_key(key: object, field_name: str) -> str:
+def require_dimension_key(key: object, field_name: str = "dimension key") -> str:
+    """Return key if it is a valid dimension key; ValueError naming the field otherwise."""
     if not isinstance(key, str) or not DIMENSION_KEY.match(key):
         raise ValueError(
             f"{field_name} must be a dimension key (a letter or _, then up to 62 letters,"
             f" digits, _ . or -), got {key!r}"
         )
     return key
+
+
+def require_event_id(event_id: object, field_name: str = "id") -> str:
+    """Return the id if it is 1 to 255 printable characters; ValueError naming the field."""
+    if not isinstance(event_id, str) or not 1 <= len(event_id) <= MAX_EVENT_ID:
+        raise ValueError(f"{field_name} must be 1 to {MAX_EVENT_ID} characters, got {event_id!r}")
+    _require_printable(event_id, field_name)
+    return event_id
+
+
+def require_event_value(value: object, field_name: str = "value") -> Decimal:
+    """Return value if it is a finite Decimal >= 0; ValueError naming the field otherwise."""
+    if isinstance(value, bool) or not isinstance(value, Decimal) or not value.is_finite():
+        raise ValueError(f"{field_name} must be a finite decimal number, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{field_name} must be >= 0, got {value}")
+    return value
+
+
+def require_dimensions(dims: object, field_name: str = "dimensions") -> dict[str, str]:
+    """A copy of dims if every key and value is one billing can rate; ValueError otherwise.
+
+    Keys are dimension keys; values are strings of at most 255 printable characters; the
+    `tier` dimension, which chooses the price, must name a tier.
+    """
+    if not isinstance(dims, Mapping):
+        raise ValueError(f"{field_name} must be a mapping of dimension keys to strings")
+    if len(dims) > MAX_DIMENSIONS:
+        raise ValueError(f"{field_name}: at most {MAX_DIMENSIONS} dimensions, got {len(dims)}")
+    out: dict[str, str] = {}
+    for key, value in dims.items():
+        require_dimension_key(key, f"{field_name}: key")
+        if not isinstance(value, str) or len(value) > MAX_DIMENSION_VALUE:
+            raise ValueError(
+                f"{field_name}: {key} must be a string of at most {MAX_DIMENSION_VALUE}"
+                f" characters, got {value!r:.80}"
+            )
+        _require_printable(value, f"{field_name}: {key}")
+        out[key] = value
+    tier = out.get("tier")
+    if tier is not None and tier not in _TIERS:
+        raise ValueError(f"{field_name}: tier must be one of {', '.join(_TIERS)}, got {tier!r}")
+    return out
+
+
+_TIERS = tuple(t.value for t in Tier)
+
+
+def _require_printable(text: str, field_name: str) -> None:
+    # Ids and dimension values end up in invoices, CSV and FOCUS files and on both databases:
+    # the platform's one rule for names applies (no NUL, control or bidi character).
+    problem = name_problem(text)
+    if problem is not None:
+        raise ValueError(f"{field_name} {problem}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +182,7 @@ class Meter:
                     f"meter {self.name}: unique_by is required for a unique_count meter"
                     " (the dimension whose distinct values are counted)"
                 )
-            _require_dimension_key(self.unique_by, f"meter {self.name}: unique_by")
+            require_dimension_key(self.unique_by, f"meter {self.name}: unique_by")
         elif self.unique_by is not None:
             raise ValueError(
                 f"meter {self.name}: unique_by applies only to unique_count meters,"
@@ -131,7 +194,7 @@ class Meter:
                 f" got {len(self.group_by)}"
             )
         for key in self.group_by:
-            _require_dimension_key(key, f"meter {self.name}: group_by")
+            require_dimension_key(key, f"meter {self.name}: group_by")
         if len(set(self.group_by)) != len(self.group_by):
             raise ValueError(f"meter {self.name}: group_by repeats a dimension")
         if self.unique_by is not None and self.unique_by in self.group_by:
@@ -156,26 +219,15 @@ class MeterEvent:
     dimensions: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.id, str) or not 1 <= len(self.id) <= MAX_EVENT_ID:
-            raise ValueError(f"event id must be 1 to {MAX_EVENT_ID} characters, got {self.id!r}")
+        require_event_id(self.id, "event id")
         if not isinstance(self.org, str) or not self.org:
             raise ValueError(f"event {self.id}: org must be a non-empty string")
         if self.project is not None and not isinstance(self.project, str):
             raise ValueError(f"event {self.id}: project must be a string or None")
         require_meter_name(self.meter, f"event {self.id}: meter")
-        value = self.value
-        if isinstance(value, bool) or not isinstance(value, Decimal) or not value.is_finite():
-            raise ValueError(f"event {self.id}: value must be a finite Decimal, got {value!r}")
-        if value < 0:
-            raise ValueError(f"event {self.id}: value must be >= 0, got {value}")
+        require_event_value(self.value, f"event {self.id}: value")
         require_aware(self.time, f"event {self.id}: time")
-        dims = dict(self.dimensions)
-        for key, val in dims.items():
-            _require_dimension_key(key, f"event {self.id}: dimension key")
-            if not isinstance(val, str):
-                raise ValueError(
-                    f"event {self.id}: dimension {key} must have a string value, got {val!r}"
-                )
+        dims = require_dimensions(self.dimensions, f"event {self.id}: dimensions")
         object.__setattr__(self, "dimensions", types.MappingProxyType(dims))
 
 

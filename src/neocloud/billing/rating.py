@@ -493,16 +493,9 @@ def _meter_of(event: MeterEvent, meters: Mapping[str, Meter]) -> Meter:
 
 
 def _tier_of(event: MeterEvent, default: Tier) -> Tier:
+    # MeterEvent has checked the value (meters.require_dimensions): it names a tier.
     value = event.dimensions.get("tier")
-    if value is None:
-        return default
-    try:
-        return Tier(value)
-    except ValueError:
-        choices = ", ".join(t.value for t in Tier)
-        raise ValueError(
-            f"event {event.id}: dimension tier must be one of {choices}, got {value!r}"
-        ) from None
+    return default if value is None else Tier(value)
 
 
 def _contributions(meter: Meter, events: list[MeterEvent]) -> Iterator[tuple[MeterEvent, Decimal]]:

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
+from neocloud.billing import meters as rules
 from neocloud.schemas.common import StrictModel
 
 MAX_BATCH = 10_000
-METER_NAME = r"^[a-z][a-z0-9_]{0,62}$"
-DIMENSION_KEY = r"^[A-Za-z_][A-Za-z0-9_.\-]{0,62}$"
+# The rules are billing's own (billing.meters): what the API accepts, billing can rate.
+METER_NAME = rules.METER_NAME.pattern
+DIMENSION_KEY = rules.DIMENSION_KEY.pattern
+MeterName = Annotated[str, AfterValidator(rules.require_meter_name)]
+DimensionKey = Annotated[str, AfterValidator(rules.require_dimension_key)]
 
 Aggregation = Literal["sum", "max", "count", "unique_count"]
 
@@ -22,8 +26,8 @@ class MeterSet(StrictModel):
 
     aggregation: Aggregation
     unit: str = Field(min_length=1, max_length=32)
-    unique_by: str | None = Field(default=None, pattern=DIMENSION_KEY)
-    group_by: list[str] = Field(default_factory=list, max_length=8)
+    unique_by: DimensionKey | None = None
+    group_by: list[DimensionKey] = Field(default_factory=list, max_length=rules.MAX_GROUP_BY)
     description: str = Field(default="", max_length=300)
 
 
@@ -42,14 +46,20 @@ class Meter(BaseModel):
 class UsageEventIn(StrictModel):
     """One usage event: the same id (per org) counts once, however often it is sent."""
 
-    id: str = Field(min_length=1, max_length=255)
+    id: Annotated[str, AfterValidator(rules.require_event_id)]
     org: str = Field(min_length=1, max_length=63)
     project: str | None = Field(default=None, max_length=63)
-    meter: str = Field(pattern=METER_NAME)
+    meter: MeterName
     # Six decimals is the store's scale: a finer value would be rounded silently, so refuse it.
-    value: Decimal = Field(ge=0, max_digits=24, decimal_places=6, allow_inf_nan=False)
+    value: Annotated[
+        Decimal,
+        Field(max_digits=24, decimal_places=6, allow_inf_nan=False),
+        AfterValidator(rules.require_event_value),
+    ]
     time: AwareDatetime
-    dimensions: dict[str, str] = Field(default_factory=dict, max_length=32)
+    dimensions: Annotated[dict[str, str], AfterValidator(rules.require_dimensions)] = Field(
+        default_factory=dict
+    )
 
 
 class UsageEventBatch(StrictModel):

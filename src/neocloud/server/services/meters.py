@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from neocloud.billing.document import GPU_METER
+from neocloud.billing.meters import Aggregation, Meter, require_meter_name
 from neocloud.domain.tenancy import Permission
 from neocloud.schemas import metering as api
 from neocloud.server.auth import Principal
@@ -25,8 +25,6 @@ GPU_METER_OUT = api.Meter(
     description="GPU time, from each allocation's real start to its real end",
     reported=False,
 )
-_NAME = re.compile(api.METER_NAME)
-_KEY = re.compile(api.DIMENSION_KEY)
 
 
 def meter_out(row: MeterRow) -> api.Meter:
@@ -63,19 +61,23 @@ def get_meter(s: Session, p: Principal, name: str) -> api.Meter:
 def set_meter(s: Session, p: Principal, name: str, body: api.MeterSet, now: datetime) -> api.Meter:
     """Declare a meter or change its unit/description; how it aggregates is fixed once used."""
     p.require(Permission.OPERATE)
-    if not _NAME.match(name):
-        raise invalid("name", f"{name!r} must match {api.METER_NAME}")
+    try:
+        require_meter_name(name)
+    except ValueError as exc:
+        raise invalid("name", str(exc)) from exc
     if name == GPU_METER:
         raise invalid("name", f"{GPU_METER} is measured by the platform and cannot be declared")
     if body.aggregation == "unique_count" and body.unique_by is None:
         raise invalid("unique_by", "a unique_count meter names the dimension it counts")
     if body.aggregation != "unique_count" and body.unique_by is not None:
         raise invalid("unique_by", "only unique_count meters count a dimension")
-    for i, key in enumerate(body.group_by):
-        if not _KEY.match(key):
-            raise invalid(f"group_by[{i}]", f"{key!r} must match {api.DIMENSION_KEY}")
     if len(set(body.group_by)) != len(body.group_by):
         raise invalid("group_by", "names a dimension twice")
+    try:
+        # Billing's own constructor: a meter the API stores is one billing can build.
+        Meter(name, Aggregation(body.aggregation), body.unit, body.unique_by, tuple(body.group_by))
+    except ValueError as exc:
+        raise invalid("group_by", str(exc)) from exc
     row = s.get(MeterRow, name, with_for_update=True)
     if row is None:
         row = MeterRow(name=name, created_at=now)
