@@ -26,7 +26,7 @@ def test_submit_turns_flags_into_a_job(cli: Cli) -> None:
         "jobs", "submit",
         "--gpu-type", "h100", "--gpus", "8", "--nodes", "2", "--tier", "internal",
         "--priority", "production", "--max-runtime", "2h", "--grace", "1m",
-        "--env", "SEED=1", "--env", "OPTS=a=b", "--workdir", "/work", "--project", "vision",
+        "--env", "SEED=1", "--env", "OPTS=a=b", "--workdir", "out", "--project", "vision",
         "--name", "train", "--no-requeue", "--max-attempts", "3",
         "--", "python", "train.py", "--epochs", "3",
     )  # fmt: skip
@@ -36,7 +36,7 @@ def test_submit_turns_flags_into_a_job(cli: Cli) -> None:
         "name": "train",
         "command": ["python", "train.py", "--epochs", "3"],
         "env": {"SEED": "1", "OPTS": "a=b"},
-        "working_dir": "/work",
+        "working_dir": "out",
         "resources": {"gpu_type": "h100", "gpus_per_node": 8, "nodes": 2},
         "tier": "internal",
         "priority_class": "production",

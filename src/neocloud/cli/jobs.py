@@ -58,7 +58,10 @@ def submit(
     env: Annotated[
         list[str] | None, typer.Option("--env", metavar="K=V", help="Repeat for more.")
     ] = None,
-    workdir: Annotated[str | None, typer.Option("--workdir")] = None,
+    workdir: Annotated[
+        str | None,
+        typer.Option("--workdir", help="Inside the job's own directory: relative, or under /job."),
+    ] = None,
     project: Annotated[str | None, typer.Option("--project", help="Project id or name.")] = None,
     name: Annotated[str | None, typer.Option("--name")] = None,
     org: Annotated[str | None, typer.Option("--org", help="Operator: on behalf of.")] = None,
