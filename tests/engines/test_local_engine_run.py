@@ -90,6 +90,28 @@ def test_job_runs_in_its_attempt_dir_when_no_working_dir_is_given(
     assert Path(json.loads(out.read_text())["cwd"]) == (state_dir / "job-1" / "0").resolve()
 
 
+@pytest.mark.parametrize(("working_dir", "inside"), [("out/x", "out/x"), ("/job/y", "y")])
+def test_a_working_dir_inside_the_job_dir_is_made_in_the_attempt_dir(
+    engine, spec, until_ended, workdir: Path, state_dir: Path, working_dir: str, inside: str
+) -> None:
+    out = workdir / "seen.json"
+    handle = engine.launch(
+        spec([sys.executable, "-c", DUMP_ENV], env={"OUT": str(out)}, working_dir=working_dir)
+    )
+
+    until_ended(engine, handle)
+
+    assert (
+        Path(json.loads(out.read_text())["cwd"]) == (state_dir / "job-1" / "0" / inside).resolve()
+    )
+
+
+@pytest.mark.parametrize("working_dir", ["../x", "/job/../etc"])
+def test_a_working_dir_escaping_the_job_dir_is_refused(engine, spec, working_dir: str) -> None:
+    with pytest.raises(EngineError, match="working_dir"):
+        engine.launch(spec(["true"], working_dir=working_dir))
+
+
 def test_missing_working_dir_ends_the_attempt_with_a_clear_reason(
     engine, spec, until_ended, tmp_path: Path
 ) -> None:

@@ -132,6 +132,10 @@ class LocalEngine:
         attempt_dir.mkdir(exist_ok=True, mode=files.DIR_MODE)
         if self.isolation == SANDBOX:
             self._make_work_dir(attempt_dir, spec)
+        elif doc["working_dir"] is not None and Path(doc["working_dir"]).is_relative_to(
+            attempt_dir
+        ):
+            Path(doc["working_dir"]).mkdir(parents=True, exist_ok=True, mode=files.DIR_MODE)
         files.write_json_atomic(attempt_dir / files.SPEC, doc)
         self._runners[handle.id] = self._spawn_runner(attempt_dir)
         return handle
@@ -244,7 +248,7 @@ class LocalEngine:
             "attempt": spec.attempt,
             "command": list(spec.command),
             "env": dict(spec.env),
-            "working_dir": spec.working_dir,
+            "working_dir": working_dir if sandboxed else self._unboxed_working_dir(spec),
             "placement": [
                 {"node": s.node, "gpu_indices": list(s.gpu_indices)} for s in spec.placement
             ],
@@ -253,6 +257,18 @@ class LocalEngine:
             "isolation": self.isolation,
             "ranks": ranks,
         }
+
+    def _unboxed_working_dir(self, spec: LaunchSpec) -> str | None:
+        """Without a sandbox: a path inside the job's directory (as the API gives them) is taken
+        in the attempt directory; an absolute one elsewhere (only a trusted caller of the engine
+        itself can give one) is used as it is."""
+        if spec.working_dir is None:
+            return None
+        inside_job = spec.working_dir == JOB_DIR or spec.working_dir.startswith(JOB_DIR + "/")
+        if spec.working_dir.startswith("/") and not inside_job:
+            return spec.working_dir
+        inside = self._working_dir(spec)
+        return str(self._attempt_dir_of_id(f"{spec.job_id}/{spec.attempt}") / inside)
 
     def _working_dir(self, spec: LaunchSpec) -> str:
         """The sandboxed job's working dir relative to /job (the API checked it; so do we)."""
