@@ -36,7 +36,10 @@ def test_quota_reason_names_the_org_and_its_holdings(api: Api) -> None:
     waiting = team.get(f"/v1/jobs/{second['id']}").json()
     assert waiting["state"] == "pending"
     assert waiting["reason"] == "quota"
-    assert "vision" in waiting["message"] and "4/4" in waiting["message"]
+    # The operator reads the scheduler's sentence; the org reads one about its own job only.
+    full = api.http.get(f"/v1/jobs/{second['id']}").json()["message"]
+    assert "vision" in full and "4/4" in full
+    assert waiting["message"] == "quota: your org's h100 quota has no room for it now"
 
 
 def test_sellable_cap_holds_back_external_work(api: Api) -> None:

@@ -57,3 +57,18 @@ _GRANTS: dict[Role, frozenset[Permission]] = {
 def allows(role: Role, permission: Permission) -> bool:
     """True if a role grants a permission."""
     return permission in _GRANTS[role]
+
+
+def permissions(role: Role) -> frozenset[Permission]:
+    """Every permission a role grants."""
+    return _GRANTS[role]
+
+
+def may_grant(granter: Role, granted: Role) -> bool:
+    """True if a key of role `granter` may give out role `granted`.
+
+    Roles form a lattice ordered by their permission sets, not a ladder: granting is allowed
+    only when every permission of the new role is already the granter's own, so an admin cannot
+    mint a billing key (it would gain budget rights admins lack).
+    """
+    return _GRANTS[granted] <= _GRANTS[granter]

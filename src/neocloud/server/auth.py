@@ -45,6 +45,23 @@ class Principal:
         """Operators see every org; everyone else only their own."""
         return self.is_operator or org_id == self.org_id
 
+    @property
+    def project_scope(self) -> str | None:
+        """The project this key is confined to; None for org-wide keys and the operator."""
+        return None if self.is_operator else self.project_id
+
+    def can_see_project(self, org_id: str, project_id: str | None) -> bool:
+        """True if a resource of this org and project is within the caller's reach."""
+        scope = self.project_scope
+        return self.can_see_org(org_id) and (scope is None or project_id == scope)
+
+    def require_org_wide(self) -> None:
+        """Raise 403 for a project-scoped key: the route reaches data of the whole org."""
+        if self.project_scope is not None:
+            raise forbidden(
+                "a project-scoped key may not use this route: it reaches beyond its project"
+            )
+
 
 def hash_secret(secret: str) -> str:
     """SHA-256 of the whole secret (keys are high-entropy, so no slow KDF is needed)."""

@@ -45,6 +45,11 @@ class Settings:
     webhook_retry_schedule_seconds: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
     # Budgets: how often each budget's spend is compared with its thresholds.
     budget_interval_seconds: float = 5.0
+    # Request bodies larger than this are refused with 413 before they are parsed; usage-event
+    # batches (up to 10,000 events) and fleet files have their own, larger limits.
+    max_body_bytes: int = 1024 * 1024
+    max_usage_events_body_bytes: int = 16 * 1024 * 1024
+    max_fleet_body_bytes: int = 8 * 1024 * 1024
     # Outbound requests (webhooks) reach public addresses only, except these `host[:port]`
     # receivers the operator names (NEOCLOUD_OUTBOUND_ALLOW, comma-separated).
     outbound_allow: tuple[str, ...] = ()
@@ -90,10 +95,13 @@ def get_context(request: Request) -> AppContext:
     return ctx
 
 
-def get_principal(
+def get_project_principal(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Principal:
-    """Authenticate the caller's key (401 if missing, invalid, revoked or expired)."""
+    """Authenticate the caller's key (401 if missing, invalid, revoked or expired).
+
+    For routes that confine a project-scoped key to its project themselves (`ProjectCaller`).
+    """
     ctx = get_context(request)
     address = request.client.host if request.client else "unknown"
     throttle.check_address(ctx.auth_throttle, address)
@@ -109,5 +117,22 @@ def get_principal(
     return principal
 
 
+def get_principal(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
+    """Authenticate the caller's key and refuse project-scoped keys (403).
+
+    The default for every route: one that serves project-scoped keys must say so by taking a
+    `ProjectCaller` and filtering by `Principal.project_scope`, so a new route is closed to them
+    until someone decides how it confines them.
+    """
+    p = get_project_principal(request, authorization)
+    p.require_org_wide()
+    return p
+
+
 Ctx = Annotated[AppContext, Depends(get_context)]
+# Org-wide routes: project-scoped keys get 403.
 Caller = Annotated[Principal, Depends(get_principal)]
+# Routes that confine a project-scoped key to its project (jobs, usage, spend, catalogue reads).
+ProjectCaller = Annotated[Principal, Depends(get_project_principal)]

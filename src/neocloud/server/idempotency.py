@@ -1,4 +1,9 @@
-"""Idempotency-Key on creating POSTs: the first response is stored and replayed for retries."""
+"""Idempotency-Key on creating POSTs: the first response is stored and replayed for retries.
+
+A stored response belongs to the key that caused it: it is looked up by (API key id,
+Idempotency-Key), and only after the route's permission check has passed, so a replay never
+hands a response to a caller who could not have made the request, nor to another key.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from neocloud.domain.tenancy import Permission
 from neocloud.server.auth import Principal
 from neocloud.server.clock import utcnow
 from neocloud.server.context import AppContext
@@ -31,13 +37,21 @@ def idempotent(
     status: int,
     action: Callable[[Session], BaseModel],
     replay_body: bool = True,
+    *,
+    permission: Permission | Callable[[Principal], None],
 ) -> Any:
-    """Run `action` once per (org, key); a retry with the same body gets the same response.
+    """Run `action` once per (API key, Idempotency-Key); a retry gets the same response.
 
-    The stored response is written in the same transaction as the action, so either both
-    happen or neither. `replay_body=False` is for responses holding a secret (new API keys):
-    a retry then gets 409 naming the created resource instead of the secret again.
+    `permission` is the route's own check (a permission, or a function raising 403); it runs
+    before anything else, replays included. The stored response is written in the same
+    transaction as the action, so either both happen or neither. `replay_body=False` is for
+    responses holding a secret (new API keys): a retry then gets 409 naming the created resource
+    instead of the secret again.
     """
+    if isinstance(permission, Permission):
+        p.require(permission)
+    else:
+        permission(p)
     if key is None:
         with ctx.db.session() as s:
             result = action(s)
@@ -50,14 +64,14 @@ def idempotent(
     ).hexdigest()
     try:
         with ctx.db.session() as s:
-            stored = s.get(IdempotencyRow, (p.org_id, key))
+            stored = s.get(IdempotencyRow, (p.key_id, key))
             if stored is None:
                 result = action(s)
                 encoded = jsonable_encoder(result)
                 kept = encoded if replay_body else {"id": encoded.get("id")}
                 s.add(
                     IdempotencyRow(
-                        scope=p.org_id,
+                        scope=p.key_id,
                         key=key,
                         fingerprint=fingerprint,
                         status_code=status,
@@ -72,7 +86,7 @@ def idempotent(
         # A concurrent request with the same key won the race; fall through to replay it.
         pass
     with ctx.db.session() as s:
-        stored = s.get(IdempotencyRow, (p.org_id, key))
+        stored = s.get(IdempotencyRow, (p.key_id, key))
         if stored is None:
             raise ApiError(
                 409, "conflict", "a request with this Idempotency-Key is in flight; retry"

@@ -12,7 +12,7 @@ from neocloud.economics.price_guide import DEFAULT_TARGET_MARGIN_PCT
 from neocloud.schemas import billing as api
 from neocloud.schemas.common import Page
 from neocloud.server.clock import utcnow
-from neocloud.server.context import Caller, Ctx
+from neocloud.server.context import Caller, Ctx, ProjectCaller
 from neocloud.server.errors import invalid
 from neocloud.server.services import invoices as invoice_svc
 from neocloud.server.services import margin as margin_svc
@@ -52,7 +52,7 @@ def window(start: str | None, end: str | None) -> tuple[datetime, datetime]:
 @router.get("/usage/records", response_model=Page[api.UsageRecord])
 def usage_records(
     ctx: Ctx,
-    p: Caller,
+    p: ProjectCaller,
     from_: str | None = Query(None, alias="from"),
     to: str | None = None,
     org: str | None = None,
@@ -69,7 +69,7 @@ def usage_records(
 @router.get("/usage/summary", response_model=list[api.UsageSummaryRow])
 def usage_summary(
     ctx: Ctx,
-    p: Caller,
+    p: ProjectCaller,
     from_: str | None = Query(None, alias="from"),
     to: str | None = None,
     org: str | None = None,
@@ -90,7 +90,7 @@ def set_price(body: api.PriceSet, ctx: Ctx, p: Caller) -> api.Price:
 
 
 @router.get("/prices", response_model=list[api.Price])
-def list_prices(ctx: Ctx, p: Caller) -> list[api.Price]:
+def list_prices(ctx: Ctx, p: ProjectCaller) -> list[api.Price]:
     """The price book."""
     with ctx.db.session() as s:
         return price_svc.list_prices(s, p)
@@ -140,7 +140,9 @@ def finalize_invoice(invoice_id: str, ctx: Ctx, p: Caller) -> api.Invoice:
 
 
 @router.get("/spend", response_model=api.Spend)
-def spend(ctx: Ctx, p: Caller, org: str | None = None, project: str | None = None) -> api.Spend:
+def spend(
+    ctx: Ctx, p: ProjectCaller, org: str | None = None, project: str | None = None
+) -> api.Spend:
     """Spend so far this period (running work counted up to now), before tax and credits."""
     with ctx.db.session() as s:
         return spend_svc.spend_now(s, p, org, project, utcnow())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Header, Query, Response
 
+from neocloud.domain.tenancy import Permission
 from neocloud.schemas import budgets as api
 from neocloud.schemas.common import Page
 from neocloud.server.clock import utcnow
@@ -32,6 +33,7 @@ def create_budget(
         response,
         201,
         lambda s: svc.create(s, p, body, utcnow()),
+        permission=Permission.MANAGE_BILLING,
     )
 
 

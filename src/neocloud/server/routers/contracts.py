@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Header, Response
 
+from neocloud.domain.tenancy import Permission
 from neocloud.schemas import fleet as api
 from neocloud.server.clock import utcnow
 from neocloud.server.context import Caller, Ctx
@@ -31,6 +32,7 @@ def create_contract(
         response,
         201,
         lambda s: svc.create(s, p, body, utcnow()),
+        permission=Permission.OPERATE,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Header, Response
 
+from neocloud.domain.tenancy import Permission
 from neocloud.schemas import credits as api
 from neocloud.server.clock import utcnow
 from neocloud.server.context import Caller, Ctx
@@ -45,6 +46,7 @@ def create_grant(
         response,
         201,
         lambda s: svc.create_grant(s, p, body, utcnow()),
+        permission=Permission.OPERATE,
     )
 
 

@@ -8,7 +8,7 @@ from neocloud.domain.tenancy import Permission
 from neocloud.schemas import fleet as api
 from neocloud.schemas.common import Page
 from neocloud.server.clock import utcnow
-from neocloud.server.context import Caller, Ctx
+from neocloud.server.context import Caller, Ctx, ProjectCaller
 from neocloud.server.services import engine_check
 from neocloud.server.services import fleet as svc
 
@@ -77,7 +77,7 @@ def list_nodes(
 
 
 @router.get("/offerings", response_model=list[api.Offering])
-def offerings(ctx: Ctx, p: Caller) -> list[api.Offering]:
+def offerings(ctx: Ctx, p: ProjectCaller) -> list[api.Offering]:
     """GPU types on sale and their prices now."""
     with ctx.db.session() as s:
         return svc.offerings(s, p, utcnow())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Header, Query, Response
 
+from neocloud.domain.tenancy import Permission
 from neocloud.schemas import invoice_documents as api
 from neocloud.server.clock import utcnow
 from neocloud.server.context import Caller, Ctx
@@ -37,6 +38,7 @@ def pay_invoice(
         response,
         200,
         lambda s: status_svc.pay(s, p, invoice_id, given, utcnow()),
+        permission=Permission.OPERATE,
     )
 
 
@@ -59,6 +61,7 @@ def void_invoice(
         response,
         200,
         lambda s: status_svc.void(s, p, invoice_id, body, utcnow()),
+        permission=Permission.OPERATE,
     )
 
 
@@ -81,6 +84,7 @@ def create_credit_note(
         response,
         201,
         lambda s: notes_svc.create(s, p, invoice_id, body, utcnow()),
+        permission=Permission.OPERATE,
     )
 
 

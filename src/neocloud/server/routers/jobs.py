@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Header, Query, Response
 
 from neocloud.domain.jobs import JobState
+from neocloud.domain.tenancy import Permission
 from neocloud.engines.base import EngineHandle
 from neocloud.schemas import jobs as api
 from neocloud.schemas.common import Page
 from neocloud.server.clock import utcnow
-from neocloud.server.context import Caller, Ctx
+from neocloud.server.context import Ctx, ProjectCaller
 from neocloud.server.errors import invalid
 from neocloud.server.idempotency import idempotent
 from neocloud.server.services import jobs as svc
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 def submit(
     body: api.JobCreate,
     ctx: Ctx,
-    p: Caller,
+    p: ProjectCaller,
     response: Response,
     key: str | None = Header(default=None, alias="Idempotency-Key"),
 ) -> object:
@@ -35,13 +36,14 @@ def submit(
         response,
         201,
         lambda s: svc.submit(s, p, body, utcnow()),
+        permission=Permission.RUN_JOBS,
     )
 
 
 @router.get("", response_model=Page[api.Job])
 def list_jobs(
     ctx: Ctx,
-    p: Caller,
+    p: ProjectCaller,
     state: JobState | None = None,
     org: str | None = None,
     cursor: str | None = None,
@@ -54,21 +56,21 @@ def list_jobs(
 
 
 @router.get("/{job_id}", response_model=api.Job)
-def get_job(job_id: str, ctx: Ctx, p: Caller) -> api.Job:
+def get_job(job_id: str, ctx: Ctx, p: ProjectCaller) -> api.Job:
     """One job, with why it waits if it is pending."""
     with ctx.db.session() as s:
         return svc.get(s, p, job_id)
 
 
 @router.get("/{job_id}/events", response_model=list[api.JobEvent])
-def job_events(job_id: str, ctx: Ctx, p: Caller) -> list[api.JobEvent]:
+def job_events(job_id: str, ctx: Ctx, p: ProjectCaller) -> list[api.JobEvent]:
     """Every recorded transition of a job."""
     with ctx.db.session() as s:
         return svc.events(s, p, job_id)
 
 
 @router.post("/{job_id}/cancel", response_model=api.Job)
-def cancel(job_id: str, ctx: Ctx, p: Caller) -> api.Job:
+def cancel(job_id: str, ctx: Ctx, p: ProjectCaller) -> api.Job:
     """Cancel a job (running jobs get SIGTERM, then SIGKILL after their grace period)."""
     with ctx.db.session() as s:
         return svc.cancel(s, p, job_id, utcnow())
@@ -76,7 +78,7 @@ def cancel(job_id: str, ctx: Ctx, p: Caller) -> api.Job:
 
 @router.get("/{job_id}/logs", response_model=api.JobLogs)
 def logs(
-    job_id: str, ctx: Ctx, p: Caller, offset: int = 0, limit: int = Query(65536)
+    job_id: str, ctx: Ctx, p: ProjectCaller, offset: int = 0, limit: int = Query(65536)
 ) -> api.JobLogs:
     """A chunk of the latest attempt's output, from a byte offset."""
     if offset < 0:

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from neocloud.schemas import metering as api
 from neocloud.schemas.common import Page
 from neocloud.server.clock import utcnow
-from neocloud.server.context import Caller, Ctx
+from neocloud.server.context import Caller, Ctx, ProjectCaller
 from neocloud.server.routers.billing import window
 from neocloud.server.services import meters as meter_svc
 from neocloud.server.services import usage_events as event_svc
@@ -16,14 +16,14 @@ router = APIRouter(prefix="/v1", tags=["metering"])
 
 
 @router.get("/meters", response_model=list[api.Meter])
-def list_meters(ctx: Ctx, p: Caller) -> list[api.Meter]:
+def list_meters(ctx: Ctx, p: ProjectCaller) -> list[api.Meter]:
     """Every meter: the platform's GPU meter and the declared ones."""
     with ctx.db.session() as s:
         return meter_svc.list_meters(s, p)
 
 
 @router.get("/meters/{name}", response_model=api.Meter)
-def get_meter(name: str, ctx: Ctx, p: Caller) -> api.Meter:
+def get_meter(name: str, ctx: Ctx, p: ProjectCaller) -> api.Meter:
     """One meter."""
     with ctx.db.session() as s:
         return meter_svc.get_meter(s, p, name)

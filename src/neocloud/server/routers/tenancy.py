@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Header, Query, Response
 
+from neocloud.domain.tenancy import Permission
 from neocloud.schemas import tenancy as api
 from neocloud.schemas.common import Page
 from neocloud.server.clock import utcnow
-from neocloud.server.context import Caller, Ctx
+from neocloud.server.context import Caller, Ctx, ProjectCaller
 from neocloud.server.idempotency import idempotent
 from neocloud.server.services import tenancy as svc
 
@@ -16,7 +17,7 @@ IdemKey = Header(default=None, alias="Idempotency-Key")
 
 
 @router.get("/me", response_model=api.Whoami)
-def whoami(p: Caller) -> api.Whoami:
+def whoami(p: ProjectCaller) -> api.Whoami:
     """Who the calling key belongs to."""
     return api.Whoami(
         key_id=p.key_id,
@@ -42,6 +43,7 @@ def create_org(
         response,
         201,
         lambda s: svc.create_org(s, p, body, utcnow()),
+        permission=Permission.OPERATE,
     )
 
 
@@ -81,6 +83,7 @@ def create_project(
         response,
         201,
         lambda s: svc.create_project(s, p, org, body, utcnow()),
+        permission=Permission.MANAGE_ORG,
     )
 
 
@@ -113,6 +116,7 @@ def add_member(
         response,
         201,
         lambda s: svc.add_member(s, p, org, body, utcnow()),
+        permission=Permission.MANAGE_ORG,
     )
 
 
@@ -128,7 +132,7 @@ def list_members(
 
 @router.post("/keys", status_code=201, response_model=api.ApiKeyCreated)
 def create_key(
-    body: api.KeyCreate, ctx: Ctx, p: Caller, response: Response, key: str | None = IdemKey
+    body: api.KeyCreate, ctx: Ctx, p: ProjectCaller, response: Response, key: str | None = IdemKey
 ) -> object:
     """Create an API key; the secret is in this response only."""
     return idempotent(
@@ -141,13 +145,14 @@ def create_key(
         201,
         lambda s: svc.create_key(s, p, body, utcnow()),
         replay_body=False,
+        permission=Permission.MANAGE_ORG,
     )
 
 
 @router.get("/keys", response_model=Page[api.ApiKey])
 def list_keys(
     ctx: Ctx,
-    p: Caller,
+    p: ProjectCaller,
     org: str | None = None,
     cursor: str | None = None,
     limit: int = Query(100),
@@ -159,7 +164,7 @@ def list_keys(
 
 
 @router.post("/keys/{key_id}/revoke", response_model=api.ApiKey)
-def revoke_key(key_id: str, ctx: Ctx, p: Caller) -> api.ApiKey:
+def revoke_key(key_id: str, ctx: Ctx, p: ProjectCaller) -> api.ApiKey:
     """Revoke a key at once."""
     with ctx.db.session() as s:
         return svc.revoke_key(s, p, key_id, utcnow())

@@ -33,6 +33,7 @@ def create_webhook(
         201,
         lambda s: svc.create(s, p, body, utcnow(), ctx.outbound(), ctx.secrets),
         replay_body=False,
+        permission=svc.require_manager,
     )
 
 

@@ -12,11 +12,12 @@ from neocloud.domain.jobs import JobState, PriorityClass, Tier, runs_again
 from neocloud.domain.tenancy import OrgKind, Permission
 from neocloud.schemas import jobs as api
 from neocloud.server.auth import Principal
+from neocloud.server.disclosure import disclose
 from neocloud.server.errors import conflict, invalid, not_found
 from neocloud.server.pagination import page_of, paginate
 from neocloud.server.services import contracts, credits
 from neocloud.server.services.lifecycle import record_event, transition
-from neocloud.server.services.tenancy import resolve_org, resolve_project
+from neocloud.server.services.tenancy import project_in_scope, resolve_org
 from neocloud.store.ids import new_id
 from neocloud.store.models import (
     AllocationRow,
@@ -33,8 +34,17 @@ RESERVED_ENV = ("CUDA_VISIBLE_DEVICES", "NEOCLOUD_")
 EXTERNAL_TIERS = (Tier.RESERVED, Tier.ON_DEMAND, Tier.SPOT)
 
 
-def job_out(job: JobRow, allocations: list[AllocationRow]) -> api.Job:
-    """Wire form of a job with its allocations."""
+def job_out(p: Principal, job: JobRow, allocations: list[AllocationRow]) -> api.Job:
+    """Wire form of a job with its allocations, its reason as `p` may see it."""
+    message, _ = disclose(
+        p,
+        job.reason,
+        job.message,
+        None,
+        gpu_type=job.gpu_type,
+        gpus_per_node=job.gpus_per_node,
+        nodes=job.nodes,
+    )
     return api.Job(
         id=job.id,
         org_id=job.org_id,
@@ -54,7 +64,7 @@ def job_out(job: JobRow, allocations: list[AllocationRow]) -> api.Job:
         max_attempts=job.max_attempts,
         state=JobState(job.state),
         reason=job.reason,
-        message=job.message,
+        message=message,
         exit_code=job.exit_code,
         attempts=job.attempts,
         created_at=job.created_at,
@@ -164,13 +174,7 @@ def submit(s: Session, p: Principal, body: api.JobCreate, now: datetime) -> api.
         raise invalid("command", "the command must be non-empty and contain no NUL byte")
     _check_env(body.env)
     _check_resources(s, body)
-    project_id = None
-    if body.project is not None:
-        project_id = resolve_project(s, org, body.project).id
-        if p.project_id is not None and project_id != p.project_id and not p.is_operator:
-            raise not_found("project", body.project)
-    elif p.project_id is not None and org.id == p.org_id:
-        project_id = p.project_id
+    project_id = project_in_scope(s, p, org, body.project)
     if kind is OrgKind.EXTERNAL:
         credits.require_headroom(
             s,
@@ -212,14 +216,12 @@ def submit(s: Session, p: Principal, body: api.JobCreate, now: datetime) -> api.
     s.add(job)
     s.flush()
     record_event(s, job, JobState.PENDING, "submitted", now, "job submitted")
-    return job_out(job, [])
+    return job_out(p, job, [])
 
 
 def _visible_job(s: Session, p: Principal, job_id: str, lock: bool = False) -> JobRow:
     job = s.get(JobRow, job_id, with_for_update=lock)
-    if job is None or not p.can_see_org(job.org_id):
-        raise not_found("job", job_id)
-    if p.project_id is not None and not p.is_operator and job.project_id != p.project_id:
+    if job is None or not p.can_see_project(job.org_id, job.project_id):
         raise not_found("job", job_id)
     return job
 
@@ -228,7 +230,7 @@ def get(s: Session, p: Principal, job_id: str) -> api.Job:
     """One job the caller may see."""
     p.require(Permission.READ)
     job = _visible_job(s, p, job_id)
-    return job_out(job, _allocations(s, [job.id])[job.id])
+    return job_out(p, job, _allocations(s, [job.id])[job.id])
 
 
 def list_jobs(
@@ -246,14 +248,14 @@ def list_jobs(
         stmt = stmt.where(JobRow.org_id == resolve_org(s, p, org_ident).id)
     elif not p.is_operator:
         stmt = stmt.where(JobRow.org_id == p.org_id)
-    if p.project_id is not None and not p.is_operator:
-        stmt = stmt.where(JobRow.project_id == p.project_id)
+    if p.project_scope is not None:
+        stmt = stmt.where(JobRow.project_id == p.project_scope)
     if state is not None:
         stmt = stmt.where(JobRow.state == state.value)
     rows = s.scalars(paginate(stmt, JobRow.id, cursor, limit)).all()
     items, nxt = page_of(rows, limit, lambda r: r.id)
     allocs = _allocations(s, [j.id for j in items])
-    return [job_out(j, allocs[j.id]) for j in items], nxt
+    return [job_out(p, j, allocs[j.id]) for j in items], nxt
 
 
 def events(s: Session, p: Principal, job_id: str) -> list[api.JobEvent]:
@@ -263,18 +265,28 @@ def events(s: Session, p: Principal, job_id: str) -> list[api.JobEvent]:
     rows = s.scalars(
         select(JobEventRow).where(JobEventRow.job_id == job.id).order_by(JobEventRow.seq)
     ).all()
-    return [
-        api.JobEvent(
-            seq=e.seq,
-            at=e.at,
-            from_state=JobState(e.from_state) if e.from_state else None,
-            to_state=JobState(e.to_state),
-            reason=e.reason,
-            message=e.message,
-            details=e.details,
-        )
-        for e in rows
-    ]
+    return [_event_out(p, job, e) for e in rows]
+
+
+def _event_out(p: Principal, job: JobRow, e: JobEventRow) -> api.JobEvent:
+    message, details = disclose(
+        p,
+        e.reason,
+        e.message,
+        e.details,
+        gpu_type=job.gpu_type,
+        gpus_per_node=job.gpus_per_node,
+        nodes=job.nodes,
+    )
+    return api.JobEvent(
+        seq=e.seq,
+        at=e.at,
+        from_state=JobState(e.from_state) if e.from_state else None,
+        to_state=JobState(e.to_state),
+        reason=e.reason,
+        message=message,
+        details=details,
+    )
 
 
 def cancel(s: Session, p: Principal, job_id: str, now: datetime) -> api.Job:
@@ -303,7 +315,7 @@ def cancel(s: Session, p: Principal, job_id: str, now: datetime) -> api.Job:
             "stop requested; SIGTERM then SIGKILL after grace",
             from_state=state,
         )
-    return job_out(job, _allocations(s, [job.id])[job.id])
+    return job_out(p, job, _allocations(s, [job.id])[job.id])
 
 
 def job_for_logs(s: Session, p: Principal, job_id: str) -> JobRow:

@@ -18,7 +18,7 @@ from neocloud.domain.tenancy import Permission
 from neocloud.schemas import billing as api
 from neocloud.server.auth import Principal
 from neocloud.server.services.rating_inputs import rate_period
-from neocloud.server.services.tenancy import org_or_own, resolve_project
+from neocloud.server.services.tenancy import org_or_own, project_in_scope
 from neocloud.store.models import AllocationRow, JobRow, OrgRow
 
 
@@ -90,7 +90,7 @@ def spend_now(
     """The caller's (or a visible org's) spend so far this period, optionally for one project."""
     p.require(Permission.READ_BILLING)
     org = org_or_own(s, p, org_ident)
-    project_id = resolve_project(s, org, project_ident).id if project_ident else None
+    project_id = project_in_scope(s, p, org, project_ident)
     spend = period_spend(s, org, now, project_id)
     return api.Spend(
         org_id=org.id,

@@ -8,7 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from neocloud.domain.tenancy import OrgKind, Permission, Role
+from neocloud.domain.tenancy import OrgKind, Permission, Role, may_grant
 from neocloud.schemas import tenancy as api
 from neocloud.server.auth import Principal, generate_secret, hash_secret
 from neocloud.server.errors import ApiError, conflict, forbidden, invalid, not_found
@@ -57,6 +57,21 @@ def resolve_project(s: Session, org: OrgRow, ident: str) -> ProjectRow:
     if row is None:
         raise not_found("project", ident)
     return row
+
+
+def project_in_scope(s: Session, p: Principal, org: OrgRow, ident: str | None) -> str | None:
+    """The project a request is about: the one named, or a project-scoped key's own.
+
+    A project-scoped key reaches only its project: naming another one is 404, as if it did not
+    exist. None means the whole org (an org-wide key that named no project).
+    """
+    scope = p.project_scope
+    if ident is None:
+        return scope if org.id == p.org_id else None
+    project_id = resolve_project(s, org, ident).id
+    if scope is not None and project_id != scope:
+        raise not_found("project", ident)
+    return project_id
 
 
 def create_org(s: Session, p: Principal, body: api.OrgCreate, now: datetime) -> api.Org:
@@ -127,8 +142,7 @@ def add_member(
     p.require(Permission.MANAGE_ORG)
     if body.role is Role.OPERATOR:
         raise invalid("role", "the operator role cannot be given to an org member")
-    if body.role is Role.OWNER and p.role not in (Role.OWNER, Role.OPERATOR):
-        raise forbidden("only an owner may add another owner")
+    require_grant(p, body.role)
     exists = s.scalars(
         select(MemberRow).where(MemberRow.org_id == org.id, MemberRow.email == body.email)
     ).first()
@@ -180,14 +194,13 @@ def key_out(row: ApiKeyRow) -> api.ApiKey:
     )
 
 
-_ROLE_POWER = {
-    Role.VIEWER: 0,
-    Role.BILLING: 1,
-    Role.MEMBER: 1,
-    Role.ADMIN: 2,
-    Role.OWNER: 3,
-    Role.OPERATOR: 4,
-}
+def require_grant(p: Principal, role: Role) -> None:
+    """Raise 403 unless the caller's role may give out `role` (see domain.tenancy.may_grant)."""
+    if not may_grant(p.role, role):
+        raise forbidden(
+            f"a {p.role} key cannot grant the {role} role: "
+            f"it has permissions the {p.role} role lacks"
+        )
 
 
 def issue_key(
@@ -226,18 +239,13 @@ def create_key(s: Session, p: Principal, body: api.KeyCreate, now: datetime) -> 
     p.require(Permission.MANAGE_ORG)
     if body.role is Role.OPERATOR and not (p.is_operator and org.name == PLATFORM_ORG):
         raise invalid("role", "operator keys exist only in the platform org")
-    if _ROLE_POWER[body.role] > _ROLE_POWER[p.role]:
-        raise forbidden(f"a {p.role} key cannot create a {body.role} key")
+    require_grant(p, body.role)
     if body.expires_at is not None:
         if body.expires_at.tzinfo is None:
             raise invalid("expires_at", "must include a timezone")
         if body.expires_at <= now:
             raise invalid("expires_at", "must be in the future")
-    project_id = None
-    if body.project is not None:
-        project_id = resolve_project(s, org, body.project).id
-    elif p.project_id is not None and not p.is_operator:
-        project_id = p.project_id
+    project_id = project_in_scope(s, p, org, body.project)
     return issue_key(s, org, body.name, body.role, now, project_id, body.expires_at)
 
 
@@ -250,20 +258,55 @@ def list_keys(
     stmt = select(ApiKeyRow)
     if org_id is not None:
         stmt = stmt.where(ApiKeyRow.org_id == org_id)
+    if p.project_scope is not None:
+        stmt = stmt.where(ApiKeyRow.project_id == p.project_scope)
     rows = s.scalars(paginate(stmt, ApiKeyRow.id, cursor, limit)).all()
     items, nxt = page_of(rows, limit, lambda r: r.id)
     return [key_out(r) for r in items], nxt
 
 
 def revoke_key(s: Session, p: Principal, key_id: str, now: datetime) -> api.ApiKey:
-    """Revoke a key; revoking twice keeps the first revocation time."""
+    """Revoke a key; revoking twice keeps the first revocation time.
+
+    A key may revoke itself, or a key whose role it could grant (an admin cannot revoke an
+    owner's key). The last active operator key and an org's last active org-wide owner key are
+    never revoked: nobody could then manage the platform or the org.
+    """
     p.require(Permission.MANAGE_ORG)
     row = s.get(ApiKeyRow, key_id)
-    if row is None or not p.can_see_org(row.org_id):
+    if row is None or not p.can_see_project(row.org_id, row.project_id):
         raise not_found("key", key_id)
-    if row.revoked_at is None:
-        row.revoked_at = now
+    if row.revoked_at is not None:
+        return key_out(row)
+    role = Role(row.role)
+    if row.id != p.key_id and not may_grant(p.role, role):
+        raise forbidden(f"a {p.role} key cannot revoke a {role} key")
+    if role in (Role.OPERATOR, Role.OWNER) and row.project_id is None:
+        others = _other_active_keys(s, row, now)
+        if others == 0:
+            whose = "operator key" if role is Role.OPERATOR else "owner key of this org"
+            raise conflict(
+                f"cannot revoke the last active {whose}: create another {role} key first",
+                {"key_id": row.id},
+            )
+    row.revoked_at = now
     return key_out(row)
+
+
+def _other_active_keys(s: Session, row: ApiKeyRow, now: datetime) -> int:
+    """Active org-wide keys of the same org and role as `row`, besides it (locked)."""
+    rows = s.scalars(
+        select(ApiKeyRow)
+        .where(
+            ApiKeyRow.org_id == row.org_id,
+            ApiKeyRow.role == row.role,
+            ApiKeyRow.project_id.is_(None),
+            ApiKeyRow.revoked_at.is_(None),
+            ApiKeyRow.id != row.id,
+        )
+        .with_for_update()
+    ).all()
+    return sum(1 for r in rows if r.expires_at is None or r.expires_at > now)
 
 
 def ensure_platform_org(s: Session, now: datetime) -> OrgRow:

@@ -98,8 +98,8 @@ def list_records(
     )
     if org_id is not None:
         stmt = stmt.where(UsageRecordRow.org_id == org_id)
-    if p.project_id is not None and not p.is_operator:
-        stmt = stmt.where(UsageRecordRow.project_id == p.project_id)
+    if p.project_scope is not None:
+        stmt = stmt.where(UsageRecordRow.project_id == p.project_scope)
     rows = s.scalars(paginate(stmt, UsageRecordRow.id, cursor, limit)).all()
     items, nxt = page_of(rows, limit, lambda r: r.id)
     return [record_out(r) for r in items], nxt
@@ -120,8 +120,8 @@ def summary(
         if key not in GROUP_KEYS:
             raise invalid("group_by", f"unknown key {key!r}; use {', '.join(GROUP_KEYS)}")
     rows = records_in(s, start, end, _scope(s, p, org_ident))
-    if p.project_id is not None and not p.is_operator:
-        rows = [r for r in rows if r.project_id == p.project_id]
+    if p.project_scope is not None:
+        rows = [r for r in rows if r.project_id == p.project_scope]
     out = []
     for row in summarize([span_of(r) for r in rows], list(group_by), start, end):
         out.append(
