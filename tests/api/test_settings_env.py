@@ -2,19 +2,57 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
 
+from neocloud.server.context import Settings
 from neocloud.server.embedded import ENVIRONMENT, build_context
 
+DEFAULTS = Settings(database_url="sqlite://", data_dir=Path("."))
+NUMERIC = {
+    variable: name
+    for variable, name in ENVIRONMENT.items()
+    if isinstance(getattr(DEFAULTS, name), int | float)
+}
 
-def test_each_variable_sets_its_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for i, variable in enumerate(ENVIRONMENT):
+
+def test_each_numeric_variable_sets_its_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i, variable in enumerate(NUMERIC):
         monkeypatch.setenv(variable, str(100 + i))
     settings = build_context(tmp_path).settings
-    for i, name in enumerate(ENVIRONMENT.values()):
+    for i, name in enumerate(NUMERIC.values()):
         assert getattr(settings, name) == 100 + i
+
+
+def test_text_and_list_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = base64.urlsafe_b64encode(bytes(32)).decode()
+    monkeypatch.setenv("NEOCLOUD_OUTBOUND_ALLOW", "hooks.internal.example:443, 127.0.0.1:9000,")
+    monkeypatch.setenv("NEOCLOUD_METRICS_TOKEN", "scrape-me")
+    monkeypatch.setenv("NEOCLOUD_SECRET_KEY", key)
+    ctx = build_context(tmp_path)
+    assert ctx.settings.outbound_allow == ("hooks.internal.example:443", "127.0.0.1:9000")
+    assert ctx.settings.metrics_token == "scrape-me"
+    assert ctx.settings.secret_key == key
+    assert not (tmp_path / "secret.key").exists()  # the configured key is used, none is made
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("NEOCLOUD_OUTBOUND_ALLOW", "http://hooks.example/", "NEOCLOUD_OUTBOUND_ALLOW"),
+        ("NEOCLOUD_SECRET_KEY", "too-short", "NEOCLOUD_SECRET_KEY"),
+    ],
+)
+def test_a_bad_security_setting_stops_start_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SystemExit, match=message):
+        build_context(tmp_path)
 
 
 def test_a_value_of_the_wrong_type_names_the_variable(
