@@ -289,3 +289,30 @@ def test_an_unknown_program_fails_the_attempt_and_says_why(
 
     assert status.state is EngineState.EXITED and status.exit_code != 0
     assert b"neocloud-no-such-program" in boxed.logs(handle, 0, 1 << 16).data
+
+
+def test_without_root_the_sandbox_runs_jobs_as_the_servers_own_user(
+    state_dir: Path, spec, until_ended, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if sandbox.find_program("bwrap") is None:
+        skip_or_fail("bubblewrap is not installed (apt-get install bubblewrap)")
+    server_uid = os.getuid()
+    # The engine decides from its effective uid whether it can run jobs as other users.
+    monkeypatch.setattr(os, "geteuid", lambda: 4321)
+    engine = LocalEngine(state_dir, NODES, isolation="sandbox")
+    code = (
+        "import os; open('seen', 'w').write("
+        "f'{os.getuid()} {os.getcwd()} {sorted(p for p in os.listdir(\"/proc\") if p.isdigit())}')"
+    )
+    try:
+        # No org is needed: nobody's user is looked up.
+        status = until_ended(engine, engine.launch(spec([PYTHON, "-c", code], working_dir=None)))
+    finally:
+        engine.close()
+
+    assert status.exit_code == 0
+    uid, cwd, pids = (_work(state_dir) / "seen").read_text().split(" ", 2)
+    assert (int(uid), cwd) == (server_uid, "/job")
+    assert pids == "['1', '2']"
+    recorded = local_attempt.read_json(state_dir / "job-1" / "0" / local_attempt.SPEC)
+    assert recorded is not None and recorded["ranks"][0]["sandbox"]["uid"] is None
