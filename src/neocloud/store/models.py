@@ -307,6 +307,7 @@ class IdempotencyRow(Base):
     """The stored response of a creating POST, replayed when its Idempotency-Key comes again."""
 
     __tablename__ = "idempotency_keys"
+    # The API key id that made the request: a response is replayed to that key only.
     scope: Mapped[str] = mapped_column(String(40), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
