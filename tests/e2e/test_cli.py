@@ -49,7 +49,8 @@ def test_the_tour(server: ServerProcess, tmp_path: Path) -> None:
         "--tier",
         "spot",
         "--",
-        sys.executable,
+        # The system's python3: a sandboxed job sees the system's programs, not the test's venv.
+        "python3",
         "-c",
         "print('hi from the cli')",
         key=secret,
