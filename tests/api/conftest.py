@@ -14,6 +14,7 @@ from neocloud.server.clock import utcnow
 from neocloud.server.context import AppContext, Settings
 from neocloud.server.embedded import local_engine
 from neocloud.server.engines import EngineRegistry
+from neocloud.server.org_failures import FAILURES
 from neocloud.server.seed import operator_key, seed
 from neocloud.store.db import Database
 
@@ -44,6 +45,8 @@ class Api:
 @pytest.fixture
 def api(database: Database, tmp_path: Path) -> Iterator[Api]:
     """The API on the demo fleet, with the demo internal org and prices."""
+    # Failing orgs are the process's record: each test starts with none.
+    FAILURES.reset()
     ctx = AppContext(
         settings=Settings(database_url=database.url, data_dir=tmp_path, run_loops=False),
         db=database,

@@ -8,7 +8,7 @@ JOB = {"command": ["true"], "tier": "spot", "resources": {"gpu_type": "h100", "g
 
 
 def test_health_metrics_and_openapi_are_served(api: Api) -> None:
-    assert api.http.get("/healthz").json() == {"status": "ok"}
+    assert api.http.get("/healthz").json() == {"status": "ok", "failing_orgs": {}}
     api.http.get("/v1/me")
     metrics = api.http.get("/metrics")
     assert metrics.status_code == 200

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from neocloud.cli.context import JsonFlag, client, wants_json
-from neocloud.cli.output import Cell, print_fields, print_json, print_table
+from neocloud.cli.output import Cell, note, print_fields, print_json, print_table
 from neocloud.cli.parse import parse_moment
 from neocloud.economics.idle_share import IdleShare
 from neocloud.economics.price_guide import DEFAULT_TARGET_MARGIN_PCT
@@ -124,6 +124,8 @@ def margin(
         sys.stdout.write(pricing_csv_text(report.pricing))
     else:
         _print_report(report, by or [Breakdown.GPU_TYPE, Breakdown.TIER])
+    for failed in report.failed_orgs:
+        note(f"org {failed.org_name} left out of the revenue: {failed.error}")
 
 
 def rows_csv(report: MarginReport) -> str:

@@ -10,6 +10,8 @@ from pydantic import BaseModel, Field
 
 from neocloud.domain.jobs import Tier
 from neocloud.schemas.common import StrictModel
+from neocloud.schemas.org_failures import OrgFailure
+from neocloud.schemas.strict import PERIOD_PATTERN, Name, Period
 
 
 class UsageRecord(BaseModel):
@@ -66,12 +68,12 @@ class PriceSet(StrictModel):
     """
 
     meter: str = Field(default="gpu_seconds", pattern=r"^[a-z][a-z0-9_]{0,62}$")
-    gpu_type: str = Field(default="", max_length=32)
+    gpu_type: Name = Field(default="", max_length=32)
     tier: Tier
     unit_price: Decimal = Field(ge=0, le=100_000)
     charge: ChargeIn | None = None
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
-    region: str | None = None
+    region: Name | None = Field(default=None, max_length=63)
     effective_from: datetime
 
 
@@ -92,8 +94,8 @@ class Price(BaseModel):
 class InvoiceGenerate(StrictModel):
     """Generate (or regenerate) draft invoices and statements for a month `YYYY-MM`."""
 
-    period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
-    org: str | None = None
+    period: Period = Field(pattern=PERIOD_PATTERN)
+    org: Name | None = Field(default=None, max_length=128)
 
 
 class InvoiceLine(BaseModel):
@@ -233,4 +235,8 @@ class MarginReport(BaseModel):
     by_org: list[MarginRow]
     by_region: list[MarginRow]
     by_month: list[MarginRow]
+    failed_orgs: list[OrgFailure] = Field(
+        default_factory=list,
+        description="orgs whose revenue could not be worked out: left out, every other org counted",
+    )
     pricing: list[PriceGuide]

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from fastapi import APIRouter, Query, Response
 
+from neocloud.domain.text import instant_problem
 from neocloud.economics.idle_share import IdleShare
 from neocloud.economics.price_guide import DEFAULT_TARGET_MARGIN_PCT
 from neocloud.schemas import billing as api
@@ -14,6 +15,8 @@ from neocloud.schemas.common import Page
 from neocloud.server.clock import utcnow
 from neocloud.server.context import Caller, Ctx, ProjectCaller
 from neocloud.server.errors import invalid
+from neocloud.server.org_failures import FAILED_ORGS_HEADER
+from neocloud.server.pagination import Limit
 from neocloud.server.services import invoices as invoice_svc
 from neocloud.server.services import margin as margin_svc
 from neocloud.server.services import prices as price_svc
@@ -28,12 +31,16 @@ def parse_instant(field: str, value: str) -> datetime:
     try:
         if len(value) == 10:
             d = date.fromisoformat(value)
-            return datetime(d.year, d.month, d.day, tzinfo=UTC)
-        t = datetime.fromisoformat(value)
+            t = datetime(d.year, d.month, d.day, tzinfo=UTC)
+        else:
+            t = datetime.fromisoformat(value)
     except ValueError as exc:
         raise invalid(field, f"not an ISO date or datetime: {value!r}") from exc
     if t.tzinfo is None:
         raise invalid(field, "datetime must include a timezone (use Z for UTC)")
+    problem = instant_problem(t)
+    if problem is not None:
+        raise invalid(field, problem)
     return t.astimezone(UTC)
 
 
@@ -57,7 +64,7 @@ def usage_records(
     to: str | None = None,
     org: str | None = None,
     cursor: str | None = None,
-    limit: int = Query(100),
+    limit: Limit = 100,
 ) -> Page[api.UsageRecord]:
     """Immutable usage records overlapping the window."""
     lo, hi = window(from_, to)
@@ -97,10 +104,20 @@ def list_prices(ctx: Ctx, p: ProjectCaller) -> list[api.Price]:
 
 
 @router.post("/invoices/generate", response_model=list[api.Invoice])
-def generate_invoices(body: api.InvoiceGenerate, ctx: Ctx, p: Caller) -> list[api.Invoice]:
-    """Draft invoices (external) and statements (internal) for a month."""
+def generate_invoices(
+    body: api.InvoiceGenerate, ctx: Ctx, p: Caller, response: Response
+) -> list[api.Invoice]:
+    """Draft invoices (external) and statements (internal) for a month.
+
+    A run over every org drafts every org it can; orgs it could not draft are named by id in
+    the Neocloud-Failed-Orgs header and in /v1/health/orgs.
+    """
+    failed: list[str] = []
     with ctx.db.session() as s:
-        return invoice_svc.generate(s, p, body, utcnow())
+        out = invoice_svc.generate(s, p, body, utcnow(), failed)
+    if failed:
+        response.headers[FAILED_ORGS_HEADER] = ", ".join(failed)
+    return out
 
 
 @router.get("/invoices", response_model=Page[api.Invoice])
@@ -110,7 +127,7 @@ def list_invoices(
     org: str | None = None,
     period: str | None = None,
     cursor: str | None = None,
-    limit: int = Query(100),
+    limit: Limit = 100,
 ) -> Page[api.Invoice]:
     """Invoices the caller may see."""
     with ctx.db.session() as s:

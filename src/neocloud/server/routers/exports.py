@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from neocloud.server.context import Caller, Ctx
+from neocloud.server.org_failures import FAILED_ORGS_HEADER
 from neocloud.server.services import exports as svc
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
@@ -16,6 +17,9 @@ def send(file: svc.File) -> Response:
     """A file as a response named by Content-Disposition."""
     how = "attachment" if file.attachment else "inline"
     disposition = {"Content-Disposition": f'{how}; filename="{file.filename}"'}
+    if file.failed_orgs:
+        # The file holds every other org; these could not be exported (see /v1/health/orgs).
+        disposition[FAILED_ORGS_HEADER] = ", ".join(file.failed_orgs)
     if isinstance(file.content, dict):
         return JSONResponse(file.content, headers=disposition)
     return Response(file.content, media_type=file.media_type, headers=disposition)

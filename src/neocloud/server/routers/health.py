@@ -6,23 +6,35 @@ import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from neocloud.schemas.org_failures import OrgHealth
 from neocloud.server import metrics
-from neocloud.server.context import AppContext, Ctx
+from neocloud.server.context import AppContext, Caller, Ctx
 from neocloud.server.errors import ApiError
+from neocloud.server.org_failures import FAILURES, failure_out
 from neocloud.server.services import jobs as job_svc
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz(ctx: Ctx) -> dict[str, str]:
-    """OK when the database answers."""
+def healthz(ctx: Ctx) -> dict[str, object]:
+    """OK when the database answers; `failing_orgs` counts orgs failing per loop or report
+    (named, to those allowed to see them, by /v1/health/orgs)."""
     with ctx.db.session() as s:
         s.execute(text("SELECT 1"))
-    return {"status": "ok"}
+    return {"status": "ok", "failing_orgs": FAILURES.counts()}
+
+
+@router.get("/v1/health/orgs", response_model=OrgHealth)
+def org_health(p: Caller) -> OrgHealth:
+    """Orgs whose share of a loop or report failed last time: every org for the operator,
+    the caller's own org otherwise."""
+    failures = FAILURES.current(None if p.is_operator else p.org_id)
+    return OrgHealth(failing=[failure_out(f) for f in failures])
 
 
 def require_metrics_token(ctx: AppContext, authorization: str | None) -> None:
@@ -42,7 +54,7 @@ def require_metrics_token(ctx: AppContext, authorization: str | None) -> None:
         )
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse)
 def prometheus(
     ctx: Ctx, authorization: Annotated[str | None, Header(include_in_schema=False)] = None
 ) -> Response:

@@ -17,13 +17,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neocloud.billing.periods import period_of
-from neocloud.billing.rating import RatingError
 from neocloud.domain.money import to_cents
 from neocloud.domain.tenancy import Permission
 from neocloud.schemas import budgets as api
 from neocloud.schemas.events import BillingEventType
 from neocloud.server.auth import Principal
 from neocloud.server.errors import invalid, not_found
+from neocloud.server.org_failures import Loop, per_org
 from neocloud.server.pagination import page_of, paginate
 from neocloud.server.services.billing_events import emit
 from neocloud.server.services.spend import Spend, period_spend
@@ -46,12 +46,11 @@ def _spend_cache(s: Session, now: datetime) -> SpendOf:
         if key not in cache:
             org = s.get(OrgRow, org_id)
             assert org is not None
-            try:
+            # Usage that cannot be rated (no price yet, say): this budget shows no spend and
+            # the failure is recorded for the org; the other orgs' budgets are listed.
+            cache[key] = None
+            with per_org(Loop.BUDGETS, org.id, org.name, s):
                 cache[key] = period_spend(s, org, now, project_id)
-            except RatingError as exc:
-                # Usage without a price cannot be rated yet; the budget waits, the others go on.
-                log.warning("spend of org %s cannot be rated: %s", org.name, exc)
-                cache[key] = None
         return cache[key]
 
     return spend_of
@@ -199,13 +198,34 @@ def _record_once(
 
 
 def evaluate_budgets(s: Session, now: datetime) -> list[BudgetAlertRow]:
-    """Alert every threshold each budget's spend has reached for the first time this period."""
+    """Alert every threshold each budget's spend has reached for the first time this period.
+
+    Org by org: an org whose spend cannot be rated is recorded as failing (org_failures) and
+    its budgets wait; every other org's budgets are evaluated.
+    """
     period = period_of(now)
-    spend_of = _spend_cache(s, now)
-    alerts = []
+    by_org: dict[str, list[BudgetRow]] = {}
     for budget in s.scalars(select(BudgetRow).order_by(BudgetRow.id)).all():
-        spend = spend_of(budget.org_id, budget.project_id)
-        if spend is None or spend.currency != budget.currency:
+        by_org.setdefault(budget.org_id, []).append(budget)
+    alerts: list[BudgetAlertRow] = []
+    for org_id, budgets in by_org.items():
+        org = s.get(OrgRow, org_id)
+        assert org is not None
+        with per_org(Loop.BUDGETS, org.id, org.name, s):
+            alerts += _evaluate_org(s, org, budgets, period, now)
+    return alerts
+
+
+def _evaluate_org(
+    s: Session, org: OrgRow, budgets: list[BudgetRow], period: str, now: datetime
+) -> list[BudgetAlertRow]:
+    spends: dict[str | None, Spend] = {}
+    alerts = []
+    for budget in budgets:
+        if budget.project_id not in spends:
+            spends[budget.project_id] = period_spend(s, org, now, budget.project_id)
+        spend = spends[budget.project_id]
+        if spend.currency != budget.currency:
             continue
         done = set(_reached(s, budget.id, period))
         for threshold in budget.thresholds:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from neocloud.domain.jobs import JobState, Tier
 from neocloud.schemas.events import BillingEventType
+from neocloud.server.org_failures import Loop, per_org
 from neocloud.server.services.billing_events import credit_exhausted_data, emit
 from neocloud.server.services.credits import expire_due, position, used_up_grants
 from neocloud.server.services.lifecycle import record_event, transition
@@ -43,6 +44,7 @@ class GuardReport:
     cancelled_pending: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
     grants_expired: int = 0
+    failed_orgs: list[str] = field(default_factory=list)
 
 
 def enforce(s: Session, now: datetime) -> GuardReport:
@@ -54,37 +56,49 @@ def enforce(s: Session, now: datetime) -> GuardReport:
     for terms in limited:
         org = s.get(OrgRow, terms.org_id)
         assert org is not None
-        report.grants_expired += expire_due(s, org.id, now)
-        jobs = s.scalars(
-            select(JobRow)
-            .where(JobRow.org_id == org.id, JobRow.tier.in_(STOPPABLE_TIERS))
-            .where(JobRow.state.in_((JobState.PENDING.value, *RUNNING)))
-            .order_by(JobRow.seq)
-            .with_for_update()
-        ).all()
-        pos = position(s, org, now)
-        if pos.exhausted:
-            report.exhausted_orgs.append(org.name)
-            acted = len(report.noticed) + len(report.cancelled_pending)
-            _stop(s, jobs, terms.stop_grace_seconds, now, report)
-            if len(report.noticed) + len(report.cancelled_pending) > acted:
-                # Once per episode: the first pass that notices or cancels work tells the org.
-                emit(
-                    s,
-                    org.id,
-                    BillingEventType.CREDIT_EXHAUSTED,
-                    {
-                        **credit_exhausted_data(used_up_grants(s, org.id, now), org.id, now),
-                        "spend": pos.period_spend,
-                        "available_credit": pos.available_credit,
-                        "credit_limit": pos.credit_limit,
-                        "stop_grace_seconds": terms.stop_grace_seconds,
-                    },
-                    now,
-                )
-        else:
-            _restore(s, jobs, now, report)
+        # One org's failure (bad stored usage, a price missing) must not leave every other
+        # prepaid org's limit unenforced.
+        with per_org(Loop.CREDIT_GUARD, org.id, org.name, s) as attempt:
+            _enforce_org(s, org, terms, now, report)
+        if attempt.failure is not None:
+            report.failed_orgs.append(org.name)
     return report
+
+
+def _enforce_org(
+    s: Session, org: OrgRow, terms: BillingTermsRow, now: datetime, report: GuardReport
+) -> None:
+    """One org's pass: expire its grants, then stop or restore its work."""
+    report.grants_expired += expire_due(s, org.id, now)
+    jobs = s.scalars(
+        select(JobRow)
+        .where(JobRow.org_id == org.id, JobRow.tier.in_(STOPPABLE_TIERS))
+        .where(JobRow.state.in_((JobState.PENDING.value, *RUNNING)))
+        .order_by(JobRow.seq)
+        .with_for_update()
+    ).all()
+    pos = position(s, org, now)
+    if pos.exhausted:
+        report.exhausted_orgs.append(org.name)
+        acted = len(report.noticed) + len(report.cancelled_pending)
+        _stop(s, jobs, terms.stop_grace_seconds, now, report)
+        if len(report.noticed) + len(report.cancelled_pending) > acted:
+            # Once per episode: the first pass that notices or cancels work tells the org.
+            emit(
+                s,
+                org.id,
+                BillingEventType.CREDIT_EXHAUSTED,
+                {
+                    **credit_exhausted_data(used_up_grants(s, org.id, now), org.id, now),
+                    "spend": pos.period_spend,
+                    "available_credit": pos.available_credit,
+                    "credit_limit": pos.credit_limit,
+                    "stop_grace_seconds": terms.stop_grace_seconds,
+                },
+                now,
+            )
+    else:
+        _restore(s, jobs, now, report)
 
 
 def stopped_for_credit(s: Session, job: JobRow) -> bool:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from neocloud.billing.document import BillingDocument
-from neocloud.billing.focus import credit_note_rows, focus_rows, to_csv
+from neocloud.billing.focus import Row, credit_note_rows, focus_rows, to_csv
 from neocloud.billing.invoice import InvoiceStatus
 from neocloud.billing.periods import month_bounds
 from neocloud.billing.render import CSV_COLUMNS, InvoiceView, render_csv, render_html, render_json
@@ -22,6 +22,7 @@ from neocloud.exports.focus_files import write_parquet
 from neocloud.schemas.invoice_documents import DOCUMENT_FORMATS, FOCUS_FORMATS
 from neocloud.server.auth import Principal
 from neocloud.server.errors import invalid
+from neocloud.server.org_failures import Loop, per_org
 from neocloud.server.services.credit_notes import notes_of, pure_note
 from neocloud.server.services.invoice_documents import document_of, view_of
 from neocloud.server.services.invoice_status import visible_invoice
@@ -43,6 +44,8 @@ class File:
     media_type: str
     filename: str
     attachment: bool = True
+    # Ids of orgs whose invoices could not be exported (see org_failures); the rest are there.
+    failed_orgs: tuple[str, ...] = ()
 
 
 def issued(s: Session, row: InvoiceRow) -> tuple[BillingDocument, InvoiceView]:
@@ -98,19 +101,27 @@ def focus(s: Session, p: Principal, period: str, org_ident: str | None, fmt: str
     """FOCUS 1.2 rows of every exported invoice of a period, as CSV or Parquet."""
     if fmt not in FOCUS_FORMATS:
         raise invalid("format", f"unknown format {fmt!r}; one of {', '.join(FOCUS_FORMATS)}")
-    rows, _, stem = _period_invoices(s, p, period, org_ident)
-    out = []
-    for row in rows:
-        doc, view = issued(s, row)
-        out += focus_rows(doc, view)
-        # Credit notes correct the invoice in the same file, so Σ BilledCost is what is owed.
-        for note in notes_of(s, row.id):
-            out += credit_note_rows(doc, view, note.number, pure_note(s, note))
+    rows, names, stem = _period_invoices(s, p, period, org_ident)
+    out: list[Row] = []
+    failed: list[str] = []
+    for org_id, invoices in _by_org(rows):
+        with per_org(Loop.EXPORTS, org_id, names.get(org_id), s, answer=bool(org_ident)) as one:
+            mine: list[Row] = []
+            for row in invoices:
+                doc, view = issued(s, row)
+                mine += focus_rows(doc, view)
+                # Credit notes correct the invoice in the same file: Σ BilledCost is what is owed.
+                for note in notes_of(s, row.id):
+                    mine += credit_note_rows(doc, view, note.number, pure_note(s, note))
+            out += mine
+        if one.failure is not None:
+            failed.append(org_id)
     if fmt == "csv":
-        return File(to_csv(out), "text/csv; charset=utf-8", f"focus-{stem}.csv")
+        return File(to_csv(out), "text/csv; charset=utf-8", f"focus-{stem}.csv", True, (*failed,))
     with tempfile.TemporaryDirectory() as tmp:
         data = write_parquet(out, Path(tmp) / "focus.parquet").read_bytes()
-    return File(data, "application/vnd.apache.parquet", f"focus-{stem}.parquet")
+    name = f"focus-{stem}.parquet"
+    return File(data, "application/vnd.apache.parquet", name, True, (*failed,))
 
 
 def usage_csv(s: Session, p: Principal, period: str, org_ident: str | None) -> File:
@@ -119,13 +130,28 @@ def usage_csv(s: Session, p: Principal, period: str, org_ident: str | None) -> F
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=USAGE_COLUMNS, lineterminator="\n")
     writer.writeheader()
+    failed: list[str] = []
+    for org_id, invoices in _by_org(rows):
+        name = names.get(org_id, org_id)
+        with per_org(Loop.EXPORTS, org_id, name, s, answer=bool(org_ident)) as one:
+            # Reuse the invoice CSV's cells as they are, so both files agree to the digit.
+            lines = [
+                {"invoice_number": row.number, "org": name, **line}
+                for row in invoices
+                for line in csv.DictReader(io.StringIO(render_csv(*issued(s, row))))
+            ]
+            writer.writerows(lines)
+        if one.failure is not None:
+            failed.append(org_id)
+    return File(out.getvalue(), "text/csv; charset=utf-8", f"usage-{stem}.csv", True, (*failed,))
+
+
+def _by_org(rows: list[InvoiceRow]) -> list[tuple[str, list[InvoiceRow]]]:
+    """Invoices grouped by org, in the order given (sorted by org name already)."""
+    groups: dict[str, list[InvoiceRow]] = {}
     for row in rows:
-        # Reuse the invoice CSV's cells as they are, so both files agree to the digit.
-        for line in csv.DictReader(io.StringIO(render_csv(*issued(s, row)))):
-            writer.writerow(
-                {"invoice_number": row.number, "org": names.get(row.org_id, row.org_id), **line}
-            )
-    return File(out.getvalue(), "text/csv; charset=utf-8", f"usage-{stem}.csv")
+        groups.setdefault(row.org_id, []).append(row)
+    return list(groups.items())
 
 
 def _safe(name: str) -> str:

@@ -24,6 +24,7 @@ from neocloud.schemas.events import BillingEventType
 from neocloud.server.auth import Principal
 from neocloud.server.clock import utcnow
 from neocloud.server.errors import conflict, invalid, not_found
+from neocloud.server.org_failures import Loop, per_org
 from neocloud.server.pagination import page_of, paginate
 from neocloud.server.services import credits
 from neocloud.server.services.billing_events import (
@@ -31,7 +32,7 @@ from neocloud.server.services.billing_events import (
     emit,
     invoice_finalized_data,
 )
-from neocloud.server.services.rating_inputs import load_books, rate_period
+from neocloud.server.services.rating_inputs import Books, load_books, rate_period
 from neocloud.server.services.tenancy import PLATFORM_ORG, resolve_org
 from neocloud.store.ids import new_id
 from neocloud.store.models import InvoiceLineRow, InvoiceRow, InvoiceSequenceRow, OrgRow
@@ -122,9 +123,16 @@ def _store_document(s: Session, row: InvoiceRow, doc: BillingDocument) -> None:
 
 
 def generate(
-    s: Session, p: Principal, body: api.InvoiceGenerate, now: datetime
+    s: Session,
+    p: Principal,
+    body: api.InvoiceGenerate,
+    now: datetime,
+    failed: list[str] | None = None,
 ) -> list[api.Invoice]:
-    """Draft invoices/statements for a month; drafts are regenerated, finalized ones untouched."""
+    """Draft invoices/statements for a month; drafts are regenerated, finalized ones untouched.
+
+    Orgs of a run over every org that could not be drafted are appended (by id) to `failed`.
+    """
     p.require(Permission.OPERATE)
     start, end = month_bounds(body.period)
     if body.org:
@@ -133,38 +141,55 @@ def generate(
         orgs = list(
             s.scalars(select(OrgRow).where(OrgRow.name != PLATFORM_ORG).order_by(OrgRow.name)).all()
         )
-    out = []
+    out: list[api.Invoice] = []
     books = load_books(s)
     for org in orgs:
-        kind = (
-            InvoiceKind.STATEMENT if OrgKind(org.kind) is OrgKind.INTERNAL else InvoiceKind.INVOICE
-        )
-        existing = _current(s, org.id, body.period, kind, lock=True)
-        if existing is not None and existing.status != InvoiceStatus.DRAFT.value:
-            out.append(invoice_out(s, existing))
-            continue
-        doc = rate_period(s, org, start, end, now, books=books)
-        if existing is None:
-            if not doc.lines:
-                continue
-            existing = InvoiceRow(
-                id=new_id("inv"),
-                org_id=org.id,
-                kind=kind.value,
-                number=None,
-                status=InvoiceStatus.DRAFT.value,
-                period=body.period,
-                period_start=start,
-                period_end=end,
-                currency=doc.currency,
-                total=Decimal(0),
-                created_at=now,
-            )
-            s.add(existing)
-            s.flush()
-        _store_document(s, existing, doc)
-        out.append(invoice_out(s, existing))
+        # A run over every org drafts every org it can: one org's failure is recorded (see
+        # org_failures) and the next org goes on. Asked for one org, the failure is the answer.
+        with per_org(Loop.INVOICE_RUN, org.id, org.name, s, answer=bool(body.org)) as one:
+            invoice = _generate_one(s, org, body.period, start, end, now, books)
+            if invoice is not None:
+                out.append(invoice)
+        if one.failure is not None and failed is not None:
+            failed.append(org.id)
     return out
+
+
+def _generate_one(
+    s: Session,
+    org: OrgRow,
+    period: str,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    books: Books,
+) -> api.Invoice | None:
+    """The org's draft of the period, made or regenerated; its standing invoice if finalized."""
+    kind = InvoiceKind.STATEMENT if OrgKind(org.kind) is OrgKind.INTERNAL else InvoiceKind.INVOICE
+    existing = _current(s, org.id, period, kind, lock=True)
+    if existing is not None and existing.status != InvoiceStatus.DRAFT.value:
+        return invoice_out(s, existing)
+    doc = rate_period(s, org, start, end, now, books=books)
+    if existing is None:
+        if not doc.lines:
+            return None
+        existing = InvoiceRow(
+            id=new_id("inv"),
+            org_id=org.id,
+            kind=kind.value,
+            number=None,
+            status=InvoiceStatus.DRAFT.value,
+            period=period,
+            period_start=start,
+            period_end=end,
+            currency=doc.currency,
+            total=Decimal(0),
+            created_at=now,
+        )
+        s.add(existing)
+        s.flush()
+    _store_document(s, existing, doc)
+    return invoice_out(s, existing)
 
 
 def _current(

@@ -40,6 +40,7 @@ from neocloud.economics.margin import (
 from neocloud.schemas import billing as api
 from neocloud.server.auth import Principal
 from neocloud.server.errors import ApiError
+from neocloud.server.org_failures import Loop, OrgFailure, failure_out, per_org
 from neocloud.server.services.costs import capacity_blocks
 from neocloud.server.services.fleet import current_fleet
 from neocloud.server.services.rating_inputs import (
@@ -68,8 +69,10 @@ def report(
     """The margin report the operator reads: every breakdown and the price guide."""
     p.require(Permission.OPERATE)
     check_window(start, end)
-    analysis = analyse(s, start, end, now, idle_share, target_margin_pct)
+    failed: list[OrgFailure] = []
+    analysis = analyse(s, start, end, now, idle_share, target_margin_pct, failed)
     out = api.MarginReport.model_validate(analysis, from_attributes=True)
+    out.failed_orgs = [failure_out(f) for f in failed]
     names = {o.id: o.name for o in s.scalars(select(OrgRow)).all()}
     for row in out.by_org:
         row.org_name = names.get(row.org or "")
@@ -83,8 +86,13 @@ def analyse(
     now: datetime,
     idle_share: IdleShare,
     target_margin_pct: Decimal,
+    failed: list[OrgFailure] | None = None,
 ) -> MarginReport:
-    """The core margin analysis over the store's usage, revenue, prices and capacity."""
+    """The core margin analysis over the store's usage, revenue, prices and capacity.
+
+    An org whose revenue cannot be worked out is left out and appended to `failed` (and
+    recorded by org_failures); its usage still costs what it cost.
+    """
     capacity = capacity_blocks(s)
     currency = _currency(s)
     books = load_books(s)
@@ -100,10 +108,13 @@ def analyse(
     opportunity: list[RevenueItem] = []
     for org in orgs:
         mine = by_org.get(org.id, [])
-        if OrgKind(org.kind) is OrgKind.INTERNAL:
-            opportunity += _opportunity(org, mine, start, end, books, currency)
-        else:
-            revenue += _revenue(s, org, mine, start, end, books, currency)
+        with per_org(Loop.MARGIN, org.id, org.name, s) as attempt:
+            if OrgKind(org.kind) is OrgKind.INTERNAL:
+                opportunity += _opportunity(org, mine, start, end, books, currency)
+            else:
+                revenue += _revenue(s, org, mine, start, end, books, currency)
+        if attempt.failure is not None and failed is not None:
+            failed.append(attempt.failure)
     try:
         return margin_analysis(
             start,

@@ -17,6 +17,7 @@ from neocloud.domain.money import to_cents
 from neocloud.domain.tenancy import Permission
 from neocloud.schemas import billing as api
 from neocloud.server.auth import Principal
+from neocloud.server.org_failures import Loop, per_org
 from neocloud.server.services.rating_inputs import rate_period
 from neocloud.server.services.tenancy import org_or_own, project_in_scope
 from neocloud.store.models import AllocationRow, JobRow, OrgRow
@@ -91,7 +92,9 @@ def spend_now(
     p.require(Permission.READ_BILLING)
     org = org_or_own(s, p, org_ident)
     project_id = project_in_scope(s, p, org, project_ident)
-    spend = period_spend(s, org, now, project_id)
+    # A failure is recorded where the org and the operator see it, and answered as a 409.
+    with per_org(Loop.SPEND, org.id, org.name, answer=True):
+        spend = period_spend(s, org, now, project_id)
     return api.Spend(
         org_id=org.id,
         project_id=project_id,
