@@ -33,12 +33,13 @@ from neocloud.domain.webhooks import signed_headers as sign_headers
 from neocloud.schemas.webhooks import DeliveryStatus
 from neocloud.server import metrics
 from neocloud.server.clock import utcnow
+from neocloud.server.org_failures import Loop, per_org
 from neocloud.server.outbound import OutboundGuard, OutboundRefused, outbound_client
 from neocloud.server.secret_box import PREFIX as SEALED
 from neocloud.server.secret_box import SecretBox, SecretUnreadable
 from neocloud.server.services.budgets import evaluate_budgets
 from neocloud.store.db import Database
-from neocloud.store.models import WebhookDeliveryRow, WebhookEndpointRow
+from neocloud.store.models import OrgRow, WebhookDeliveryRow, WebhookEndpointRow
 
 log = logging.getLogger("neocloud.webhooks")
 PENDING = DeliveryStatus.PENDING.value
@@ -46,6 +47,7 @@ UNREADABLE_SECRET = (
     "the signing secret does not open with this server's key; register the endpoint again"
 )
 ERROR_CHARS = 500
+CRASHED = "the delivery failed inside the server; the operator can see why in its log"
 
 DELIVERY_ATTEMPTS = Counter(
     "neocloud_webhook_attempts_total",
@@ -68,6 +70,8 @@ class Claim:
     # None when the stored secret does not open with this server's key.
     secret: str | None
     body: str
+    org_id: str = ""
+    org_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,17 +175,41 @@ class WebhookLoop:
             return 0
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.batch, thread_name_prefix="neocloud-webhook")
-        for claim, outcome in zip(claims, self._pool.map(self.send, claims), strict=True):
-            self.record(claim, outcome)
+        sent = self._pool.map(self._send_contained, claims)
+        for claim, outcome in zip(claims, sent, strict=True):
+            # One org's delivery failing inside the server (its data, its endpoint's secret)
+            # is recorded for that org; the batch's other deliveries are recorded all the same.
+            with per_org(Loop.WEBHOOKS, claim.org_id, claim.org_name) as one:
+                if isinstance(outcome, Exception):
+                    raise outcome
+                self.record(claim, outcome)
+            if one.failure is not None:
+                self._record_crash(claim)
         return len(claims)
+
+    def _send_contained(self, claim: Claim) -> Outcome | Exception:
+        # Raised in the pool, an exception would end the map and lose the batch's outcomes.
+        try:
+            return self.send(claim)
+        except Exception as exc:
+            return exc
+
+    def _record_crash(self, claim: Claim) -> None:
+        # Counted as a failed attempt, so the retry schedule paces and ends it: a delivery that
+        # always fails must not come back every lease and hold a place in every batch.
+        try:
+            self.record(claim, Outcome(False, CRASHED))
+        except Exception:
+            log.exception("could not record the failed delivery %s", claim.delivery_id)
 
     def claim(self) -> list[Claim]:
         """Lock due deliveries, take a lease on them and commit, so the send holds no lock."""
         now = self.clock()
         with self.db.session() as s:
             rows = s.execute(
-                select(WebhookDeliveryRow, WebhookEndpointRow)
+                select(WebhookDeliveryRow, WebhookEndpointRow, OrgRow.name)
                 .join(WebhookEndpointRow, WebhookEndpointRow.id == WebhookDeliveryRow.endpoint_id)
+                .join(OrgRow, OrgRow.id == WebhookEndpointRow.org_id)
                 .where(
                     WebhookDeliveryRow.status == PENDING,
                     WebhookDeliveryRow.next_attempt_at <= now,
@@ -192,16 +220,22 @@ class WebhookLoop:
                 .with_for_update(skip_locked=True, of=WebhookDeliveryRow)
             ).all()
             claims = []
-            for delivery, endpoint in rows:
+            for delivery, endpoint, org_name in rows:
                 delivery.attempts += 1
                 delivery.next_attempt_at = now + self.lease
+                # A secret that cannot be opened fails this org's delivery, not the batch.
+                secret: str | None = None
+                with per_org(Loop.WEBHOOKS, endpoint.org_id, org_name):
+                    secret = self._open_secret(endpoint)
                 claims.append(
                     Claim(
                         delivery.id,
                         delivery.attempts,
                         endpoint.url,
-                        self._open_secret(endpoint),
+                        secret,
                         delivery.payload,
+                        endpoint.org_id,
+                        org_name,
                     )
                 )
         return claims
