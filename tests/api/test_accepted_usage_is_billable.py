@@ -142,7 +142,7 @@ VALUES = st.decimals(
 def raw_events(draw: st.DrawFn) -> dict[str, Any]:
     """One event as a client might send it: anything JSON can hold, within the meters."""
     meter = draw(st.sampled_from(sorted(METERS)))
-    dims = draw(st.dictionaries(KEYS, TEXT, max_size=6))
+    dims = draw(st.dictionaries(KEYS, TEXT, max_size=29))
     for key in NEEDS.get(meter, ()):
         dims[key] = draw(TEXT)
     if draw(st.booleans()):
