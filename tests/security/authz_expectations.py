@@ -110,6 +110,7 @@ EXPECTATIONS: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/v1/keys"): Rule(P.MANAGE_ORG, S.PROJECT, params=ORG),
     ("POST", "/v1/keys/{key_id}/revoke"): Rule(P.MANAGE_ORG, S.PROJECT),
+    ("POST", "/v1/keys/{key_id}/rotate"): Rule(P.MANAGE_ORG, S.PROJECT, body={}),
     # fleet and capacity
     ("POST", "/v1/fleet/validate"): Rule(P.OPERATE, S.PLATFORM, body={"yaml": "regions: []"}),
     ("PUT", "/v1/fleet"): Rule(P.OPERATE, S.PLATFORM, body={"yaml": "not: a fleet"}),

@@ -104,3 +104,59 @@ def revoke(
         print_json(key)
     else:
         _key_rows([key])
+
+
+def _resolve_key(ctx: typer.Context, ident: str, org: str | None) -> str:
+    """A key id as given, or the id of the one active key with that name."""
+    if ident.startswith("key_"):
+        return ident
+    now = datetime.now(UTC)
+    found = [
+        k.id
+        for k in client(ctx).keys.iter(org=org)
+        if k.name == ident and k.revoked_at is None and (k.expires_at is None or k.expires_at > now)
+    ]
+    if len(found) != 1:
+        what = "no active key" if not found else f"{len(found)} active keys"
+        raise typer.BadParameter(f"{what} named {ident!r}; give the key id", param_hint="KEY")
+    return found[0]
+
+
+@app.command("rotate")
+def rotate(
+    ctx: typer.Context,
+    key: Annotated[
+        str, typer.Argument(metavar="KEY", help="Key id, or the name of an active key.")
+    ],
+    org: Annotated[str | None, typer.Option("--org", help="Org of a key given by name.")] = None,
+    grace: Annotated[
+        int | None,
+        typer.Option(
+            "--grace",
+            parser=parse_duration,
+            metavar="DURATION",
+            help="Keep the old key working this long (e.g. 10m, 1d); default: revoke it now.",
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Replace a key with a new one (same org, project, role and name); print its secret once."""
+    rotated = client(ctx).keys.rotate(_resolve_key(ctx, key, org), grace_seconds=grace or 0)
+    if wants_json(ctx, as_json):
+        print_json(rotated)
+        return
+    old = rotated.replaced
+    retired = f"revoked {old.revoked_at}" if old.revoked_at else f"expires {old.expires_at}"
+    print_fields(
+        [
+            ("id", rotated.id),
+            ("org", rotated.org_id),
+            ("project", rotated.project_id),
+            ("name", rotated.name),
+            ("role", rotated.role),
+            ("expires", rotated.expires_at),
+            ("replaces", f"{old.id} ({retired})"),
+            ("secret", rotated.secret),
+        ]
+    )
+    note("Save the secret now: it is not stored and cannot be shown again.")

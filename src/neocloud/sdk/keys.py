@@ -7,7 +7,7 @@ from datetime import datetime
 
 from neocloud.domain.tenancy import Role
 from neocloud.schemas.common import Page
-from neocloud.schemas.tenancy import ApiKey, ApiKeyCreated, KeyCreate
+from neocloud.schemas.tenancy import ApiKey, ApiKeyCreated, KeyCreate, KeyRotate, KeyRotated
 from neocloud.sdk.pagination import follow_pages
 from neocloud.sdk.transport import Resource, build, segment
 
@@ -51,3 +51,18 @@ class Keys(Resource):
     def revoke(self, key_id: str) -> ApiKey:
         """Revoke a key; it stops working at once."""
         return self._t.call("POST", f"/v1/keys/{segment(key_id)}/revoke", ApiKey)
+
+    def rotate(
+        self, key_id: str, *, grace_seconds: int = 0, idempotency_key: str | None = None
+    ) -> KeyRotated:
+        """Mint a key like this one and retire it (now, or after the grace period).
+
+        The returned `secret` is the new key's, shown this once; `replaced` is the old key.
+        """
+        return self._t.call(
+            "POST",
+            f"/v1/keys/{segment(key_id)}/rotate",
+            KeyRotated,
+            body=build(KeyRotate, grace_seconds=grace_seconds),
+            idempotency_key=idempotency_key,
+        )

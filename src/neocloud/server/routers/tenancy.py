@@ -10,6 +10,7 @@ from neocloud.schemas.common import Page
 from neocloud.server.clock import utcnow
 from neocloud.server.context import Caller, Ctx, ProjectCaller
 from neocloud.server.idempotency import idempotent
+from neocloud.server.services import key_rotation as rotation
 from neocloud.server.services import tenancy as svc
 
 router = APIRouter(prefix="/v1", tags=["tenancy"])
@@ -161,6 +162,31 @@ def list_keys(
     with ctx.db.session() as s:
         items, nxt = svc.list_keys(s, p, org, cursor, limit)
     return Page(items=items, next_cursor=nxt)
+
+
+@router.post("/keys/{key_id}/rotate", status_code=201, response_model=api.KeyRotated)
+def rotate_key(
+    key_id: str,
+    ctx: Ctx,
+    p: ProjectCaller,
+    response: Response,
+    body: api.KeyRotate | None = None,
+    key: str | None = IdemKey,
+) -> object:
+    """Mint a key like this one and retire it (now, or after `grace_seconds`); secret shown once."""
+    wanted = body or api.KeyRotate()
+    return idempotent(
+        ctx,
+        p,
+        key,
+        f"POST /v1/keys/{key_id}/rotate",
+        wanted,
+        response,
+        201,
+        lambda s: rotation.rotate_key(s, p, key_id, wanted, utcnow()),
+        replay_body=False,
+        permission=Permission.MANAGE_ORG,
+    )
 
 
 @router.post("/keys/{key_id}/revoke", response_model=api.ApiKey)
