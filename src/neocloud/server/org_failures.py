@@ -20,11 +20,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from prometheus_client import Counter, Gauge
 from sqlalchemy.orm import Session
 
 from neocloud.schemas import org_failures as api
+from neocloud.schemas.common import ErrorEnvelope
 from neocloud.server import metrics
 from neocloud.server.clock import utcnow
 from neocloud.server.errors import ApiError
@@ -33,6 +35,14 @@ log = logging.getLogger("neocloud.org_failures")
 ERROR_CHARS = 500
 # The response header of a cross-org report or run that left orgs out: their ids.
 FAILED_ORGS_HEADER = "Neocloud-Failed-Orgs"
+# What a read about one org answers when that org's share fails (declared in OpenAPI).
+ORG_FAILED_RESPONSE: dict[int | str, dict[str, Any]] = {
+    409: {
+        "model": ErrorEnvelope,
+        "description": "The org's usage cannot be rated or exported now (`org_failed`,"
+        " `missing_price`)",
+    }
+}
 
 
 class Loop(StrEnum):

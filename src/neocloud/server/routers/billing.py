@@ -11,11 +11,11 @@ from neocloud.domain.text import instant_problem
 from neocloud.economics.idle_share import IdleShare
 from neocloud.economics.price_guide import DEFAULT_TARGET_MARGIN_PCT
 from neocloud.schemas import billing as api
-from neocloud.schemas.common import Page
+from neocloud.schemas.common import ErrorEnvelope, Page
 from neocloud.server.clock import utcnow
 from neocloud.server.context import Caller, Ctx, ProjectCaller
 from neocloud.server.errors import invalid
-from neocloud.server.org_failures import FAILED_ORGS_HEADER
+from neocloud.server.org_failures import FAILED_ORGS_HEADER, ORG_FAILED_RESPONSE
 from neocloud.server.pagination import Limit
 from neocloud.server.services import invoices as invoice_svc
 from neocloud.server.services import margin as margin_svc
@@ -156,7 +156,7 @@ def finalize_invoice(invoice_id: str, ctx: Ctx, p: Caller) -> api.Invoice:
         )
 
 
-@router.get("/spend", response_model=api.Spend)
+@router.get("/spend", response_model=api.Spend, responses=ORG_FAILED_RESPONSE)
 def spend(
     ctx: Ctx, p: ProjectCaller, org: str | None = None, project: str | None = None
 ) -> api.Spend:
@@ -165,7 +165,16 @@ def spend(
         return spend_svc.spend_now(s, p, org, project, utcnow())
 
 
-@router.get("/margin", response_model=api.MarginReport)
+@router.get(
+    "/margin",
+    response_model=api.MarginReport,
+    responses={
+        409: {
+            "model": ErrorEnvelope,
+            "description": "Usage on capacity the fleet no longer describes (`missing_capacity`)",
+        }
+    },
+)
 def margin(
     ctx: Ctx,
     p: Caller,

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from neocloud.server.context import Caller, Ctx
-from neocloud.server.org_failures import FAILED_ORGS_HEADER
+from neocloud.server.org_failures import FAILED_ORGS_HEADER, ORG_FAILED_RESPONSE
 from neocloud.server.services import exports as svc
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
@@ -28,7 +28,10 @@ def send(file: svc.File) -> Response:
 @router.get(
     "/focus",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}, "application/vnd.apache.parquet": {}}}},
+    responses={
+        200: {"content": {"text/csv": {}, "application/vnd.apache.parquet": {}}},
+        **ORG_FAILED_RESPONSE,
+    },
 )
 def focus(
     ctx: Ctx,
@@ -42,7 +45,11 @@ def focus(
         return send(svc.focus(s, p, period, org, format))
 
 
-@router.get("/usage.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
+@router.get(
+    "/usage.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **ORG_FAILED_RESPONSE},
+)
 def usage_csv(ctx: Ctx, p: Caller, period: str = Period, org: str | None = None) -> Response:
     """One row per line of the period's finalized and paid invoices, with number and org."""
     with ctx.db.session() as s:
