@@ -41,8 +41,7 @@ class JobCreate(StrictModel):
     working_dir: str | None = Field(
         default=None,
         max_length=4096,
-        description="relative to the job's own directory, or an absolute path under /job;"
-        " no '..'",
+        description="relative to the job's own directory, or an absolute path under /job; no '..'",
     )
     resources: ResourcesIn
     tier: Tier

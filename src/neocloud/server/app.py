@@ -6,16 +6,19 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.routing import APIRoute
 
 from neocloud import __version__
 from neocloud.server import metrics
 from neocloud.server.audit.wiring import install_audit
+from neocloud.server.body_limit import BodyLimit, settings_limits
 from neocloud.server.context import AppContext
 from neocloud.server.errors import install_error_handlers
 from neocloud.server.loops.control import ControlLoop
 from neocloud.server.loops.webhooks import WebhookLoop
+from neocloud.server.openapi import declare_error_responses
+from neocloud.server.params import check_params
 from neocloud.server.routers import (
     billing,
     budgets,
@@ -69,11 +72,13 @@ def create_app(ctx: AppContext) -> FastAPI:
         version=__version__,
         description="Sell your own GPU fleet as a cloud: jobs, usage, invoices and margins.",
         lifespan=lifespan,
+        dependencies=[Depends(check_params)],
     )
     app.state.ctx = ctx
     app.state.loop = loop
     app.state.events_loop = events_loop
     install_error_handlers(app)
+    declare_error_responses(app)
     for module in (health, tenancy, fleet, contracts, jobs, billing, metering, credits):
         app.include_router(module.router)
     for module in (webhooks, budgets, events):
@@ -93,6 +98,7 @@ def create_app(ctx: AppContext) -> FastAPI:
         metrics.REQUEST_SECONDS.labels(request.method, path).observe(time.perf_counter() - began)
         return response
 
+    app.add_middleware(BodyLimit, limit_for=settings_limits(ctx.settings))
     # Every state-changing call is audited (its changes, or its refusal) and /v1/audit reads
     # it; added last, so its middleware is the outermost and sees the body limit's refusals too.
     install_audit(app, ctx.db)

@@ -42,6 +42,9 @@ ENVIRONMENT = {
     "NEOCLOUD_AUTH_FAILURE_LIMIT": "auth_failure_limit",
     "NEOCLOUD_AUTH_FAILURE_WINDOW_SECONDS": "auth_failure_window_seconds",
     "NEOCLOUD_SECRET_KEY": "secret_key",
+    "NEOCLOUD_MAX_BODY_BYTES": "max_body_bytes",
+    "NEOCLOUD_MAX_USAGE_EVENTS_BODY_BYTES": "max_usage_events_body_bytes",
+    "NEOCLOUD_MAX_FLEET_BODY_BYTES": "max_fleet_body_bytes",
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Response
 
 from neocloud.domain.tenancy import Permission
 from neocloud.schemas import budgets as api
@@ -10,6 +10,7 @@ from neocloud.schemas.common import Page
 from neocloud.server.clock import utcnow
 from neocloud.server.context import Caller, Ctx
 from neocloud.server.idempotency import idempotent
+from neocloud.server.pagination import Limit
 from neocloud.server.services import budgets as svc
 
 router = APIRouter(prefix="/v1/budgets", tags=["budgets"])
@@ -43,7 +44,7 @@ def list_budgets(
     p: Caller,
     org: str | None = None,
     cursor: str | None = None,
-    limit: int = Query(100),
+    limit: Limit = 100,
 ) -> Page[api.Budget]:
     """Budgets with this period's spend, % used and thresholds reached."""
     with ctx.db.session() as s:

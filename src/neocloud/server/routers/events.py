@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from neocloud.schemas.common import Page
 from neocloud.schemas.events import BillingEvent
 from neocloud.server.context import Caller, Ctx
+from neocloud.server.pagination import Limit
 from neocloud.server.services import billing_events as svc
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
@@ -19,7 +20,7 @@ def list_events(
     org: str | None = None,
     type: str | None = None,
     cursor: str | None = None,
-    limit: int = Query(100),
+    limit: Limit = 100,
 ) -> Page[BillingEvent]:
     """The org's billing events, oldest first, optionally of one type."""
     with ctx.db.session() as s:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from neocloud.domain.tenancy import Permission
 from neocloud.schemas import fleet as api
 from neocloud.schemas.common import Page
 from neocloud.server.clock import utcnow
 from neocloud.server.context import Caller, Ctx, ProjectCaller
+from neocloud.server.pagination import Limit
 from neocloud.server.services import engine_check
 from neocloud.server.services import fleet as svc
 
@@ -68,7 +69,7 @@ def _checks(reports: list[engine_check.ClusterReport]) -> list[api.ClusterCheck]
 
 @router.get("/fleet/nodes", response_model=Page[api.NodeOut])
 def list_nodes(
-    ctx: Ctx, p: Caller, cursor: str | None = None, limit: int = Query(100)
+    ctx: Ctx, p: Caller, cursor: str | None = None, limit: Limit = 100
 ) -> Page[api.NodeOut]:
     """Nodes (operators only)."""
     with ctx.db.session() as s:

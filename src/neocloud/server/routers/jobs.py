@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Header, Query, Response
 
 from neocloud.domain.jobs import JobState
@@ -11,9 +13,13 @@ from neocloud.schemas import jobs as api
 from neocloud.schemas.common import Page
 from neocloud.server.clock import utcnow
 from neocloud.server.context import Ctx, ProjectCaller
-from neocloud.server.errors import invalid
 from neocloud.server.idempotency import idempotent
+from neocloud.server.pagination import Limit
 from neocloud.server.services import jobs as svc
+
+# Log offsets past any file a filesystem holds are refused rather than sought (EINVAL).
+MAX_LOG_OFFSET = 2**40
+MAX_LOG_CHUNK = 1_048_576
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -47,7 +53,7 @@ def list_jobs(
     state: JobState | None = None,
     org: str | None = None,
     cursor: str | None = None,
-    limit: int = Query(100),
+    limit: Limit = 100,
 ) -> Page[api.Job]:
     """Jobs the caller may see, oldest first."""
     with ctx.db.session() as s:
@@ -78,13 +84,13 @@ def cancel(job_id: str, ctx: Ctx, p: ProjectCaller) -> api.Job:
 
 @router.get("/{job_id}/logs", response_model=api.JobLogs)
 def logs(
-    job_id: str, ctx: Ctx, p: ProjectCaller, offset: int = 0, limit: int = Query(65536)
+    job_id: str,
+    ctx: Ctx,
+    p: ProjectCaller,
+    offset: Annotated[int, Query(ge=0, le=MAX_LOG_OFFSET, description="byte offset")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_LOG_CHUNK, description="bytes at most")] = 65536,
 ) -> api.JobLogs:
     """A chunk of the latest attempt's output, from a byte offset."""
-    if offset < 0:
-        raise invalid("offset", "must be >= 0")
-    if not 1 <= limit <= 1_048_576:
-        raise invalid("limit", "must be between 1 and 1048576")
     with ctx.db.session() as s:
         job = svc.job_for_logs(s, p, job_id)
         state = JobState(job.state)

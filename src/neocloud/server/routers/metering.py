@@ -8,6 +8,7 @@ from neocloud.schemas import metering as api
 from neocloud.schemas.common import Page
 from neocloud.server.clock import utcnow
 from neocloud.server.context import Caller, Ctx, ProjectCaller
+from neocloud.server.pagination import Limit
 from neocloud.server.routers.billing import window
 from neocloud.server.services import meters as meter_svc
 from neocloud.server.services import usage_events as event_svc
@@ -59,7 +60,7 @@ def list_events(
     org: str | None = None,
     meter: str | None = None,
     cursor: str | None = None,
-    limit: int = Query(100),
+    limit: Limit = 100,
 ) -> Page[api.UsageEvent]:
     """An org's usage events in the window (default: this month so far)."""
     lo, hi = window(from_, to)

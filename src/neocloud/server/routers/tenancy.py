@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Response
 
 from neocloud.domain.tenancy import Permission
 from neocloud.schemas import tenancy as api
@@ -10,6 +10,7 @@ from neocloud.schemas.common import Page
 from neocloud.server.clock import utcnow
 from neocloud.server.context import Caller, Ctx, ProjectCaller
 from neocloud.server.idempotency import idempotent
+from neocloud.server.pagination import Limit
 from neocloud.server.services import key_rotation as rotation
 from neocloud.server.services import tenancy as svc
 
@@ -49,9 +50,7 @@ def create_org(
 
 
 @router.get("/orgs", response_model=Page[api.Org])
-def list_orgs(
-    ctx: Ctx, p: Caller, cursor: str | None = None, limit: int = Query(100)
-) -> Page[api.Org]:
+def list_orgs(ctx: Ctx, p: Caller, cursor: str | None = None, limit: Limit = 100) -> Page[api.Org]:
     """Orgs the caller may see."""
     with ctx.db.session() as s:
         items, nxt = svc.list_orgs(s, p, cursor, limit)
@@ -90,7 +89,7 @@ def create_project(
 
 @router.get("/orgs/{org}/projects", response_model=Page[api.Project])
 def list_projects(
-    org: str, ctx: Ctx, p: Caller, cursor: str | None = None, limit: int = Query(100)
+    org: str, ctx: Ctx, p: Caller, cursor: str | None = None, limit: Limit = 100
 ) -> Page[api.Project]:
     """Projects of an org."""
     with ctx.db.session() as s:
@@ -123,7 +122,7 @@ def add_member(
 
 @router.get("/orgs/{org}/members", response_model=Page[api.Member])
 def list_members(
-    org: str, ctx: Ctx, p: Caller, cursor: str | None = None, limit: int = Query(100)
+    org: str, ctx: Ctx, p: Caller, cursor: str | None = None, limit: Limit = 100
 ) -> Page[api.Member]:
     """Members of an org."""
     with ctx.db.session() as s:
@@ -156,7 +155,7 @@ def list_keys(
     p: ProjectCaller,
     org: str | None = None,
     cursor: str | None = None,
-    limit: int = Query(100),
+    limit: Limit = 100,
 ) -> Page[api.ApiKey]:
     """Keys of an org (never their secrets)."""
     with ctx.db.session() as s:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Response
 
 from neocloud.schemas import webhooks as api
 from neocloud.schemas.common import Page
 from neocloud.server.clock import utcnow
 from neocloud.server.context import Caller, Ctx
 from neocloud.server.idempotency import idempotent
+from neocloud.server.pagination import Limit
 from neocloud.server.services import webhooks as svc
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -43,7 +44,7 @@ def list_webhooks(
     p: Caller,
     org: str | None = None,
     cursor: str | None = None,
-    limit: int = Query(100),
+    limit: Limit = 100,
 ) -> Page[api.Webhook]:
     """Endpoints the caller may see."""
     with ctx.db.session() as s:
@@ -65,7 +66,7 @@ def list_deliveries(
     p: Caller,
     status: str | None = None,
     cursor: str | None = None,
-    limit: int = Query(100),
+    limit: Limit = 100,
 ) -> Page[api.WebhookDelivery]:
     """An endpoint's deliveries: status, attempts, last error."""
     with ctx.db.session() as s:
