@@ -57,6 +57,13 @@ def test_margin_refuses_dates_out_of_range(api: Api, param: str) -> None:
     assert_invalid(api.http.get("/v1/margin", params={param: FAR_FUTURE}), param)
 
 
+def test_the_margin_window_is_at_most_ten_years(api: Api) -> None:
+    long = {"from": "1970-01-01", "to": "9998-12-31"}
+    assert_invalid(api.http.get("/v1/margin", params=long), "to")
+    decade = {"from": "2020-01-01", "to": "2030-01-01"}
+    assert api.http.get("/v1/margin", params=decade).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [

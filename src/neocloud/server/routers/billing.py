@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from fastapi import APIRouter, Query, Response
@@ -24,6 +24,8 @@ from neocloud.server.services import spend as spend_svc
 from neocloud.server.services import usage as usage_svc
 
 router = APIRouter(prefix="/v1", tags=["billing"])
+# About ten years of months.
+MAX_MARGIN_DAYS = 3660
 
 
 def parse_instant(field: str, value: str) -> datetime:
@@ -190,5 +192,8 @@ def margin(
 ) -> api.MarginReport:
     """Revenue, used and idle cost and gross margin over a window, by every slice, with prices."""
     lo, hi = window(from_, to)
+    # The report has a row per month and GPU type: a window of centuries is work, not a question.
+    if hi - lo > timedelta(days=MAX_MARGIN_DAYS):
+        raise invalid("to", f"the window may span at most {MAX_MARGIN_DAYS} days")
     with ctx.db.session() as s:
         return margin_svc.report(s, p, lo, hi, utcnow(), idle, target_margin_pct)
