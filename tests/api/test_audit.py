@@ -86,6 +86,11 @@ def _revoke(api: Api, acme: httpx.Client) -> httpx.Response:
     return acme.post(f"/v1/keys/{key['id']}/revoke")
 
 
+def _rotate(api: Api, acme: httpx.Client) -> httpx.Response:
+    key = _ok(acme.post("/v1/keys", json={"org": "acme", "name": "ci", "role": "member"}))
+    return acme.post(f"/v1/keys/{key['id']}/rotate", json={})
+
+
 def _delete_hook(api: Api, acme: httpx.Client) -> httpx.Response:
     hook = _ok(acme.post("/v1/webhooks", json=HOOK))
     return acme.delete(f"/v1/webhooks/{hook['id']}")
@@ -156,6 +161,13 @@ CASES: dict[str, Case] = {
         {"name": "ci", "role": "member", "secret_hash": "[redacted]"},
     ),
     "key revoked": Case(_revoke, "POST /v1/keys/{key_id}/revoke", "api_keys", "update"),
+    "key rotated": Case(
+        _rotate,
+        "POST /v1/keys/{key_id}/rotate",
+        "api_keys",
+        "insert",
+        {"name": "ci", "secret_hash": "[redacted]"},
+    ),
     "quota": Case(
         lambda api, _: api.http.put(
             "/v1/quotas", json={"org": "acme", "gpu_type": "h100", "gpus": 4}
