@@ -125,6 +125,11 @@ def test_budgets_of_every_other_org_still_alert(two_orgs: Api) -> None:
         alerted = {a.budget_id for a in alerts}
     (acme_budget,) = two_orgs.http.get("/v1/budgets", params={"org": "acme"}).json()["items"]
     assert alerted == {acme_budget["id"]}
+    # The operator's list of every org's budgets: broken's spend unknown, acme's there.
+    r = two_orgs.http.get("/v1/budgets")
+    assert r.status_code == 200, r.text
+    spends = {b["org_id"]: b["spend"] for b in r.json()["items"]}
+    assert spends == {_org_id(two_orgs, "acme"): "3.60", _org_id(two_orgs, "broken"): None}
     _assert_visible(two_orgs, "budgets")
 
 
