@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from neocloud.server.loops.control import ControlLoop
 from neocloud.server.loops.webhooks import CRASHED, Claim, Outcome, WebhookLoop
 from neocloud.server.org_failures import FAILED_ORGS_HEADER
 from neocloud.server.services import exports
 from neocloud.server.services.budgets import evaluate_budgets
 from neocloud.server.services.credit_guard import enforce
-from neocloud.store.models import OrgRow, UsageEventRow, WebhookDeliveryRow
+from neocloud.store.models import JobEventRow, OrgRow, UsageEventRow, WebhookDeliveryRow
 from tests.api.billing_rows import record_usage
 from tests.api.conftest import Api
 
@@ -142,12 +143,26 @@ def test_the_credit_guard_enforces_every_other_prepaid_org(two_orgs: Api) -> Non
     for org in ("acme", "broken"):
         assert two_orgs.http.put(f"/v1/orgs/{org}/billing-terms", json=terms).status_code == 200
     _plant_unbillable_usage(two_orgs)
-    with two_orgs.ctx.db.session() as s:
-        report = enforce(s, datetime.now(UTC))
-    assert report.failed_orgs == ["broken"]
-    assert report.exhausted_orgs == ["acme"]
-    assert report.noticed == [running["acme"]]
+    # The control loop's own step, as each tick runs it.
+    ControlLoop(two_orgs.ctx.db, two_orgs.ctx.engines).guard_credit()
+    assert _reasons(two_orgs, running["acme"])[-1] == "credit_limit_notice"
+    assert "credit_limit_notice" not in _reasons(two_orgs, running["broken"])
     _assert_visible(two_orgs, "credit_guard")
+    with two_orgs.ctx.db.session() as s:
+        report = enforce(s, datetime.now(UTC) + timedelta(seconds=61))
+    assert report.failed_orgs == ["broken"]
+    assert report.stopped == [running["acme"]]
+
+
+def _reasons(api: Api, job_id: str) -> list[str]:
+    with api.ctx.db.session() as s:
+        return list(
+            s.scalars(
+                select(JobEventRow.reason)
+                .where(JobEventRow.job_id == job_id)
+                .order_by(JobEventRow.seq)
+            )
+        )
 
 
 def test_an_invoice_run_drafts_every_other_org(two_orgs: Api) -> None:
