@@ -70,7 +70,7 @@ def test_a_finalized_invoice_arrives_signed_at_the_webhook(
         job = acme.post(
             "/v1/jobs",
             json={
-                "command": [sys.executable, "-c", "import time; time.sleep(1)"],
+                "command": ["python3", "-c", "import time; time.sleep(1)"],
                 "resources": {"gpu_type": "h100", "gpus_per_node": 1},
                 "tier": "spot",
             },
