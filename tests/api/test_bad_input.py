@@ -233,12 +233,14 @@ def _env(n: int, value: str = "v") -> dict[str, str]:
     ("changes", "field"),
     [
         ({"env": _env(job_limits.MAX_ENV_ENTRIES + 1)}, "env"),
-        ({"env": {"NOT A NAME": "x"}}, "env"),
-        ({"env": {"1X": "x"}}, "env"),
-        ({"env": {"A": "x" * (job_limits.MAX_ENV_VALUE_BYTES + 1)}}, "env"),
-        ({"command": ["x" * (job_limits.MAX_ARG_BYTES + 1)]}, "command"),
+        ({"env": {"NOT A NAME": "x"}}, "env.NOT A NAME"),
+        ({"env": {"1X": "x"}}, "env.1X"),
+        ({"env": {"A" * 256: "x"}}, "env." + "A" * 80),
+        ({"env": {"A": "x" * (job_limits.MAX_ENV_VALUE_BYTES + 1)}}, "env.A"),
+        ({"command": ["x", "x" * (job_limits.MAX_ARG_BYTES + 1)]}, "command[1]"),
+        ({"command": ["", "x"]}, "command[0]"),
         ({"command": ["x"] * (job_limits.MAX_ARGS + 1)}, "command"),
-        ({"env": _env(100, "x" * 6000)}, "body"),
+        ({"env": _env(100, "x" * 6000)}, "env"),
     ],
 )
 def test_specs_that_could_not_launch_are_refused(

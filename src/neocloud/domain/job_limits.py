@@ -24,32 +24,47 @@ def _size(value: str) -> int:
     return len(value.encode("utf-8", errors="surrogatepass"))
 
 
-def command_problem(command: Sequence[str]) -> str | None:
+# A problem with a spec: the field it is in (`command`, `command[2]`, `env`, `env.NAME`), and why.
+Problem = tuple[str, str]
+
+
+def command_problem(command: Sequence[str]) -> Problem | None:
     """Why a command cannot be launched as given, or None."""
     if not 1 <= len(command) <= MAX_ARGS:
-        return f"must have 1 to {MAX_ARGS} arguments, got {len(command)}"
+        return "command", f"must have 1 to {MAX_ARGS} arguments, got {len(command)}"
+    if not command[0]:
+        return "command[0]", "the program must be named"
     for i, arg in enumerate(command):
         if _size(arg) > MAX_ARG_BYTES:
-            return f"[{i}]: longer than {MAX_ARG_BYTES} bytes"
+            return f"command[{i}]", f"longer than {MAX_ARG_BYTES} bytes"
     return None
 
 
-def env_problem(env: Mapping[str, str]) -> str | None:
+def env_problem(env: Mapping[str, str]) -> Problem | None:
     """Why an environment cannot be given to a process, or None."""
     if len(env) > MAX_ENV_ENTRIES:
-        return f"at most {MAX_ENV_ENTRIES} variables, got {len(env)}"
+        return "env", f"at most {MAX_ENV_ENTRIES} variables, got {len(env)}"
     for name, value in env.items():
         if len(name) > MAX_ENV_NAME or not ENV_NAME.fullmatch(name):
-            return f"{name[:80]!r} is not a variable name ([A-Za-z_][A-Za-z0-9_]*, at most 255)"
+            return (
+                f"env.{name[:80]}",
+                f"not a valid environment variable name ([A-Za-z_][A-Za-z0-9_]*, at most"
+                f" {MAX_ENV_NAME} characters)",
+            )
         if _size(value) > MAX_ENV_VALUE_BYTES:
-            return f"{name}: value longer than {MAX_ENV_VALUE_BYTES} bytes"
+            return f"env.{name}", f"value longer than {MAX_ENV_VALUE_BYTES} bytes"
     return None
 
 
-def spec_size_problem(command: Sequence[str], env: Mapping[str, str]) -> str | None:
+def spec_size_problem(command: Sequence[str], env: Mapping[str, str]) -> Problem | None:
     """Why command and environment together are too large to exec, or None."""
     total = sum(_size(a) + 1 for a in command)
     total += sum(_size(k) + _size(v) + 2 for k, v in env.items())
     if total > MAX_SPEC_BYTES:
-        return f"command and env together take {total} bytes, more than {MAX_SPEC_BYTES}"
+        return "env", f"command and env together take {total} bytes, more than {MAX_SPEC_BYTES}"
     return None
+
+
+def spec_problem(command: Sequence[str], env: Mapping[str, str]) -> Problem | None:
+    """The first reason a command and environment could not be launched, or None."""
+    return command_problem(command) or env_problem(env) or spec_size_problem(command, env)

@@ -35,6 +35,7 @@ class JobCreate(StrictModel):
     command: list[str] = Field(min_length=1, max_length=job_limits.MAX_ARGS)
     env: dict[str, str] = Field(
         default_factory=dict,
+        max_length=job_limits.MAX_ENV_ENTRIES,
         description=f"at most {job_limits.MAX_ENV_ENTRIES} variables; command and env together"
         f" at most {job_limits.MAX_SPEC_BYTES} bytes",
     )
@@ -61,35 +62,16 @@ class JobCreate(StrictModel):
         default=None, max_length=128, description="operator only: submit on behalf of an org"
     )
 
-    @field_validator("command")
-    @classmethod
-    def _launchable_command(cls, value: list[str]) -> list[str]:
-        problem = job_limits.command_problem(value)
-        if problem is not None:
-            raise ValueError(problem)
-        return value
-
     @field_validator("working_dir")
     @classmethod
     def _inside_the_job_dir(cls, value: str | None) -> str | None:
         working_dir_in_job(value)
         return value
 
-    @field_validator("env")
-    @classmethod
-    def _launchable_env(cls, value: dict[str, str]) -> dict[str, str]:
-        problem = job_limits.env_problem(value)
-        if problem is not None:
-            raise ValueError(problem)
-        return value
-
     @model_validator(mode="after")
     def _priority_only_internal(self) -> JobCreate:
         if self.priority_class is not None and self.tier is not Tier.INTERNAL:
             raise ValueError("priority_class applies only to tier internal")
-        problem = job_limits.spec_size_problem(self.command, self.env)
-        if problem is not None:
-            raise ValueError(problem)
         return self
 
 

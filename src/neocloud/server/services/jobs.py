@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from neocloud.domain import job_limits
 from neocloud.domain.jobs import JobState, PriorityClass, Tier, runs_again
 from neocloud.domain.tenancy import OrgKind, Permission
 from neocloud.schemas import jobs as api
@@ -28,7 +28,6 @@ from neocloud.store.models import (
     OrgRow,
 )
 
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Set by the engine for every job; a user value would lie to the job about what it holds.
 RESERVED_ENV = ("CUDA_VISIBLE_DEVICES", "NEOCLOUD_")
 EXTERNAL_TIERS = (Tier.RESERVED, Tier.ON_DEMAND, Tier.SPOT)
@@ -134,14 +133,14 @@ def _check_resources(s: Session, body: api.JobCreate) -> None:
         )
 
 
-def _check_env(env: dict[str, str]) -> None:
-    for name, value in env.items():
-        if not ENV_NAME.match(name):
-            raise invalid(f"env.{name}", "not a valid environment variable name")
+def _check_launchable(command: list[str], env: dict[str, str]) -> None:
+    """422 naming the argument or variable a launch would fail on (domain.job_limits)."""
+    problem = job_limits.spec_problem(command, env)
+    if problem is not None:
+        raise invalid(*problem)
+    for name in env:
         if name.startswith(RESERVED_ENV):
             raise invalid(f"env.{name}", "set by neocloud for every job; it cannot be overridden")
-        if "\x00" in value or len(value) > 32_768:
-            raise invalid(f"env.{name}", "value must be under 32 KiB and contain no NUL byte")
 
 
 def submit(s: Session, p: Principal, body: api.JobCreate, now: datetime) -> api.Job:
@@ -170,9 +169,7 @@ def submit(s: Session, p: Principal, body: api.JobCreate, now: datetime) -> api.
                 f"contract; this job needs {needed}. Use on_demand or spot, "
                 "or sign a reservation",
             )
-    if not body.command[0] or any("\x00" in arg for arg in body.command):
-        raise invalid("command", "the command must be non-empty and contain no NUL byte")
-    _check_env(body.env)
+    _check_launchable(body.command, body.env)
     _check_resources(s, body)
     project_id = project_in_scope(s, p, org, body.project)
     if kind is OrgKind.EXTERNAL:
