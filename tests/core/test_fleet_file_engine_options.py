@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from neocloud.domain.fleet_file import parse_fleet
+from neocloud.engines.local_network import LocalNetwork
 from neocloud.server.drain_policy import OnDrain, on_drain
+from neocloud.server.engine_factory import local_networks
 
 FLEET = """\
 node_models:
@@ -72,7 +74,33 @@ def test_slurm_options_are_read_as_given() -> None:
             "local",
             "{partition: gpu}",
             "regions[0].clusters[0].engine_options: unknown option 'partition' for engine local "
-            "(allowed: none)",
+            "(allowed: external_network, internal_network)",
+        ),
+        (
+            "local",
+            "{external_network: open}",
+            "regions[0].clusters[0].engine_options.external_network: must be none or host, "
+            "got 'open'",
+        ),
+        (
+            "local",
+            "{internal_network: isolated}",
+            "regions[0].clusters[0].engine_options.internal_network: must be none or host, "
+            "got 'isolated'",
+        ),
+        (
+            "local",
+            "{external_network: HOST}",
+            "regions[0].clusters[0].engine_options.external_network: must be none or host, "
+            "got 'HOST'",
+        ),
+        (
+            "slurm",
+            "{external_network: none}",
+            "regions[0].clusters[0].engine_options: unknown option 'external_network' for engine "
+            "slurm (allowed: account, accounting, bin_dir, command_timeout_seconds, conf, "
+            "create_users, on_drain, org_users, partition, poll_cache_seconds, run_as_user, "
+            "state_dir)",
         ),
     ],
 )
@@ -92,3 +120,47 @@ def test_on_drain_is_a_choice_of_every_engine_that_can_drain_a_node(engine: str)
 
 def test_on_drain_defaults_to_requeue() -> None:
     assert on_drain({}) is OnDrain.REQUEUE
+
+
+@pytest.mark.parametrize(
+    ("options", "external_shares_host", "internal_shares_host"),
+    [
+        pytest.param("{}", False, True, id="default-external-own-internal-host"),
+        pytest.param("{external_network: none}", False, True, id="external-none"),
+        pytest.param("{external_network: host}", True, True, id="external-host"),
+        pytest.param("{internal_network: none}", False, False, id="internal-none"),
+        pytest.param(
+            "{external_network: host, internal_network: none}", True, False, id="both-swapped"
+        ),
+    ],
+)
+def test_the_local_sandbox_network_is_chosen_per_cluster_and_kind_of_org(
+    options: str, external_shares_host: bool, internal_shares_host: bool
+) -> None:
+    parsed = parse_fleet(FLEET.format(engine="local", options=options))
+
+    assert parsed.problems == []
+    networks = local_networks(parsed.fleet)
+    assert set(networks) == {"n1"}
+    assert networks["n1"].shares_host("external") is external_shares_host
+    assert networks["n1"].shares_host("internal") is internal_shares_host
+
+
+def test_a_kind_of_org_other_than_internal_gets_the_external_choice() -> None:
+    assert LocalNetwork(external="none", internal="host").shares_host("") is False
+    assert LocalNetwork(external="none", internal="host").shares_host("Internal") is False
+
+
+@pytest.mark.parametrize("key", ["external_network", "internal_network"])
+def test_a_network_choice_on_a_cluster_without_a_sandbox_is_refused(key: str) -> None:
+    text = FLEET.format(engine="local", options=f"{{{key}: none}}").replace(
+        "        engine_options:", "        isolation: none\n        engine_options:"
+    )
+    parsed = parse_fleet(text)
+
+    assert [f"{p.path}: {p.message}" for p in parsed.problems] == [
+        f"regions[0].clusters[0].engine_options.{key}: chooses the sandbox's network, but this "
+        "cluster has isolation: none, whose jobs share the machine's network: remove it, or "
+        "drop isolation: none"
+    ]
+    assert parsed.fleet is None

@@ -10,6 +10,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,26 @@ def test_impossible_sandboxes_are_refused(fields: dict[str, object], error: str)
 
 def test_a_sandbox_survives_its_trip_through_spec_json() -> None:
     assert Sandbox.from_json(AS_ORG.to_json()) == AS_ORG
+
+
+@pytest.mark.parametrize("box", [NON_ROOT, AS_ORG], ids=["non-root", "as-org"])
+@pytest.mark.parametrize(
+    ("host_network", "own_namespace"), [(False, True), (True, False)], ids=["own", "host"]
+)
+def test_the_network_namespace_is_the_jobs_own_unless_the_machines_is_given(
+    box: Sandbox, host_network: bool, own_namespace: bool
+) -> None:
+    argv = _argv(replace(box, host_network=host_network), ["train.py"])
+
+    start = argv.index("/usr/bin/bwrap")
+    bwrap_options = argv[start : argv.index("--", start)]
+    assert ("--unshare-net" in bwrap_options) is own_namespace
+
+
+def test_a_spec_json_that_names_no_network_gets_its_own() -> None:
+    written = {k: v for k, v in AS_ORG.to_json().items() if k != "host_network"}
+
+    assert "--unshare-net" in _argv(Sandbox.from_json(written), ["train.py"])
 
 
 def test_only_the_attempts_own_gpu_device_files_are_given(tmp_path: Path) -> None:

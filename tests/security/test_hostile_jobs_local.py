@@ -4,7 +4,9 @@ Two orgs share the engine. Org A's victim job runs (a secret in its directory, i
 env); org B's hostile job then tries one escape per case, from inside its sandbox, and prints
 `VERDICT <case> HELD` or `VERDICT <case> ESCAPED: <how>`, so a failure names the way out. Every
 hostile job also does its legitimate work first (writes its own file, reads its own GPUs), and
-the test checks that it succeeded.
+the test checks that it succeeded. A service of the machine listens on 127.0.0.1 and on an
+abstract Unix socket throughout, as the control plane's database and API do; no hostile job
+may reach it, and the network tests show that the engine's network choice is what keeps it out.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
 import sqlite3
 import stat
 import subprocess
 import tempfile
 import textwrap
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -35,6 +39,7 @@ from neocloud.engines.base import (
     LaunchSpec,
 )
 from neocloud.engines.local import LocalEngine
+from neocloud.engines.local_network import LocalNetwork
 from neocloud.engines.sandbox import find_program
 from neocloud.engines.tenant_users import TenantUsers, derived_user_name
 from neocloud.scheduler.model import GpuSlot
@@ -49,6 +54,8 @@ WORK_SECRET = "org-a-work-secret"
 LOG_SECRET = "org-a-log-secret"
 ENV_SECRET = "org-a-env-secret"
 HOSTILE_GPUS = (2, 3)
+LISTENER_BANNER = "machine-service-banner-5c1e"
+POSTGRESQL = ("127.0.0.1", 5432)
 
 # Runs first in every hostile job: its legitimate work, which must succeed.
 OWN_WORK = """
@@ -163,6 +170,26 @@ ESCAPES: dict[str, str] = {
             if readable(path) is not None:
                 return f"opened {path}"
     """,
+    "reach_services_on_the_machine": """
+        import socket
+        names = sorted(name for _, name in socket.if_nameindex())
+        if names != ["lo"]:
+            return f"sees the machine's network interfaces {names}"
+        for port in (int(E["LISTENER_PORT"]), 5432):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=2).close()
+                return f"connected to 127.0.0.1:{port}"
+            except OSError:
+                pass
+        unix = socket.socket(socket.AF_UNIX)
+        try:
+            unix.connect("\\0" + E["ABSTRACT_SOCKET"])
+            return "connected to the machine's abstract Unix socket"
+        except OSError:
+            pass
+        finally:
+            unix.close()
+    """,
     "see_the_control_plane": """
         for path in ("/root", E["CONTROL_PLANE_PYTHON"], "/home", "/var", "/run", "/srv"):
             if listable(path) or readable(path):
@@ -203,6 +230,48 @@ def _hostile_script(case: str) -> str:
     )
 
 
+class MachineService:
+    """A service of the machine, as the control plane's database is: it listens on 127.0.0.1
+    (TCP) and on an abstract Unix socket, greets every client and counts them."""
+
+    def __init__(self) -> None:
+        self.tcp = socket.create_server(("127.0.0.1", 0))
+        self.port = self.tcp.getsockname()[1]
+        self.abstract_name = f"nctest-service-{uuid.uuid4().hex[:8]}"
+        self.unix = socket.socket(socket.AF_UNIX)
+        self.unix.bind("\0" + self.abstract_name)
+        self.unix.listen()
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._serve, args=(s,), daemon=True)
+            for s in (self.tcp, self.unix)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _serve(self, server: socket.socket) -> None:
+        server.settimeout(0.1)
+        while not self._stop.is_set():
+            try:
+                client, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.accepted += 1
+            with client:
+                client.sendall(LISTENER_BANNER.encode())
+
+    def close(self) -> None:
+        """Stop serving and close both sockets."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+        self.tcp.close()
+        self.unix.close()
+
+
 @dataclass
 class World:
     """Two orgs' work on one sandboxed engine over a control-plane data dir."""
@@ -213,6 +282,7 @@ class World:
     engine: LocalEngine
     org_a: str
     org_b: str
+    service: MachineService
 
 
 def _wait(condition: Callable[[], bool], what: str) -> None:
@@ -281,9 +351,11 @@ def world(tmp_path: Path) -> Iterator[World]:
         device_dir=device_dir,
         tenant_users=TenantUsers(prefix=PREFIX),
     )
+    service = MachineService()
     try:
-        yield World(data_dir, state_dir, device_dir, engine, org_a, org_b)
+        yield World(data_dir, state_dir, device_dir, engine, org_a, org_b, service)
     finally:
+        service.close()
         engine.close()
         _kill_attempts(state_dir)
         shutil.rmtree(device_dir, ignore_errors=True)
@@ -358,6 +430,8 @@ def _run_hostile(world: World, victim: Victim, case: str) -> tuple[EngineStatus,
         "OWN_ATTEMPT": str(world.state_dir / f"job-{case}" / "0"),
         "CONTROL_PLANE_PYTHON": os.path.realpath(os.sys.executable),
         "TMP_NAME": tmp_name,
+        "LISTENER_PORT": str(world.service.port),
+        "ABSTRACT_SOCKET": world.service.abstract_name,
     }
     handle = world.engine.launch(
         _spec(f"job-{case}", world.org_b, [PYTHON, "-c", _hostile_script(case)], env=env)
@@ -387,8 +461,10 @@ def test_a_hostile_job_cannot_escape_and_its_own_work_succeeds(
     # The victim still runs, untouched, and nothing of it reached the hostile job's log.
     assert world.engine.poll(victim.handle).state is EngineState.RUNNING
     assert (victim.attempt_dir / "work" / "secret.txt").read_text() == WORK_SECRET
-    for secret in (DB_SECRET, WORK_SECRET, LOG_SECRET, ENV_SECRET):
+    for secret in (DB_SECRET, WORK_SECRET, LOG_SECRET, ENV_SECRET, LISTENER_BANNER):
         assert secret not in log
+    # The machine's service never saw it.
+    assert world.service.accepted == 0
     # The runner's facts are the runner's: a clean exit recorded by it, not by the job.
     record = local_attempt.read_json(attempt_dir / local_attempt.EXIT)
     assert record is not None and record["exit_code"] == 0 and record["reason"] is None
@@ -445,3 +521,87 @@ def test_a_link_planted_in_the_job_dir_leads_nowhere_outside(world: World) -> No
     # The link is resolved inside the sandbox, where the data dir does not exist.
     assert "neocloud.db" not in log
     assert status.exit_code != 0 or "SEES []" in log, log
+
+
+# Tries one of the machine's services from inside the sandbox, after using its own loopback.
+NETWORK_PROBE = """
+import socket, sys
+target, address = sys.argv[1], sys.argv[2]
+own = socket.create_server(("127.0.0.1", 0))
+socket.create_connection(own.getsockname(), timeout=2).close()
+print("OWN-LOOPBACK-OK", flush=True)
+try:
+    if target == "abstract_socket":
+        peer = socket.socket(socket.AF_UNIX)
+        peer.settimeout(2)
+        peer.connect("\\0" + address)
+    else:
+        peer = socket.create_connection(("127.0.0.1", int(address)), timeout=2)
+    # PostgreSQL speaks only when spoken to; the test's service greets.
+    greeting = b"" if target == "postgresql" else peer.recv(64)
+    print("REACHED", greeting.decode(), flush=True)
+except OSError as exc:
+    print("UNREACHED", exc, flush=True)
+"""
+OWN = LocalNetwork()
+
+
+def _answers(address: tuple[str, int]) -> bool:
+    try:
+        socket.create_connection(address, timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize(
+    ("org_kind", "network", "target", "reached"),
+    [
+        pytest.param("external", OWN, "listener", False, id="external-default-listener"),
+        pytest.param("external", OWN, "postgresql", False, id="external-default-postgresql"),
+        pytest.param("external", OWN, "abstract_socket", False, id="external-default-abstract"),
+        pytest.param("internal", OWN, "listener", True, id="internal-default-listener"),
+        pytest.param("internal", OWN, "postgresql", True, id="internal-default-postgresql"),
+        pytest.param("internal", OWN, "abstract_socket", True, id="internal-default-abstract"),
+        pytest.param(
+            "internal", LocalNetwork(internal="none"), "listener", False, id="internal-none"
+        ),
+        pytest.param(
+            "external", LocalNetwork(external="host"), "listener", True, id="external-host"
+        ),
+    ],
+)
+def test_the_machines_network_is_reached_only_where_the_cluster_gives_it(
+    world: World, org_kind: str, network: LocalNetwork, target: str, reached: bool
+) -> None:
+    if target == "postgresql" and not _answers(POSTGRESQL):
+        skip_or_fail("PostgreSQL does not answer on 127.0.0.1:5432")
+    address = {
+        "listener": str(world.service.port),
+        "postgresql": str(POSTGRESQL[1]),
+        "abstract_socket": world.service.abstract_name,
+    }[target]
+    engine = LocalEngine(
+        world.state_dir,
+        [EngineNode("n1", "h100", 8)],
+        isolation="sandbox",
+        device_dir=world.device_dir,
+        tenant_users=TenantUsers(prefix=PREFIX),
+        networks={"n1": network},
+    )
+    spec = _spec(
+        "job-net", world.org_b, [PYTHON, "-c", NETWORK_PROBE, target, address], org_kind=org_kind
+    )
+
+    handle = engine.launch(spec)
+    status = _until_ended(engine, handle)
+
+    log = engine.logs(handle, 0, 1 << 16).data.decode(errors="replace")
+    engine.close()
+    assert status.exit_code == 0, log
+    # Its own loopback works either way: a job may talk to itself.
+    assert "OWN-LOOPBACK-OK" in log, log
+    assert any(line.startswith("REACHED") for line in log.splitlines()) is reached, log
+    if target != "postgresql":
+        assert (LISTENER_BANNER in log) is reached, log
+        assert (world.service.accepted > 0) is reached

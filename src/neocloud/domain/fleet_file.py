@@ -33,10 +33,13 @@ _SECONDS = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 # What the control plane does with the jobs of a node its engine reports drained
 # (server.drain_policy): the same choice for every engine that can drain a node.
 _ON_DRAIN = {"on_drain": (re.compile(r"^(requeue|finish)$"), "requeue or finish")}
+# The local engine's sandbox network per kind of org (engines.local_network): none or host.
+_NETWORK = (re.compile(r"^(none|host)$"), "none or host")
+_LOCAL_NETWORK_KEYS = ("external_network", "internal_network")
 # The engine_options each engine understands: key → (value pattern, what the value must be).
 # An engine whose entry is None takes its options unchecked here (it checks them when built).
 ENGINE_OPTIONS: dict[str, dict[str, tuple[re.Pattern[str], str]] | None] = {
-    "local": {},
+    "local": dict.fromkeys(_LOCAL_NETWORK_KEYS, _NETWORK),
     "slurm": {
         "bin_dir": (_ABSOLUTE_PATH, "an absolute path"),
         "conf": (_ABSOLUTE_PATH, "an absolute path to slurm.conf"),
@@ -494,6 +497,15 @@ class _FleetReader:
                 "org from another: declare isolation: none, or drop run_as_user so that each "
                 "org gets its own user",
             )
+            isolation = None
+        network_keys = [k for k in _LOCAL_NETWORK_KEYS if k in (options or {})]
+        if engine == "local" and isolation is Isolation.NONE and network_keys:
+            for key in network_keys:
+                self.add(
+                    _join(path, f"engine_options.{key}"),
+                    "chooses the sandbox's network, but this cluster has isolation: none, whose "
+                    "jobs share the machine's network: remove it, or drop isolation: none",
+                )
             isolation = None
         external = self.external_without_isolation(m, path, isolation)
         if (

@@ -8,8 +8,11 @@ Isolation (`isolation=`): with "sandbox" each rank runs in a bubblewrap sandbox 
 its org's own unprivileged OS user (`tenant_users`; as the control plane's own user when it is
 not root), and sees its attempt's directory at /job, nothing else of the machine but read-only
 system files and its own GPUs' device files. The runner stays outside and alone writes the
-attempt's fact files, in a directory the job can neither see nor reach. With "none" the job runs
-as the control plane's own user and sees everything it sees: for trusted work only.
+attempt's fact files, in a directory the job can neither see nor reach. The sandbox's network
+is chosen per node (`networks`, from its cluster's engine_options; `local_network`): by default
+an external org's rank has only its own loopback and an internal org's shares the machine's.
+With "none" the job runs as the control plane's own user and sees everything it sees, the
+machine's network included: for trusted work only.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,9 +45,11 @@ from neocloud.engines.base import (
     LaunchSpec,
     LogChunk,
 )
+from neocloud.engines.local_network import EXTERNAL_ORG, INTERNAL_ORG, LocalNetwork
 from neocloud.engines.log_chunks import check_window, chunk_of_file
 from neocloud.engines.placement import check_id, check_placement
 from neocloud.engines.tenant_users import TenantIdentity, TenantUserError, TenantUsers
+from neocloud.scheduler.model import GpuSlot
 
 NAME = "local"
 # The only variables of the control plane's environment a job sees; the rest (API keys,
@@ -85,10 +90,13 @@ class LocalEngine:
         isolation: str = NO_ISOLATION,
         device_dir: Path = Path("/dev"),
         tenant_users: TenantUsers | None = None,
+        networks: Mapping[str, LocalNetwork] | None = None,
     ) -> None:
         names = [n.name for n in nodes]
         if len(set(names)) != len(names):
             raise ValueError(f"node names must be unique: {names}")
+        # Each node's network choice (its cluster's); a node not named gets the default.
+        self._networks = dict(networks or {})
         if isolation not in ISOLATIONS:
             raise ValueError(f"isolation must be one of {', '.join(ISOLATIONS)}, got {isolation!r}")
         self.isolation = isolation
@@ -101,7 +109,7 @@ class LocalEngine:
         self._tenant_users = tenant_users or TenantUsers()
         self._programs: dict[str, str] = {}
         if isolation == SANDBOX:
-            self._programs = _sandbox_programs(self._as_tenants)
+            self._programs = _sandbox_programs(self._as_tenants, self._own_network_needed(names))
             # Job users must not even traverse it (it may pre-date this engine with wider modes).
             os.chmod(self.state_dir, files.DIR_MODE)
             if self._as_tenants:
@@ -241,7 +249,7 @@ class LocalEngine:
             )
             entry: dict[str, Any] = {"rank": rank, "node": slot.node, "env": env}
             if sandboxed:
-                entry["sandbox"] = self._sandbox(spec, slot.gpu_indices, working_dir, identity)
+                entry["sandbox"] = self._sandbox(spec, slot, working_dir, identity)
             ranks.append(entry)
         return {
             "job_id": spec.job_id,
@@ -291,7 +299,7 @@ class LocalEngine:
     def _sandbox(
         self,
         spec: LaunchSpec,
-        gpu_indices: Sequence[int],
+        slot: GpuSlot,
         working_dir: str,
         identity: TenantIdentity | None,
     ) -> dict[str, Any]:
@@ -301,12 +309,22 @@ class LocalEngine:
             bwrap=self._programs["bwrap"],
             work_dir=str(attempt_dir / WORK),
             working_dir=working_dir,
-            devices=tuple(sandboxes.gpu_device_files(self.device_dir, gpu_indices)),
+            devices=tuple(sandboxes.gpu_device_files(self.device_dir, slot.gpu_indices)),
             uid=identity.uid if identity else None,
             gid=identity.gid if identity else None,
             setpriv=self._programs.get("setpriv"),
             unshare=self._programs.get("unshare"),
+            host_network=self._network(slot.node).shares_host(spec.org_kind),
         ).to_json()
+
+    def _network(self, node: str) -> LocalNetwork:
+        """The network choice of the cluster this node belongs to."""
+        return self._networks.get(node, LocalNetwork())
+
+    def _own_network_needed(self, nodes: Sequence[str]) -> bool:
+        """Whether some attempt here may get a network namespace of its own."""
+        choices = [self._network(n) for n in nodes] or [LocalNetwork()]
+        return not all(c.shares_host(INTERNAL_ORG) and c.shares_host(EXTERNAL_ORG) for c in choices)
 
     def _make_work_dir(self, attempt_dir: Path, spec: LaunchSpec) -> None:
         """The job's own directory, owned by its org's user (readable by nobody else)."""
@@ -389,7 +407,7 @@ class LocalEngine:
         return self.state_dir / handle_id
 
 
-def _sandbox_programs(as_tenants: bool) -> dict[str, str]:
+def _sandbox_programs(as_tenants: bool, own_network: bool) -> dict[str, str]:
     """The programs the sandbox needs, checked to work here; EngineConfigError says the fix."""
     needed = {"bwrap": "apt-get install bubblewrap"}
     if as_tenants:
@@ -403,7 +421,7 @@ def _sandbox_programs(as_tenants: bool) -> dict[str, str]:
                 "(or declare the local cluster with isolation: none, for trusted work only)"
             )
         found[name] = path
-    probe = sandboxes.probe_command(found.get("setpriv"), found["bwrap"])
+    probe = sandboxes.probe_command(found.get("setpriv"), found["bwrap"], own_network)
     done = subprocess.run(probe, capture_output=True, text=True, check=False, timeout=30)
     if done.returncode != 0:
         raise EngineConfigError(

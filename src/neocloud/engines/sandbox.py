@@ -5,6 +5,9 @@ private `/tmp` and `/dev/shm`, the system's programs and libraries read-only (`/
 few files of `/etc` programs need), a `/proc` of its own PID namespace (its own processes only),
 and of the GPUs only the device files of those it was given. It never sees the control plane's
 data directory, other attempts, or other processes; it cannot create user namespaces of its own.
+Unless it is given the machine's network (`host_network`, see `local_network`), it also has a
+network namespace of its own, with only its own loopback: nothing on the machine's addresses
+(the control plane's database or API on 127.0.0.1 included) and nothing beyond answers it.
 
 When the control plane runs as root, each rank runs as its org's unprivileged user
 (`tenant_users`): the runner starts, as root, `unshare --mount` (a mount namespace for this
@@ -97,6 +100,9 @@ class Sandbox:
     setpriv: str | None = None
     unshare: str | None = None
     mount_point: str = str(MOUNT_POINT)
+    # Share the machine's network namespace; False (also when absent from an older spec.json):
+    # a namespace of its own, with only its own loopback.
+    host_network: bool = False
 
     def __post_init__(self) -> None:
         if (self.uid is None) != (self.gid is None):
@@ -118,6 +124,7 @@ class Sandbox:
             "setpriv": self.setpriv,
             "unshare": self.unshare,
             "mount_point": self.mount_point,
+            "host_network": self.host_network,
         }
 
     @classmethod
@@ -138,6 +145,7 @@ class Sandbox:
             "--unshare-ipc",
             "--unshare-uts",
             "--unshare-cgroup-try",
+            *([] if self.host_network else ["--unshare-net"]),
             "--die-with-parent",
             *_system_mounts(),
             "--proc",
@@ -195,14 +203,16 @@ def environment_args(env: Mapping[str, str]) -> bytes:
     return b"".join(a.encode("utf-8", "surrogateescape") + b"\0" for a in args)
 
 
-def probe_command(setpriv: str | None, bwrap: str) -> list[str]:
-    """A command that succeeds iff sandboxes can be made here (as an unprivileged user if root)."""
+def probe_command(setpriv: str | None, bwrap: str, own_network: bool = True) -> list[str]:
+    """A command that succeeds iff sandboxes can be made here (as an unprivileged user if root),
+    with a network namespace of their own if `own_network`."""
     check = [
         bwrap,
         "--unshare-user",
         "--disable-userns",
         "--unshare-pid",
         "--unshare-ipc",
+        *(["--unshare-net"] if own_network else []),
         "--ro-bind",
         "/",
         "/",

@@ -15,7 +15,7 @@ from neocloud.engines.tenant_users import DEFAULT_PREFIX, TenantUsers
 from neocloud.server.app import create_app
 from neocloud.server.clock import utcnow
 from neocloud.server.context import AppContext, Settings
-from neocloud.server.engine_factory import build_registry, local_isolation
+from neocloud.server.engine_factory import build_registry, local_isolation, local_networks
 from neocloud.server.engines import EngineRegistry
 from neocloud.server.logs import configure_logging
 from neocloud.server.outbound import parse_allow
@@ -107,13 +107,14 @@ def local_engine(ctx: AppContext) -> LocalEngine:
             EngineNode(name=n.name, gpu_type=n.gpu_type, gpus=n.gpus)
             for n in s.scalars(select(NodeRow).where(NodeRow.engine == "local")).all()
         ]
-        isolation = local_isolation(current_fleet(s))
+        fleet = current_fleet(s)
     data_dir = ctx.settings.data_dir
     return LocalEngine(
         data_dir / "engine" / "local",
         nodes,
-        isolation=isolation,
+        isolation=local_isolation(fleet),
         tenant_users=tenant_users(data_dir),
+        networks=local_networks(fleet),
     )
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from neocloud.domain.fleet import Cluster, Fleet, Isolation
 from neocloud.engines.base import Engine, EngineConfigError, EngineNode
 from neocloud.engines.local import LocalEngine
+from neocloud.engines.local_network import LocalNetwork
 from neocloud.engines.tenant_users import TenantUsers
 from neocloud.server.drain_policy import OnDrain, on_drain
 from neocloud.server.engines import EngineRegistry
@@ -55,6 +56,18 @@ def local_isolation(fleet: Fleet | None) -> str:
     cluster declares `isolation: none` (or there is none, so nothing runs there)."""
     levels = {c.isolates for c in (fleet.clusters if fleet else ()) if c.engine == "local"}
     return Isolation.NONE.value if levels <= {Isolation.NONE} else Isolation.SANDBOX.value
+
+
+def local_networks(fleet: Fleet | None) -> dict[str, LocalNetwork]:
+    """Each local node's sandbox network, as its cluster's engine_options choose it."""
+    if fleet is None:
+        return {}
+    choices = {
+        c.name: LocalNetwork.from_engine_options(c.engine_options)
+        for c in fleet.clusters
+        if c.engine == "local"
+    }
+    return {n.name: choices[n.cluster] for n in fleet.nodes if n.cluster in choices}
 
 
 def build_registry(
@@ -105,6 +118,7 @@ def build_registry(
         local_nodes,
         isolation=local_isolation(fleet),
         tenant_users=tenant_users,
+        networks=local_networks(fleet),
     )
     registry = EngineRegistry(
         engines=engines, clusters=clusters, broken=broken, kinds=kinds, on_drain=drain
