@@ -15,12 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from neocloud.domain.fleet_file import parse_fleet
 from neocloud.engines import local_attempt, procfs, sandbox
 from neocloud.engines.base import EngineConfigError, EngineError, EngineState, LaunchSpec
 from neocloud.engines.local import LocalEngine
 from neocloud.engines.sandbox import Sandbox, environment_args, gpu_device_files
 from neocloud.engines.tenant_users import TenantUsers, derived_user_name
 from neocloud.scheduler.model import GpuSlot
+from neocloud.server.engine_factory import build_registry
 from tests.conftest import skip_or_fail
 from tests.engines.conftest import NODES
 
@@ -337,3 +339,48 @@ def test_without_root_the_sandbox_runs_jobs_as_the_servers_own_user(
     assert pids == "['1', '2']"
     recorded = local_attempt.read_json(state_dir / "job-1" / "0" / local_attempt.SPEC)
     assert recorded is not None and recorded["ranks"][0]["sandbox"]["uid"] is None
+
+
+TWO_LOCAL_CLUSTERS = """\
+node_models:
+  - {name: m, capex_per_node: 1, life_years: 5, power_kw_per_node: 1, pue: 1.2,
+     price_per_kwh: 0.1}
+regions:
+  - name: r
+    clusters:
+      - name: open
+        engine_options: {external_network: host, internal_network: none}
+        nodes:
+          - {name: n1, gpu_type: h100, gpus: 8, cpus: 16, memory_gb: 64, node_model: m}
+      - name: default
+        nodes:
+          - {name: n2, gpu_type: h100, gpus: 8, cpus: 16, memory_gb: 64, node_model: m}
+"""
+
+
+@pytest.mark.parametrize(
+    ("node", "org_kind", "host_network"),
+    [
+        ("n1", "external", True),
+        ("n1", "internal", False),
+        ("n2", "external", False),
+        ("n2", "internal", True),
+    ],
+)
+def test_each_local_clusters_network_choice_reaches_its_nodes_sandboxes(
+    tmp_path: Path, spec, until_ended, orgs, node: str, org_kind: str, host_network: bool
+) -> None:
+    if os.geteuid() != 0 or sandbox.find_program("bwrap") is None:
+        skip_or_fail("sandboxed jobs run as per-org users, which needs root and bubblewrap")
+    fleet = parse_fleet(TWO_LOCAL_CLUSTERS).fleet
+    registry = build_registry(fleet, tmp_path, tenant_users=TenantUsers(prefix=PREFIX))
+    engine = registry.get("local")
+    launch = _boxed_spec(spec, orgs(), "pass", org_kind=org_kind, placement=(GpuSlot(node, (0,)),))
+
+    status = until_ended(engine, engine.launch(launch))
+
+    assert status.exit_code == 0
+    written = local_attempt.read_json(tmp_path / "engine" / "local" / "job-1" / "0" / "spec.json")
+    assert written is not None
+    assert written["ranks"][0]["sandbox"]["host_network"] is host_network
+    registry.close()
