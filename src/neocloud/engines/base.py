@@ -53,9 +53,10 @@ class LaunchSpec:
     max_runtime_seconds: int
     grace_seconds: int
     # The org the attempt runs for: engines that isolate tenants map it to the attempt's OS
-    # identity, so one org's work never runs as another's (or as the control plane's).
+    # identity, so one org's work never runs as another's (or as the control plane's). An
+    # unknown kind is treated as a stranger's: a caller that forgets it gets the tighter sandbox.
     org_id: str = ""
-    org_kind: str = "internal"
+    org_kind: str = "external"
 
     def __post_init__(self) -> None:
         if not self.job_id:
