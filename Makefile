@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: up test lint types unit install clean
+.PHONY: up test lint types unit install clean sandbox
 
 # Debian ships venv without ensurepip unless python3-venv is installed: then the system pip
 # bootstraps pip into the bare environment instead.
@@ -17,7 +17,19 @@ $(BIN)/.installed: requirements.lock pyproject.toml
 
 install: $(BIN)/.installed
 
-up: $(BIN)/.installed
+# Customers' jobs run in a bubblewrap sandbox (docs/security.md): as root, install it when missing;
+# otherwise say the one command that does.
+sandbox:
+	@command -v bwrap >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y -q bubblewrap >/dev/null 2>&1 || \
+	      { apt-get update -q >/dev/null && apt-get install -y -q bubblewrap >/dev/null; }; \
+	  else \
+	    echo "neocloud runs jobs in a bubblewrap sandbox: install it first (sudo apt-get install bubblewrap)" >&2; \
+	    exit 1; \
+	  fi; }
+
+up: $(BIN)/.installed sandbox
 	$(BIN)/neocloud up $(ARGS)
 
 lint: $(BIN)/.installed
@@ -27,7 +39,7 @@ lint: $(BIN)/.installed
 types: $(BIN)/.installed
 	$(BIN)/mypy
 
-unit: $(BIN)/.installed
+unit: $(BIN)/.installed sandbox
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint types unit
