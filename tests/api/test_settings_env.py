@@ -33,10 +33,12 @@ def test_text_and_list_variables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("NEOCLOUD_OUTBOUND_ALLOW", "hooks.internal.example:443, 127.0.0.1:9000,")
     monkeypatch.setenv("NEOCLOUD_METRICS_TOKEN", "scrape-me")
     monkeypatch.setenv("NEOCLOUD_SECRET_KEY", key)
+    monkeypatch.setenv("NEOCLOUD_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8")
     ctx = build_context(tmp_path)
     assert ctx.settings.outbound_allow == ("hooks.internal.example:443", "127.0.0.1:9000")
     assert ctx.settings.metrics_token == "scrape-me"
     assert ctx.settings.secret_key == key
+    assert ctx.settings.trusted_proxies == ("127.0.0.1", "10.0.0.0/8")
     assert not (tmp_path / "secret.key").exists()  # the configured key is used, none is made
 
 

@@ -62,6 +62,10 @@ class Settings:
     # Encrypts webhook signing secrets at rest (base64 of 32 bytes, NEOCLOUD_SECRET_KEY); when
     # empty, the key is read from (or created in) <data_dir>/secret.key, mode 0600.
     secret_key: str = ""
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (addresses or
+    # networks, NEOCLOUD_TRUSTED_PROXIES). None by default: a client could otherwise claim any
+    # address and so dodge the failed-authentication throttle and write the audit log's `client`.
+    trusted_proxies: tuple[str, ...] = ()
     run_loops: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 

@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -42,6 +43,7 @@ ENVIRONMENT = {
     "NEOCLOUD_AUTH_FAILURE_LIMIT": "auth_failure_limit",
     "NEOCLOUD_AUTH_FAILURE_WINDOW_SECONDS": "auth_failure_window_seconds",
     "NEOCLOUD_SECRET_KEY": "secret_key",
+    "NEOCLOUD_TRUSTED_PROXIES": "trusted_proxies",
     "NEOCLOUD_MAX_BODY_BYTES": "max_body_bytes",
     "NEOCLOUD_MAX_USAGE_EVENTS_BODY_BYTES": "max_usage_events_body_bytes",
     "NEOCLOUD_MAX_FLEET_BODY_BYTES": "max_fleet_body_bytes",
@@ -163,6 +165,18 @@ def key_banner(url: str, secret: str | None) -> list[str]:
     ]
 
 
+def serving_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options: quiet, and forwarded headers believed only from the trusted proxies."""
+    proxies = settings.trusted_proxies
+    return {
+        "log_level": "warning",
+        "access_log": False,
+        # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise.
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": ",".join(proxies) if proxies else "",
+    }
+
+
 def run(
     host: str = "127.0.0.1",
     port: int = 8080,
@@ -184,5 +198,5 @@ def run(
         f"API docs: {url}/docs",
     ]
     print("\n".join(banner), flush=True)
-    uvicorn.run(create_app(ctx), host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(create_app(ctx), host=host, port=port, **serving_options(ctx.settings))
     sys.stdout.flush()
