@@ -23,8 +23,8 @@ from tests.security.schemathesis_harness import build_venv, run_schemathesis, un
 # (phases, examples per operation): the operator's run walks every phase; the owner's, whose
 # inputs are the same but whose answers differ by authorization, skips the coverage phase.
 RUNS = {
-    "operator": ("examples,coverage,fuzzing", 5),
-    "owner": ("examples,fuzzing", 5),
+    "operator": ("examples,coverage,fuzzing", 15),
+    "owner": ("examples,fuzzing", 15),
 }
 
 
