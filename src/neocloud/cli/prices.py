@@ -20,6 +20,7 @@ from neocloud.cli.parse import parse_decimal, parse_moment
 from neocloud.domain.exact_yaml import FileProblem, describe, load_yaml, located, yaml_problem
 from neocloud.domain.jobs import Tier
 from neocloud.schemas.billing import ChargeIn, Price
+from neocloud.schemas.common import rule_message
 
 app = typer.Typer(help="The price book.", no_args_is_help=True)
 
@@ -220,7 +221,7 @@ class _Reader:
             )
         except ValidationError as exc:
             for error in exc.errors():
-                self.add(_path(error["loc"]), error["msg"])
+                self.add(_path(error["loc"]), rule_message(error))
             return None
         except ValueError as exc:
             self.add("<root>", str(exc))

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from neocloud.cli.context import JsonFlag, client, wants_json
 from neocloud.cli.output import print_fields, print_json, print_table
 from neocloud.cli.parse import parse_csv, parse_moment
+from neocloud.schemas.common import rule_message
 from neocloud.schemas.metering import UsageEventIn
 from neocloud.sdk.errors import NeocloudError
 from neocloud.sdk.usage import GROUP_KEYS
@@ -163,7 +164,7 @@ class EventsFile:
             self.events.append(UsageEventIn.model_validate(raw))
         except ValidationError as exc:
             for e in exc.errors():
-                self.problem(line, f"{_field(e['loc'], dims_prefix)}: {e['msg']}")
+                self.problem(line, f"{_field(e['loc'], dims_prefix)}: {rule_message(e)}")
             return
         self.lines.append(line)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -57,3 +58,9 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T]
     next_cursor: str | None = None
+
+
+def rule_message(error: Mapping[str, Any]) -> str:
+    """A validation error's sentence as people read it: a rule's own words, without pydantic's
+    'Value error, ' prefix (the API, the SDK and the CLI all show the same sentence)."""
+    return str(error.get("msg", "")).removeprefix("Value error, ")

@@ -14,6 +14,7 @@ import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from neocloud import __version__
+from neocloud.schemas.common import rule_message
 from neocloud.sdk.errors import (
     BAD_RESPONSE,
     INVALID_REQUEST,
@@ -79,7 +80,7 @@ def build(model: type[M], **fields: Any) -> M:
         return model.model_validate({k: v for k, v in fields.items() if v is not None})
     except ValidationError as exc:
         errors = [
-            {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+            {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": rule_message(e)}
             for e in exc.errors()
         ]
         first = errors[0]

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from neocloud.schemas.billing import Spend, UsageRecord, UsageSummaryRow
-from neocloud.schemas.common import Page
+from neocloud.schemas.common import Page, rule_message
 from neocloud.schemas.metering import (
     MAX_BATCH,
     UsageEvent,
@@ -166,7 +166,7 @@ def checked_events(events: Sequence[UsageEventIn | Mapping[str, Any]]) -> list[U
         except ValidationError as exc:
             for e in exc.errors():
                 if len(errors) < _MAX_LISTED_ERRORS:
-                    errors.append({"field": event_field(i, e["loc"]), "message": e["msg"]})
+                    errors.append({"field": event_field(i, e["loc"]), "message": rule_message(e)})
     if errors:
         first = errors[0]
         raise NeocloudError(

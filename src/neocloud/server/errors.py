@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from neocloud.schemas.common import rule_message
+
 
 class ApiError(Exception):
     """A failure the caller can act on; services raise it, the app renders it."""
@@ -100,8 +102,7 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = [
             {
                 "field": _field_path(tuple(e.get("loc", ()))),
-                # A rule's own sentence, without pydantic's prefix for raised ValueErrors.
-                "message": str(e.get("msg", "")).removeprefix("Value error, "),
+                "message": rule_message(e),
             }
             for e in exc.errors()
         ]
