@@ -11,21 +11,20 @@ See ../shared/ENGINES.md for the facts this relies on.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
-import venv
 from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
+
+from tests.locked_venv import LockStep, build_locked_venv
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -43,44 +42,9 @@ FAST_HEALTH_CHECKS = {
 }
 
 
-def _lock_digest() -> str:
-    return hashlib.sha256(LOCK.read_bytes()).hexdigest()
-
-
 def build_venv() -> str | None:
     """Build (or reuse) `.venv-ray` from the lock; a reason string when it cannot be had."""
-    marker = VENV / ".lock-sha256"
-    ray = VENV / "bin" / "ray"
-    if marker.exists() and marker.read_text() == _lock_digest() and ray.exists():
-        return None
-    if sys.version_info[:2] != (3, 11):
-        return f"the Ray lock is for Python 3.11, this is {sys.version.split()[0]}"
-    try:
-        venv.EnvBuilder(clear=True, with_pip=True).create(VENV)
-        (VENV / ".gitignore").write_text("*\n")
-        done = subprocess.run(
-            [
-                str(VENV / "bin" / "python"),
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                "--require-hashes",
-                "-r",
-                str(LOCK),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError) as err:
-        return f"could not build the Ray virtualenv {VENV}: {err}"
-    if done.returncode != 0:
-        return f"could not install Ray into {VENV}: {done.stderr.strip()[-2000:]}"
-    marker.write_text(_lock_digest())
-    return None
+    return build_locked_venv("Ray", VENV, VENV / "bin" / "ray", LockStep(LOCK))
 
 
 def _free_port() -> int:

@@ -9,12 +9,9 @@ Missing (no network, no python3.11) is a skip on a laptop and a failure in CI.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
-import sys
-import venv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +19,7 @@ import pytest
 
 from neocloud.billing.focus import COLUMNS, DECIMAL_COLUMNS
 from tests.conftest import skip_or_fail
+from tests.locked_venv import LockStep, build_locked_venv
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -71,37 +69,16 @@ class FocusValidator:
         return done.stdout
 
 
-def _lock_digest() -> str:
-    digest = hashlib.sha256()
-    for lock in LOCKS:
-        digest.update(lock.read_bytes())
-    return digest.hexdigest()
-
-
 def _build() -> str | None:
     """Build (or reuse) the validator's virtualenv; a reason string when it cannot be had."""
-    marker = VENV / ".lock-sha256"
-    python = VENV / "bin" / "python"
-    if marker.exists() and marker.read_text() == _lock_digest() and python.exists():
-        return None
-    if sys.version_info[:2] != (3, 11):
-        # The lock is resolved for 3.11; another interpreter may need other wheels.
-        return f"the focus-validator lock is for Python 3.11, this is {sys.version.split()[0]}"
-    venv.EnvBuilder(clear=True, with_pip=True).create(VENV)
-    # Keep the cache out of git without touching the repository's .gitignore.
-    (VENV / ".gitignore").write_text("*\n")
-    pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
-    steps = [
-        [*pip, "--require-hashes", "-r", str(LOCKS[0])],
+    return build_locked_venv(
+        "focus-validator",
+        VENV,
+        VENV / "bin" / "python",
+        LockStep(LOCKS[0]),
         # Its build backend comes from the hashed lock above, not from an unpinned fetch.
-        [*pip, "--require-hashes", "--no-build-isolation", "-r", str(LOCKS[1])],
-    ]
-    for step in steps:
-        done = subprocess.run(step, capture_output=True, text=True, timeout=900, check=False)
-        if done.returncode != 0:
-            return f"could not install focus-validator: {done.stderr.strip()[-2000:]}"
-    marker.write_text(_lock_digest())
-    return None
+        LockStep(LOCKS[1], ("--no-build-isolation",)),
+    )
 
 
 @pytest.fixture(scope="session")

@@ -9,13 +9,12 @@ generates is ever executed.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
-import sys
-import venv
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.locked_venv import LockStep, build_locked_venv
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -24,43 +23,9 @@ LOCK = HERE / "schemathesis.lock"
 CLI = VENV / "bin" / "schemathesis"
 
 
-def _lock_digest() -> str:
-    return hashlib.sha256(LOCK.read_bytes()).hexdigest()
-
-
 def build_venv() -> str | None:
     """Build (or reuse) `.venv-schemathesis` from the lock; a reason string when it cannot."""
-    marker = VENV / ".lock-sha256"
-    if marker.exists() and marker.read_text() == _lock_digest() and CLI.exists():
-        return None
-    if sys.version_info[:2] != (3, 11):
-        return f"the Schemathesis lock is for Python 3.11, this is {sys.version.split()[0]}"
-    try:
-        venv.EnvBuilder(clear=True, with_pip=True).create(VENV)
-        (VENV / ".gitignore").write_text("*\n")
-        done = subprocess.run(
-            [
-                str(VENV / "bin" / "python"),
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                "--require-hashes",
-                "-r",
-                str(LOCK),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError) as err:
-        return f"could not build the Schemathesis virtualenv {VENV}: {err}"
-    if done.returncode != 0:
-        return f"could not install Schemathesis into {VENV}: {done.stderr.strip()[-2000:]}"
-    marker.write_text(_lock_digest())
-    return None
+    return build_locked_venv("Schemathesis", VENV, CLI, LockStep(LOCK))
 
 
 def unreachable_fleet(port: int) -> str:
