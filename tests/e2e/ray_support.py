@@ -34,6 +34,10 @@ regions:
     clusters:
       - name: rayc
         engine: ray
+        # Ray isolates nothing between tenants; the spot test's external org runs here only
+        # because the operator says so.
+        isolation: none
+        external_without_isolation: allow
         engine_options:
           address: {cluster.address}
           poll_cache_seconds: "0.2"
