@@ -98,14 +98,19 @@ def test_dimensions_billing_would_refuse_are_refused_when_sent(
 
 @pytest.mark.parametrize(
     ("change", "field"),
-    [({"id": "ev\x001"}, "events[0].id"), ({"id": "ev\r\n1"}, "events[0].id")],
-    ids=["nul-in-the-id", "crlf-in-the-id"],
+    [
+        ({"id": "ev\x001"}, "events[0].id"),
+        ({"id": "ev\r\n1"}, "events[0].id"),
+        ({"org": "ac\nme"}, "events[0].org"),
+        ({"project": "p\u202e1"}, "events[0].project"),
+    ],
+    ids=["nul-in-the-id", "crlf-in-the-id", "newline-in-the-org", "bidi-in-the-project"],
 )
 def test_ids_billing_would_refuse_are_refused_when_sent(
     priced: Api, change: dict[str, str], field: str
 ) -> None:
     priced.new_org("acme")
-    r = priced.http.post("/v1/usage/events", json={"events": [_event("acme", 0, **change)]})
+    r = priced.http.post("/v1/usage/events", json={"events": [{**_event("acme", 0), **change}]})
     assert r.status_code == 422, r.text
     assert r.json()["error"]["details"]["field"] == field
 

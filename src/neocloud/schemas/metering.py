@@ -10,6 +10,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from neocloud.billing import meters as rules
 from neocloud.schemas.common import StrictModel
+from neocloud.schemas.strict import Name
 
 MAX_BATCH = 10_000
 # The rules are billing's own (billing.meters): what the API accepts, billing can rate.
@@ -47,8 +48,8 @@ class UsageEventIn(StrictModel):
     """One usage event: the same id (per org) counts once, however often it is sent."""
 
     id: Annotated[str, AfterValidator(rules.require_event_id)]
-    org: str = Field(min_length=1, max_length=63)
-    project: str | None = Field(default=None, max_length=63)
+    org: Name = Field(min_length=1, max_length=63)
+    project: Name | None = Field(default=None, max_length=63)
     meter: MeterName
     # Six decimals is the store's scale: a finer value would be rounded silently, so refuse it.
     value: Annotated[
