@@ -135,38 +135,15 @@ class Sandbox:
     def command(self, program: Sequence[str], args_fd: int) -> list[str]:
         """The command line that runs `program` sandboxed; `args_fd` holds `environment_args`."""
         source = self.work_dir if self.uid is None else self.mount_point
-        bwrap = [
+        bwrap = bwrap_command(
             self.bwrap,
-            "--args",
-            str(args_fd),
-            "--unshare-user",
-            "--disable-userns",
-            "--unshare-pid",
-            "--unshare-ipc",
-            "--unshare-uts",
-            "--unshare-cgroup-try",
-            *([] if self.host_network else ["--unshare-net"]),
-            "--die-with-parent",
-            *_system_mounts(),
-            "--proc",
-            "/proc",
-            "--dev",
-            "/dev",
-            "--tmpfs",
-            "/dev/shm",
-            "--tmpfs",
-            "/tmp",
-            *_device_binds(self.devices),
-            "--bind",
-            source,
-            JOB_DIR,
-            *_working_dir_args(self.working_dir),
-            # The sandbox's own root (a tmpfs holding the mount points) is not for writing.
-            "--remount-ro",
-            "/",
-            "--",
-            *program,
-        ]
+            job_source=source,
+            working_dir=self.working_dir,
+            host_network=self.host_network,
+            device_args=_device_binds(self.devices),
+            program=program,
+            args_fd=args_fd,
+        )
         if self.uid is None:
             return bwrap
         assert self.setpriv is not None and self.unshare is not None
@@ -195,12 +172,65 @@ class Sandbox:
         ]
 
 
-def environment_args(env: Mapping[str, str]) -> bytes:
-    """bwrap's `--args` content giving the sandboxed command exactly `env` (NUL-separated)."""
-    args = ["--clearenv"]
+def bwrap_command(
+    bwrap: str,
+    *,
+    job_source: str,
+    working_dir: str,
+    host_network: bool,
+    device_args: Sequence[str],
+    program: Sequence[str],
+    args_fd: int | None = None,
+    same_machine: bool = True,
+) -> list[str]:
+    """The bwrap command line that runs `program` in a sandbox (the one rule for every engine):
+    `job_source` at /job, `device_args` (bwrap's `--dev-bind`s, or an `--args` giving them)
+    after /dev is made, and bwrap's own arguments first from `args_fd` if given. Unless it runs
+    on this machine (`same_machine`), system directories are bound as whatever they are there."""
+    return [
+        bwrap,
+        *(["--args", str(args_fd)] if args_fd is not None else []),
+        "--unshare-user",
+        "--disable-userns",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        *([] if host_network else ["--unshare-net"]),
+        "--die-with-parent",
+        *_system_mounts(same_machine),
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--tmpfs",
+        "/dev/shm",
+        "--tmpfs",
+        "/tmp",
+        *device_args,
+        "--bind",
+        job_source,
+        JOB_DIR,
+        *_working_dir_args(working_dir),
+        # The sandbox's own root (a tmpfs holding the mount points) is not for writing.
+        "--remount-ro",
+        "/",
+        "--",
+        *program,
+    ]
+
+
+def setenv_args(env: Mapping[str, str]) -> bytes:
+    """bwrap arguments (NUL-separated, for `--args`) that set each variable of `env`."""
+    args: list[str] = []
     for key, value in env.items():
         args += ["--setenv", key, value]
     return b"".join(a.encode("utf-8", "surrogateescape") + b"\0" for a in args)
+
+
+def environment_args(env: Mapping[str, str]) -> bytes:
+    """bwrap's `--args` content giving the sandboxed command exactly `env` (NUL-separated)."""
+    return b"--clearenv\0" + setenv_args(env)
 
 
 def probe_command(setpriv: str | None, bwrap: str, own_network: bool = True) -> list[str]:
@@ -242,11 +272,15 @@ def helper_env() -> dict[str, str]:
     return {"PATH": HELPER_PATH, "LANG": "C.UTF-8"}
 
 
-def _system_mounts() -> list[str]:
-    """Read-only system directories (symlinks kept as symlinks) and the chosen /etc files."""
+def _system_mounts(same_machine: bool = True) -> list[str]:
+    """Read-only system directories (symlinks kept as symlinks when they are this machine's)
+    and the chosen /etc files."""
     args: list[str] = []
     for path in SYSTEM_DIRS:
-        if os.path.islink(path):
+        if not same_machine:
+            # Another machine's /bin may be a directory or a link into /usr: bind what it is.
+            args += ["--ro-bind-try", path, path]
+        elif os.path.islink(path):
             args += ["--symlink", os.readlink(path), path]
         elif os.path.isdir(path):
             args += ["--ro-bind", path, path]
