@@ -50,8 +50,9 @@ def test_slurm_options_are_read_as_given() -> None:
             "slurm",
             "{partiton: gpu}",
             "regions[0].clusters[0].engine_options: unknown option 'partiton' for engine slurm "
-            "(allowed: account, accounting, bin_dir, command_timeout_seconds, conf, create_users, "
-            "on_drain, org_users, partition, poll_cache_seconds, run_as_user, state_dir)",
+            "(allowed: account, accounting, bin_dir, bwrap, command_timeout_seconds, conf, "
+            "create_users, gpu_device_dir, on_drain, org_users, partition, poll_cache_seconds, "
+            "run_as_user, state_dir)",
         ),
         (
             "slurm",
@@ -98,9 +99,9 @@ def test_slurm_options_are_read_as_given() -> None:
             "slurm",
             "{external_network: none}",
             "regions[0].clusters[0].engine_options: unknown option 'external_network' for engine "
-            "slurm (allowed: account, accounting, bin_dir, command_timeout_seconds, conf, "
-            "create_users, on_drain, org_users, partition, poll_cache_seconds, run_as_user, "
-            "state_dir)",
+            "slurm (allowed: account, accounting, bin_dir, bwrap, command_timeout_seconds, conf, "
+            "create_users, gpu_device_dir, on_drain, org_users, partition, poll_cache_seconds, "
+            "run_as_user, state_dir)",
         ),
     ],
 )

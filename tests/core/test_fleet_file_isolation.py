@@ -41,6 +41,7 @@ def _parse(engine: str, *lines: str) -> tuple[list[str], tuple[Isolation, bool] 
         pytest.param("ray", (), Isolation.NONE, False, id="ray-default-none-refuses-external"),
         pytest.param("local", ("isolation: none",), Isolation.NONE, False, id="local-none"),
         pytest.param("slurm", ("isolation: none",), Isolation.NONE, False, id="slurm-none"),
+        pytest.param("slurm", ("isolation: sandbox",), Isolation.SANDBOX, True, id="slurm-sandbox"),
         pytest.param(
             "ray",
             ("isolation: none", "external_without_isolation: allow"),
@@ -71,10 +72,18 @@ def test_declared_or_default_isolation(
     [
         pytest.param(
             "slurm",
-            ("isolation: sandbox",),
-            f"{WHERE}.isolation: engine slurm cannot give sandbox: Slurm runs each org's jobs as "
-            "its own user (user) or gives no isolation (none); a sandbox needs the local engine",
-            id="sandbox-on-slurm",
+            ("isolation: sandbox", "engine_options: {run_as_user: jobs}"),
+            f"{WHERE}.isolation: engine_options.run_as_user runs every org's jobs as one user, "
+            "which keeps no org from another: declare isolation: none, or drop run_as_user so "
+            "that each org gets its own user",
+            id="one-run-as-user-is-no-sandbox-either",
+        ),
+        pytest.param(
+            "slurm",
+            ("isolation: sandbox", "engine_options: {gpu_device_dir: dev}"),
+            f"{WHERE}.engine_options.gpu_device_dir: must be an absolute path, e.g. '/dev', "
+            "got 'dev'",
+            id="sandbox-device-dir-is-absolute",
         ),
         pytest.param(
             "ray",

@@ -63,7 +63,7 @@ class Isolation(StrEnum):
 DEFAULT_ISOLATION = {"local": Isolation.SANDBOX, "slurm": Isolation.USER, "ray": Isolation.NONE}
 DELIVERABLE_ISOLATION = {
     "local": (Isolation.SANDBOX, Isolation.NONE),
-    "slurm": (Isolation.USER, Isolation.NONE),
+    "slurm": (Isolation.SANDBOX, Isolation.USER, Isolation.NONE),
     "ray": (Isolation.NONE,),
 }
 

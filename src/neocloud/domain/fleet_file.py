@@ -55,6 +55,8 @@ ENGINE_OPTIONS: dict[str, dict[str, tuple[re.Pattern[str], str]] | None] = {
             "org=user pairs separated by commas, e.g. 'org_a=alice,org_b=bob'",
         ),
         "create_users": (re.compile(r"^(on|off)$"), "on or off"),
+        "bwrap": (_ABSOLUTE_PATH, "an absolute path to bwrap on the compute nodes"),
+        "gpu_device_dir": (_ABSOLUTE_PATH, "an absolute path, e.g. '/dev'"),
         **_ON_DRAIN,
     },
     "ray": {
@@ -115,8 +117,9 @@ _EXTERNAL_CHOICES = ("allow", "refuse")
 _ISOLATION_FIX = {
     "local": "the local engine gives sandbox (each org's own user and namespaces) or none",
     "slurm": (
-        "Slurm runs each org's jobs as its own user (user) or gives no isolation (none); "
-        "a sandbox needs the local engine"
+        "Slurm runs each org's jobs as its own user (user), also in a bubblewrap sandbox "
+        "(sandbox: bubblewrap must be installed on every compute node), or gives no isolation "
+        "(none)"
     ),
     "ray": (
         "Ray runs every job as the Ray worker's own user: declare none, and set "
@@ -490,7 +493,11 @@ class _FleetReader:
                 _join(path, "engine_options.run_as_user"),
                 "must be an unprivileged user, never root",
             )
-        if isolation is Isolation.USER and options and "run_as_user" in options:
+        if (
+            isolation in (Isolation.USER, Isolation.SANDBOX)
+            and options
+            and "run_as_user" in options
+        ):
             self.add(
                 _join(path, "isolation"),
                 "engine_options.run_as_user runs every org's jobs as one user, which keeps no "

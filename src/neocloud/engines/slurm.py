@@ -15,7 +15,10 @@
   `tenant_users`, or `org_users` in the engine options), or as the one `run_as_user` of a
   cluster declared `isolation: none`. The attempt directory is the control plane's and the
   org's group may only enter it; its `run/` is the org user's (see `slurm_attempt`), so no
-  other org's job can list, read or change either.
+  other org's job can list, read or change either. Under `isolation: sandbox` each rank also
+  runs in bubblewrap on its node (see `slurm_script`): it sees only `run/work/` (at /job), its
+  own GPUs' device files and processes, and a /tmp of its own; the records usage is computed
+  from stay outside, beyond its reach.
 
 Slurm chooses which GPU indices of a node a job gets: they are read back from `squeue`'s
 `gres_detail` and reported in `EngineStatus.placement`.
@@ -52,12 +55,14 @@ from neocloud.engines.base import (
 )
 from neocloud.engines.log_chunks import check_window, chunk_of_file
 from neocloud.engines.placement import check_id, check_placement
+from neocloud.engines.sandbox import setenv_args
 from neocloud.engines.slurm_attempt import (
     SPEC,
     SUBMITTED,
     AttemptFacts,
     KillOrder,
     utc,
+    write_bytes_atomic,
     write_kill_order,
     write_text_atomic,
 )
@@ -159,10 +164,25 @@ class SlurmEngine:
             if found is not None:
                 return self._handle(spec.job_id, spec.attempt, found)
         else:
-            _prepare(attempt_dir, who, workdir)
+            _prepare(attempt_dir, who, workdir, self.options.sandbox)
             jsonfiles.write_json_atomic(attempt_dir / SPEC, identity)
+        sandbox = None
+        if self.options.sandbox:
+            sandbox = script.RankSandbox(
+                str(self.options.bwrap), str(self.options.gpu_device_dir), workdir
+            )
+            env = script.job_env(spec, len(spec.placement), script.gpus_per_node(spec))
+            # Readable by the org's user (its script hands it to bwrap), by no other.
+            env_args = attempt_dir / script.ENV_ARGS
+            write_bytes_atomic(env_args, setenv_args(env), mode=0o640)
+            os.chown(env_args, os.geteuid(), who.gid)
         text = script.batch_script(
-            spec, str(attempt_dir), gpu_type, self.cli.path("srun"), self.cli.path("scancel")
+            spec,
+            str(attempt_dir),
+            gpu_type,
+            self.cli.path("srun"),
+            self.cli.path("scancel"),
+            sandbox,
         )
         write_text_atomic(attempt_dir / script.SCRIPT, text, mode=0o700)
         out = self.cli.run("sbatch", *self._sbatch_args(spec, attempt_dir, gpu_type, who, workdir))
@@ -220,7 +240,8 @@ class SlurmEngine:
             f"--gid={who.gid}",
             f"--output={attempt_dir / script.RUN / script.OUTPUT}",
             "--open-mode=append",
-            f"--chdir={attempt_dir / script.RUN / workdir}",
+            # Sandboxed, the script stays in run/ and the job starts in /job/<workdir>.
+            f"--chdir={attempt_dir / script.RUN / ('' if self.options.sandbox else workdir)}",
         ]
         if self.options.partition:
             args.append(f"--partition={self.options.partition}")
@@ -508,9 +529,10 @@ class SlurmEngine:
         return parts[0], int(parts[1]), parts[2]
 
 
-def _prepare(attempt_dir: Path, who: TenantIdentity, workdir: str) -> None:
+def _prepare(attempt_dir: Path, who: TenantIdentity, workdir: str, sandbox: bool) -> None:
     """A new attempt's directories: the control plane's attempt directory, which only the
-    org's group may enter, and in it the job's own `run/` (and its working directory)."""
+    org's group may enter, and in it the job's own `run/` (and its working directory, under
+    `run/work/`, the sandbox's /job, if sandboxed)."""
     job_dir = attempt_dir.parent
     job_dir.mkdir(exist_ok=True, mode=_TRAVERSE)
     os.chmod(job_dir, _TRAVERSE)
@@ -523,9 +545,10 @@ def _prepare(attempt_dir: Path, who: TenantIdentity, workdir: str) -> None:
     run.mkdir(exist_ok=True, mode=_RUN)
     os.lchown(run, who.uid, who.gid)
     os.chmod(run, _RUN)
-    if fresh and workdir:
+    parts = ([script.WORK] if sandbox else []) + (workdir.split("/") if workdir else [])
+    if fresh:
         path = run
-        for part in workdir.split("/"):
+        for part in parts:
             path = path / part
             path.mkdir(mode=_RUN)
             os.lchown(path, who.uid, who.gid)

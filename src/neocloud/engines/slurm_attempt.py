@@ -4,6 +4,8 @@
 holds `spec.json`, `submitted.json`, `job.sh` and `kill_at` (written by the engine; the job may
 read `kill_at`, and change none of them). Its `run/` belongs to the org's user (0700): the job's
 own directory, where its batch script writes `output.log`, `started`, `heartbeat` and `exit`.
+Under a sandbox the job itself sees only `run/work/`, and the attempt directory also holds
+`env.args` (its environment, for bwrap; group the org's, 0640).
 No other org's user can enter either.
 """
 
@@ -103,10 +105,15 @@ def write_kill_order(attempt_dir: Path, order: KillOrder) -> None:
 
 def write_text_atomic(path: Path, text: str, mode: int = 0o600) -> None:
     """Write a file so that readers see the old one or the whole new one."""
+    write_bytes_atomic(path, text.encode("utf-8"), mode)
+
+
+def write_bytes_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Write a file so that readers see the old one or the whole new one."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:

@@ -15,6 +15,8 @@ ACCOUNTING = ("auto", "on", "off")
 _ORG_USERS = re.compile(r"^[A-Za-z0-9_.-]+=[a-z_][a-z0-9_-]*(,[A-Za-z0-9_.-]+=[a-z_][a-z0-9_-]*)*$")
 DEFAULT_COMMAND_TIMEOUT_SECONDS = 20.0
 DEFAULT_POLL_CACHE_SECONDS = 0.5
+DEFAULT_BWRAP = Path("/usr/bin/bwrap")
+DEFAULT_GPU_DEVICE_DIR = Path("/dev")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +42,18 @@ class SlurmOptions:
     run_as_user: str | None = None
     org_users: Mapping[str, str] = field(default_factory=dict)
     create_users: bool = True
+    # Whether each rank runs in a bubblewrap sandbox on its compute node (`isolation: sandbox`),
+    # with bwrap at `bwrap` there and the GPUs' device files (nvidia<index>) in `gpu_device_dir`.
+    sandbox: bool = False
+    bwrap: Path = DEFAULT_BWRAP
+    gpu_device_dir: Path = DEFAULT_GPU_DEVICE_DIR
 
     @classmethod
     def from_engine_options(
-        cls, options: Mapping[str, str], default_state_dir: Path
+        cls, options: Mapping[str, str], default_state_dir: Path, isolation: str = "user"
     ) -> SlurmOptions:
-        """Read `engine_options`; a bad value raises EngineConfigError naming the option."""
+        """Read `engine_options` (and the cluster's isolation level); a bad value raises
+        EngineConfigError naming the option."""
 
         accounting = options.get("accounting", "auto")
         if accounting not in ACCOUNTING:
@@ -54,7 +62,7 @@ class SlurmOptions:
                 f"got {accounting!r}"
             )
         paths = {}
-        for key in ("state_dir", "bin_dir", "conf"):
+        for key in ("state_dir", "bin_dir", "conf", "bwrap", "gpu_device_dir"):
             text = options.get(key)
             if text is not None and not Path(text).is_absolute():
                 raise EngineConfigError(f"engine_options.{key}: must be an absolute path")
@@ -75,6 +83,9 @@ class SlurmOptions:
             run_as_user=options.get("run_as_user"),
             org_users=dict(pair.split("=", 1) for pair in org_users.split(",") if pair),
             create_users=create == "on",
+            sandbox=isolation == "sandbox",
+            bwrap=paths["bwrap"] or DEFAULT_BWRAP,
+            gpu_device_dir=paths["gpu_device_dir"] or DEFAULT_GPU_DEVICE_DIR,
             bin_dir=paths["bin_dir"],
             conf=paths["conf"],
             partition=options.get("partition"),

@@ -31,7 +31,9 @@ def _slurm(cluster: Cluster, nodes: Sequence[EngineNode], data_dir: Path) -> Eng
     from neocloud.engines.slurm_options import SlurmOptions
 
     default_dir = data_dir / "engine" / "slurm" / cluster.name
-    options = SlurmOptions.from_engine_options(cluster.engine_options, default_dir)
+    options = SlurmOptions.from_engine_options(
+        cluster.engine_options, default_dir, isolation=cluster.isolates.value
+    )
     return SlurmEngine(cluster.name, options, nodes)
 
 
