@@ -15,7 +15,7 @@ import pytest
 
 from neocloud.domain.jobs import Tier
 from neocloud.scheduler import PendingJob, WaitReason, schedule
-from neocloud.scheduler.timeline import Plan, Timeline
+from neocloud.scheduler.placement.timeline import Plan, Timeline
 from tests.core.test_scheduler_support import job, node, running, snapshot, started, wait_of, waits
 
 INTERNAL = Tier.INTERNAL

@@ -13,7 +13,7 @@ import pytest
 
 from neocloud.domain.jobs import Tier
 from neocloud.scheduler import WaitReason, schedule
-from neocloud.scheduler.fairshare import accrue, decay, decayed_gpu_seconds, org_ranks
+from neocloud.scheduler.admission.fairshare import accrue, decay, decayed_gpu_seconds, org_ranks
 from neocloud.scheduler.state import Scheduler
 from tests.core.test_scheduler_support import job, node, running, snapshot, started, wait_of
 

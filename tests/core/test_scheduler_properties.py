@@ -37,7 +37,7 @@ from neocloud.scheduler import (
     SchedulingResult,
     schedule,
 )
-from neocloud.scheduler.reasons import REASON_KIND
+from neocloud.scheduler.explanation.reasons import REASON_KIND
 from neocloud.scheduler.state import Scheduler
 
 GPU_TYPES = ("h100", "a100")

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from neocloud.domain.jobs import PriorityClass, Resources, Tier
 from neocloud.domain.tenancy import OrgKind
 from neocloud.scheduler import PendingJob, SchedulerInput
-from neocloud.scheduler.books import Book
-from neocloud.scheduler.limits import Limits, Verdict
-from neocloud.scheduler.ranges import Ranges, Watch
+from neocloud.scheduler.admission.books import Book
+from neocloud.scheduler.admission.limits import LimitCheck, Limits
+from neocloud.scheduler.admission.ranges import Ranges, Watch
 
 INTERNAL_ORGS = ("acme", "beta")
 EXTERNAL_ORGS = ("globex", "initech")
@@ -43,7 +43,7 @@ class Work:
     gpus: int
 
 
-def kind_of(verdict: Verdict) -> tuple[object, ...]:
+def kind_of(verdict: LimitCheck) -> tuple[object, ...]:
     """What a pass acts on: the blocking limit, whether preemption may lift it, the rights."""
     short = verdict.shortfall
     return (

@@ -16,9 +16,9 @@ import pytest
 
 from neocloud.domain.jobs import Tier
 from neocloud.scheduler import NodeState, PendingJob, RunningJob, WaitReason
-from neocloud.scheduler.limits import Limits, Verdict
+from neocloud.scheduler.admission.limits import LimitCheck, Limits
+from neocloud.scheduler.admission.typepass import TypePass
 from neocloud.scheduler.state import Scheduler
-from neocloud.scheduler.typepass import TypePass
 from tests.core.test_scheduler_support import job, node, running, snapshot, started, waits
 
 INTERNAL, RESERVED, ON_DEMAND = Tier.INTERNAL, Tier.RESERVED, Tier.ON_DEMAND
@@ -38,7 +38,7 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> Iterator[Seen]:
     record = Seen()
     check, decide = Limits.check, TypePass._decide
 
-    def spy_check(self: Limits, pending: PendingJob) -> Verdict:
+    def spy_check(self: Limits, pending: PendingJob) -> LimitCheck:
         record.read.add(pending.id)
         return check(self, pending)
 

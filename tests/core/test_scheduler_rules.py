@@ -22,7 +22,7 @@ from neocloud.scheduler import (
     WaitReason,
     schedule,
 )
-from neocloud.scheduler.ordering import admission_key, admission_order
+from neocloud.scheduler.admission.ordering import admission_key, admission_order
 from tests.core.test_scheduler_support import (
     job,
     node,

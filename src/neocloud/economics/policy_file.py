@@ -28,7 +28,7 @@ from neocloud.economics.whatif_policy import (
     GpuTypePolicy,
     SellingPolicy,
 )
-from neocloud.scheduler.limits import sellable_gpus
+from neocloud.scheduler.admission.limits import sellable_gpus
 
 TOP_KEYS = ("currency", "start", "spot_grace_s", "tiers", "gpu_types", "contracts", "sweep")
 GPU_TYPE_KEYS = ("sellable_cap", "prices")

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from neocloud.scheduler.fairshare import accrue, org_ranks, share
+from neocloud.scheduler.admission.fairshare import accrue, org_ranks, share
+from neocloud.scheduler.admission.passstate import Decisions
+from neocloud.scheduler.admission.typepass import TypePass
 from neocloud.scheduler.model import (
     NodeState,
     PendingJob,
@@ -32,8 +34,6 @@ from neocloud.scheduler.model import (
     SchedulingResult,
     Wait,
 )
-from neocloud.scheduler.passstate import Decisions
-from neocloud.scheduler.typepass import TypePass
 from neocloud.scheduler.world import World
 
 TOTAL = "total"

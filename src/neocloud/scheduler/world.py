@@ -3,19 +3,19 @@
 Everything here is bookkeeping that must stay consistent: a start takes GPUs, counts against
 the limits and becomes a possible victim; a preemption marks a victim exiting (it keeps its GPUs
 but no longer counts in the future, and no longer frees GPUs in the timeline); a release frees
-GPUs. Which decisions to take is `typepass`'s business.
+GPUs. Which decisions to take is the business of `admission.typepass`; the state of one
+GPU type is `typestate.TypeState`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
-from neocloud.domain.jobs import Resources, Tier
+from neocloud.domain.jobs import Tier
 from neocloud.domain.tenancy import OrgKind
-from neocloud.scheduler.feasibility import unsatisfiable_for
-from neocloud.scheduler.groups import Group, GroupKey, group_key
-from neocloud.scheduler.limits import Limits, Verdict
+from neocloud.scheduler.admission.groups import Group, group_key
+from neocloud.scheduler.admission.limits import LimitCheck, Limits
 from neocloud.scheduler.model import (
     GpuSlot,
     NodeState,
@@ -25,62 +25,9 @@ from neocloud.scheduler.model import (
     Start,
     WaitReason,
 )
-from neocloud.scheduler.nodes import TypeNodes
-from neocloud.scheduler.preemption import Candidates, Held
-from neocloud.scheduler.reasons import Blocked
-from neocloud.scheduler.timeline import Plan
-
-
-@dataclass(slots=True)
-class TypeState:
-    """Everything about one GPU type: its nodes, its pending groups, its pass results."""
-
-    name: str
-    nodes: TypeNodes
-    candidates: Candidates = field(default_factory=Candidates)
-    groups: dict[GroupKey, Group] = field(default_factory=dict)
-    # Pending jobs of this type with preempted victims still exiting for them.
-    promised: dict[str, PendingJob] = field(default_factory=dict)
-    # Promised jobs whose GPUs are counted in the limits' future (re-counted every pass).
-    counted: dict[str, PendingJob] = field(default_factory=dict)
-    # Something changed that could change a decision: the next step re-examines the type.
-    dirty: bool = True
-    plan: Plan | None = None
-    holder: str | None = None
-    # Admission key of the job that took (or tried to take) the reservation in the last pass.
-    hold_key: tuple[int | str, ...] | None = None
-    # Jobs submitted since the last pass: decided alone if nothing else can change.
-    arrivals: list[PendingJob] = field(default_factory=list)
-    # Groups by the admission key of their first job, kept between passes; groups whose
-    # first job may have changed since, and the org ranks the keys were made with.
-    order: list[tuple[tuple[int | str, ...], Group]] = field(default_factory=list)
-    stale: dict[int, Group] = field(default_factory=dict)
-    order_ranks: dict[str, int] | None = None
-    # Nodes with GPUs set aside in the last pass.
-    aside: set[int] = field(default_factory=set)
-    # Waits decided job by job in the last pass (promised jobs, the reservation holder).
-    individual: dict[str, Blocked] = field(default_factory=dict)
-    unsatisfiable: dict[tuple[int, int, bool], str | None] = field(default_factory=dict)
-    # Largest GPUs per node among jobs waiting for capacity in the last pass.
-    largest_need: int = 0
-    # GPUs of running spot work not yet preempted.
-    spot_gpus: int = 0
-
-    def unsatisfiable_reason(self, g: int, k: int, external: bool = False) -> str | None:
-        """Why g × k of this type can never be placed (cached until nodes change); for
-        external work, on the nodes open to it."""
-        key = (g, k, external and bool(self.nodes.closed))
-        if key not in self.unsatisfiable:
-            nodes = self.nodes
-            closed = set(nodes.closed) if key[2] else set()
-            capacities = [
-                c
-                for i, (c, ok) in enumerate(zip(nodes.capacity, nodes.schedulable, strict=True))
-                if ok and i not in closed
-            ]
-            resources = Resources(self.name, g, k)
-            self.unsatisfiable[key] = unsatisfiable_for(resources, capacities)
-        return self.unsatisfiable[key]
+from neocloud.scheduler.placement.nodes import TypeNodes
+from neocloud.scheduler.preemption.victims import Held
+from neocloud.scheduler.typestate import TypeState
 
 
 class World:
@@ -310,7 +257,7 @@ class World:
             future=True,
         )
 
-    def judge(self, group: Group, job: PendingJob) -> Verdict:
+    def judge(self, group: Group, job: PendingJob) -> LimitCheck:
         """The limits' verdict on a group (by its first job), watched while it holds."""
         limits = self.limits
         verdict = group.verdict = limits.check(job)

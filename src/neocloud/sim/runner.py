@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from neocloud.domain.fleet_file import parse_fleet
 from neocloud.domain.jobs import DEFAULT_GRACE_SECONDS, Tier
-from neocloud.scheduler.limits import sellable_fraction
+from neocloud.scheduler.admission.limits import sellable_fraction
 from neocloud.scheduler.state import Scheduler
 from neocloud.sim.metrics import SimMetrics, summarize
 from neocloud.sim.problems import InputError, InputProblem

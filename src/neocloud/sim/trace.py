@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from neocloud.domain.fleet import Fleet
 from neocloud.domain.jobs import PriorityClass, Resources, Tier
 from neocloud.domain.tenancy import OrgKind
-from neocloud.scheduler.feasibility import unsatisfiable_reason
+from neocloud.scheduler.placement.feasibility import unsatisfiable_reason
 from neocloud.scheduler.model import NodeState
 from neocloud.sim.problems import InputProblem
 

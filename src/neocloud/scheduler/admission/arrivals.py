@@ -7,11 +7,11 @@ reservation, without taking anything. Otherwise the caller runs a full pass.
 
 from __future__ import annotations
 
-from neocloud.scheduler.explaining import Explaining
-from neocloud.scheduler.groups import Group
+from neocloud.scheduler.admission.groups import Group
+from neocloud.scheduler.admission.ordering import admission_key
+from neocloud.scheduler.explanation.explaining import Explaining
+from neocloud.scheduler.explanation.reasons import Blocked, blocked
 from neocloud.scheduler.model import PendingJob, Wait, WaitReason
-from neocloud.scheduler.ordering import admission_key
-from neocloud.scheduler.reasons import Blocked, blocked
 
 
 class Arrivals(Explaining):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from neocloud.scheduler.index import CountIndex, NodeIndex
 from neocloud.scheduler.model import NodeState
-from neocloud.scheduler.timeline import Timeline
+from neocloud.scheduler.placement.index import CountIndex, NodeIndex
+from neocloud.scheduler.placement.timeline import Timeline
 
 
 def canonical_key(node: NodeState) -> tuple[int, str, str]:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from functools import partial
 
 from neocloud.domain.tenancy import OrgKind
-from neocloud.scheduler import explain
+from neocloud.scheduler.admission.passstate import PassState
+from neocloud.scheduler.explanation import sentences
+from neocloud.scheduler.explanation.reasons import Blocked
 from neocloud.scheduler.model import PendingJob, WaitReason
-from neocloud.scheduler.passstate import PassState
-from neocloud.scheduler.reasons import Blocked
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,5 +82,5 @@ class Isolating(PassState):
 
     def _isolation(self, job: PendingJob, *, free: bool) -> Blocked:
         clusters = self._nodes.closed_clusters
-        sentence = partial(explain.isolation_message, job.resources, clusters, free)
+        sentence = partial(sentences.isolation_message, job.resources, clusters, free)
         return Blocked(WaitReason.ISOLATION, sentence)

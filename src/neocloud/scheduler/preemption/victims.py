@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from neocloud.domain.jobs import Tier
-from neocloud.scheduler.limits import Shortfall
+from neocloud.scheduler.admission.limits import Shortfall
+from neocloud.scheduler.admission.ordering import class_rank
 from neocloud.scheduler.model import RunningJob
-from neocloud.scheduler.ordering import class_rank
 
 VictimKey = tuple[int, int, int, str]
 # Rules recorded on a preemption.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from neocloud.scheduler.limits import Sentence
+from neocloud.scheduler.admission.limits import Sentence
 from neocloud.scheduler.model import Wait, WaitReason
 
 GPUS = "gpus"

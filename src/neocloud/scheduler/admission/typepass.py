@@ -28,15 +28,15 @@ from functools import partial
 
 from neocloud.domain.jobs import Tier
 from neocloud.domain.tenancy import OrgKind
-from neocloud.scheduler import explain
-from neocloud.scheduler.announcing import Announcing
-from neocloud.scheduler.arrivals import Arrivals
-from neocloud.scheduler.groups import Group
+from neocloud.scheduler.admission.arrivals import Arrivals
+from neocloud.scheduler.admission.groups import Group
+from neocloud.scheduler.admission.ordering import admission_key
+from neocloud.scheduler.explanation import sentences
+from neocloud.scheduler.explanation.announcing import Announcing
+from neocloud.scheduler.explanation.reasons import GPUS, REASON_KIND, Blocked
 from neocloud.scheduler.model import PendingJob, Preempt, WaitReason
-from neocloud.scheduler.ordering import admission_key
-from neocloud.scheduler.preemption import Held, reclaim_rule
-from neocloud.scheduler.reasons import GPUS, REASON_KIND, Blocked
-from neocloud.scheduler.reclaim import Reclaimed, choose, place_with
+from neocloud.scheduler.preemption.reclaim import Reclaimed, choose, place_with
+from neocloud.scheduler.preemption.victims import Held, reclaim_rule
 
 INTERNAL = OrgKind.INTERNAL
 # (tier rank, 1 if the job would borrow quota, rest of the admission key), tie-breaker, group,
@@ -401,5 +401,5 @@ class TypePass(Arrivals, Announcing):
         gpus = sum(v.gpus for v in victims)
         spot = sum(1 for v in victims if v.job.tier is Tier.SPOT)
         kind = "spot" if spot == len(victims) else "borrowed" if spot == 0 else "spot and borrowed"
-        sentence = partial(explain.preempting_message, len(victims), gpus, state.name, kind)
+        sentence = partial(sentences.preempting_message, len(victims), gpus, state.name, kind)
         self._wait(job, Blocked(WaitReason.PREEMPTING, sentence))

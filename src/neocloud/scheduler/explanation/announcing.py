@@ -9,10 +9,10 @@ read with `Scheduler.wait_of`.
 
 from __future__ import annotations
 
-from neocloud.scheduler.groups import Group
+from neocloud.scheduler.admission.groups import Group
+from neocloud.scheduler.admission.passstate import PassState
+from neocloud.scheduler.explanation.reasons import REASON_KIND, Blocked
 from neocloud.scheduler.model import Wait, WaitReason
-from neocloud.scheduler.passstate import PassState
-from neocloud.scheduler.reasons import REASON_KIND, Blocked
 
 
 class Announcing(PassState):

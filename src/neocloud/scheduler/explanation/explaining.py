@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from functools import partial
 
-from neocloud.scheduler import explain
-from neocloud.scheduler.isolating import Isolating
-from neocloud.scheduler.limits import LimitBlock
+from neocloud.scheduler.admission.limits import LimitBlock
+from neocloud.scheduler.explanation import sentences
+from neocloud.scheduler.explanation.reasons import Blocked
 from neocloud.scheduler.model import PendingJob, WaitReason
-from neocloud.scheduler.reasons import Blocked
+from neocloud.scheduler.placement.isolation import Isolating
 
 
 class Explaining(Isolating):
@@ -26,12 +26,12 @@ class Explaining(Isolating):
         plan, holder = reservation.plan, reservation.holder
         if plan is not None and holder is not None and reservation.fits_lifted(g, k):
             sentence = partial(
-                explain.delay_message, holder.id, plan.start - self._now, job.max_runtime_seconds
+                sentences.delay_message, holder.id, plan.start - self._now, job.max_runtime_seconds
             )
             return Blocked(WaitReason.PLANNED_START, sentence, gpus=True, delay=True)
         if self._aside_for and self._nodes.free_view.at_least(g) >= k:
             holders = tuple(sorted(self._aside_for))
-            sentence = partial(explain.priority_message, self._state.name, holders)
+            sentence = partial(sentences.priority_message, self._state.name, holders)
             return Blocked(WaitReason.PRIORITY, sentence, gpus=True)
         if may_hold and not reservation.tried:
             self._hold_key = self._key
@@ -39,7 +39,7 @@ class Explaining(Isolating):
             if reservation.hold(job):
                 assert reservation.plan is not None
                 sentence = partial(
-                    explain.planned_message,
+                    sentences.planned_message,
                     job.resources,
                     largest,
                     fitting,
@@ -64,7 +64,7 @@ class Explaining(Isolating):
         ):
             shares = self._shares
             sentence = partial(
-                explain.fair_share_message,
+                sentences.fair_share_message,
                 job.org,
                 shares.get(job.org, 0.0),
                 ahead,
@@ -74,7 +74,7 @@ class Explaining(Isolating):
             return Blocked(WaitReason.FAIR_SHARE, sentence, gpus=True)
         index = self._index
         sentence = partial(
-            explain.capacity_message, job.resources, index.largest(), index.nodes_with(g)
+            sentences.capacity_message, job.resources, index.largest(), index.nodes_with(g)
         )
         return Blocked(WaitReason.CAPACITY, sentence, gpus=True)
 

@@ -13,13 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from neocloud.domain.jobs import Tier
-from neocloud.scheduler.groups import Group, GroupKey
+from neocloud.scheduler.admission.groups import Group, GroupKey
+from neocloud.scheduler.admission.ordering import admission_key
+from neocloud.scheduler.explanation.reasons import GPUS, REASON_KIND, Blocked
 from neocloud.scheduler.model import PendingJob, Preempt, Start, Wait
-from neocloud.scheduler.ordering import admission_key
-from neocloud.scheduler.reasons import GPUS, REASON_KIND, Blocked
-from neocloud.scheduler.reclaim import Reclaimer
-from neocloud.scheduler.reservation import Reservation
-from neocloud.scheduler.world import TypeState, World
+from neocloud.scheduler.placement.reservation import Reservation
+from neocloud.scheduler.preemption.reclaim import Reclaimer
+from neocloud.scheduler.typestate import TypeState
+from neocloud.scheduler.world import World
 
 EntryKey = tuple[int | str, ...]
 

@@ -32,10 +32,10 @@ from functools import partial
 
 from neocloud.domain.jobs import PriorityClass, Tier
 from neocloud.domain.tenancy import OrgKind
-from neocloud.scheduler import explain
-from neocloud.scheduler.books import Book
+from neocloud.scheduler.admission.books import Book
+from neocloud.scheduler.admission.ranges import Gauge, Ranges, Reading, SumTerm, Watch
+from neocloud.scheduler.explanation import sentences
 from neocloud.scheduler.model import PendingJob, SchedulerInput, WaitReason
-from neocloud.scheduler.ranges import Gauge, Ranges, Reading, SumTerm, Watch
 
 DEFAULT_SELLABLE_FRACTION = Decimal(1)
 # Classes that may reclaim quota their org lent (no class counts as research); batch waits.
@@ -96,9 +96,10 @@ class Shortfall:
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
-    """What the limits say about a job: may it start, what release would make it fit, and
-    which work it may take GPUs from (spot; internal work held above its org's quota).
+class LimitCheck:
+    """The outcome of checking a job against every limit (its verdict, in the prose of this
+    package): may it start, what release would make it fit, and which work it may take GPUs
+    from (spot; internal work held above its org's quota).
 
     `ranges`: the holdings inside which the verdict keeps its kind (see `ranges`); None when
     it may not be reused at all (it blocks but may reclaim: how much to reclaim moves with
@@ -254,9 +255,9 @@ class Limits:
         held = max(self._now.org.get(key, 0), self._future.org.get(key, 0))
         return held + job.resources.total_gpus > self._quotas.get(key, 0)
 
-    def check(self, job: PendingJob) -> Verdict:
+    def check(self, job: PendingJob) -> LimitCheck:
         """May `job` start now under every limit; if not, can releasing GPUs make it fit?"""
-        checks = _Check(job)
+        checks = _CheckBuilder(job)
         if job.org_kind is OrgKind.INTERNAL:
             self._check_internal(job, checks)
         elif (job.org, job.resources.gpu_type) in self._quotas:
@@ -265,17 +266,17 @@ class Limits:
             self._check_contract(job, checks)
         if job.tier.external:
             self._check_cap(job, checks)
-        return checks.verdict()
+        return checks.build()
 
     # -- the rules -------------------------------------------------------------------------
-    def _check_internal(self, job: PendingJob, checks: _Check) -> None:
+    def _check_internal(self, job: PendingJob, checks: _CheckBuilder) -> None:
         gpu_type, need, org = job.resources.gpu_type, job.resources.total_gpus, job.org
         key = (org, gpu_type)
         quota, limit = self._quotas.get(key), self._borrow.get(key, 0)
         held_now, held_future = self._now.org.get(key, 0), self._future.org.get(key, 0)
         held = max(held_now, held_future)
         if quota is None and limit <= 0:
-            sentence = partial(explain.quota_message, org, gpu_type, held_now, 0, None, need)
+            sentence = partial(sentences.quota_message, org, gpu_type, held_now, 0, None, need)
             checks.fail(LimitBlock(WaitReason.QUOTA, sentence), resolvable=False)
             return
         quota = quota or 0
@@ -286,12 +287,12 @@ class Limits:
             if limit <= 0:
                 promised = held - held_now
                 sentence = partial(
-                    explain.quota_message, org, gpu_type, held_now, promised, quota, need
+                    sentences.quota_message, org, gpu_type, held_now, promised, quota, need
                 )
                 block = LimitBlock(WaitReason.QUOTA, sentence)
             else:
                 sentence = partial(
-                    explain.borrow_limit_message, org, gpu_type, held, quota, limit, need
+                    sentences.borrow_limit_message, org, gpu_type, held, quota, limit, need
                 )
                 block = LimitBlock(WaitReason.BORROW_LIMIT, sentence)
             resolvable = not ranges.above(org_future, quota + limit - need)
@@ -311,18 +312,18 @@ class Limits:
         short_met = not ranges.above(cohort_future, cohort - need)
         if within:
             reclaims = job.priority_class in RECLAIMING_CLASSES
-            sentence = partial(explain.lent_message, org, gpu_type, held, quota, everyone, cohort)
+            sentence = partial(sentences.lent_message, org, gpu_type, held, quota, everyone, cohort)
             checks.fail(LimitBlock(WaitReason.QUOTA, sentence), resolvable=reclaims or short_met)
             checks.cohort_gpus = short
             checks.reclaims_borrowed = reclaims
         else:
             borrow = held + need - quota
             sentence = partial(
-                explain.cohort_message, org, gpu_type, borrow, quota, everyone, cohort
+                sentences.cohort_message, org, gpu_type, borrow, quota, everyone, cohort
             )
             checks.fail(LimitBlock(WaitReason.BORROW_LIMIT, sentence), resolvable=short_met)
 
-    def _check_external_quota(self, job: PendingJob, checks: _Check) -> None:
+    def _check_external_quota(self, job: PendingJob, checks: _CheckBuilder) -> None:
         gpu_type, need, org = job.resources.gpu_type, job.resources.total_gpus, job.org
         key = (org, gpu_type)
         quota = self._quotas[key]
@@ -332,12 +333,12 @@ class Limits:
         org_future: Reading = ((FUTURE, "org", gpu_type, org), held_future)
         if checks.ranges.max_above(org_now, org_future, quota - need):
             sentence = partial(
-                explain.quota_message, org, gpu_type, held_now, held - held_now, quota, need
+                sentences.quota_message, org, gpu_type, held_now, held - held_now, quota, need
             )
             checks.fail(LimitBlock(WaitReason.QUOTA, sentence), resolvable=True)
         checks.org_gpus = held_future + need - quota
 
-    def _check_contract(self, job: PendingJob, checks: _Check) -> None:
+    def _check_contract(self, job: PendingJob, checks: _CheckBuilder) -> None:
         gpu_type, need, org = job.resources.gpu_type, job.resources.total_gpus, job.org
         key = (org, gpu_type)
         contract = self._contracts.get(key, 0)
@@ -346,10 +347,10 @@ class Limits:
         reserved_now: Reading = ((NOW, "reserved", gpu_type, org), held_now)
         reserved_future: Reading = ((FUTURE, "reserved", gpu_type, org), held_future)
         if checks.ranges.max_above(reserved_now, reserved_future, contract - need):
-            sentence = partial(explain.contract_message, org, gpu_type, held, contract, need)
+            sentence = partial(sentences.contract_message, org, gpu_type, held, contract, need)
             checks.fail(LimitBlock(WaitReason.CONTRACT, sentence), resolvable=False)
 
-    def _check_cap(self, job: PendingJob, checks: _Check) -> None:
+    def _check_cap(self, job: PendingJob, checks: _CheckBuilder) -> None:
         gpu_type, need, tier, org = (
             job.resources.gpu_type,
             job.resources.total_gpus,
@@ -366,7 +367,7 @@ class Limits:
         )
         if self._over_cap(checks.ranges, books, gpu_type, tier, org, need, cap):
             sentence = partial(
-                explain.cap_message,
+                sentences.cap_message,
                 gpu_type,
                 before_now,
                 self._now.external(gpu_type),
@@ -467,8 +468,9 @@ class Limits:
         return self._fractions.get(gpu_type, DEFAULT_SELLABLE_FRACTION)
 
 
-class _Check:
-    """Collects the outcome of the rules for one job: the first block wins the sentence."""
+class _CheckBuilder:
+    """Collects the outcome of the rules for one job into a `LimitCheck`: the first block wins
+    the sentence."""
 
     __slots__ = (
         "block",
@@ -494,11 +496,13 @@ class _Check:
         self.ranges = Ranges()
 
     def fail(self, block: LimitBlock, *, resolvable: bool) -> None:
+        """A rule blocks the job; `resolvable` says whether releasing GPUs could lift it."""
         if self.block is None:
             self.block = block
         self.resolvable = self.resolvable and resolvable
 
-    def verdict(self) -> Verdict:
+    def build(self) -> LimitCheck:
+        """The check as the rules left it."""
         shortfall = (
             Shortfall(self.org, self.org_gpus, self.cohort_gpus, self.spot_gpus)
             if self.resolvable
@@ -508,7 +512,7 @@ class _Check:
         # A block that preemption may lift is decided afresh: what to reclaim moves with
         # every GPU held.
         ranges = None if self.block is not None and may_reclaim else self.ranges
-        return Verdict(self.block, shortfall, self.reclaims_spot, self.reclaims_borrowed, ranges)
+        return LimitCheck(self.block, shortfall, self.reclaims_spot, self.reclaims_borrowed, ranges)
 
 
 def _reading(at: int, quantity: str, gpu_type: str, org: str, values: dict[str, int]) -> Reading:

@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from neocloud.scheduler.index import CountIndex
-from neocloud.scheduler.limits import Shortfall, Verdict
+from neocloud.scheduler.admission.limits import LimitCheck, Shortfall
 from neocloud.scheduler.model import PendingJob
-from neocloud.scheduler.preemption import Held, choose_victims
-from neocloud.scheduler.reservation import Reservation
-from neocloud.scheduler.world import TypeState, World
+from neocloud.scheduler.placement.index import CountIndex
+from neocloud.scheduler.placement.reservation import Reservation
+from neocloud.scheduler.preemption.victims import Held, choose_victims
+from neocloud.scheduler.typestate import TypeState
+from neocloud.scheduler.world import World
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +40,7 @@ class Reclaimer:
         # (g, k, may take borrowed) known hopeless in this pass: capacity only shrinks.
         self._failed: set[tuple[int, int, bool]] = set()
 
-    def possible(self, job: PendingJob, verdict: Verdict, short: Shortfall) -> bool:
+    def possible(self, job: PendingJob, verdict: LimitCheck, short: Shortfall) -> bool:
         """Could preemption make `job` fit? (True may still find no victims.)"""
         g, k = job.resources.gpus_per_node, job.resources.nodes
         room = self._borrowed_room(job) if verdict.reclaims_borrowed else {}
@@ -67,7 +68,7 @@ class Reclaimer:
         self,
         g: int,
         k: int,
-        verdict: Verdict,
+        verdict: LimitCheck,
         short: Shortfall,
         room: Mapping[str, int],
         extra: Mapping[int, int],
@@ -82,7 +83,7 @@ class Reclaimer:
         )
 
     def find(
-        self, job: PendingJob, verdict: Verdict, short: Shortfall, extra: Mapping[int, int]
+        self, job: PendingJob, verdict: LimitCheck, short: Shortfall, extra: Mapping[int, int]
     ) -> Reclaimed | None:
         """The cheapest sufficient victims for `job`, or None (none possible, or none needed).
 

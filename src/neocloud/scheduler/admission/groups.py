@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from neocloud.domain.jobs import Tier
-from neocloud.scheduler.limits import Sentence, Stamp, Verdict
+from neocloud.scheduler.admission.limits import LimitCheck, Sentence, Stamp
+from neocloud.scheduler.admission.ordering import class_rank
+from neocloud.scheduler.explanation.reasons import Blocked
 from neocloud.scheduler.model import PendingJob, WaitReason
-from neocloud.scheduler.ordering import class_rank
-from neocloud.scheduler.reasons import Blocked
 
 GroupKey = tuple[str, Tier, str, int, int, int]
 
@@ -56,7 +56,7 @@ class Group:
     # unchanged (`stamp`), and its kind while they stay in its ranges (`limits_ok`, kept by
     # the limits' watch under `token`).
     stamp: Stamp | None = None
-    verdict: Verdict | None = None
+    verdict: LimitCheck | None = None
     token: int | None = None
     limits_ok: bool = False
     # Why a pass may pass it by while `limits_ok` holds and no member is new: it waits on a

@@ -11,8 +11,8 @@ and runs longer waits `planned_start`.
 from __future__ import annotations
 
 from neocloud.scheduler.model import PendingJob
-from neocloud.scheduler.nodes import TypeNodes
-from neocloud.scheduler.timeline import Plan
+from neocloud.scheduler.placement.nodes import TypeNodes
+from neocloud.scheduler.placement.timeline import Plan
 
 
 class Reservation:
