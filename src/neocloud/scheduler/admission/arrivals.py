@@ -30,7 +30,7 @@ class Arrivals(Explaining):
         for job in state.arrivals:
             if job.id not in world.pending:
                 continue  # withdrawn since
-            if self._hides(job):
+            if self._isolation.hides(job):
                 return False  # decided with the closed nodes hidden, in a full pass
             group = world.group_of[job.id]
             if group.head() is not job:

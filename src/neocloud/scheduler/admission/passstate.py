@@ -17,6 +17,7 @@ from neocloud.scheduler.admission.groups import Group, GroupKey
 from neocloud.scheduler.admission.ordering import admission_key
 from neocloud.scheduler.explanation.reasons import GPUS, REASON_KIND, Blocked
 from neocloud.scheduler.model import PendingJob, Preempt, Start, Wait
+from neocloud.scheduler.placement.isolation import Isolation
 from neocloud.scheduler.placement.reservation import Reservation
 from neocloud.scheduler.preemption.reclaim import Reclaimer
 from neocloud.scheduler.typestate import TypeState
@@ -62,6 +63,7 @@ class PassState:
             else None
         )
         self._reclaimer = Reclaimer(world, state, self._reservation)
+        self._isolation = Isolation(state)
         self._lifted = False
         self._aside: set[int] = set()
         self._aside_for: list[str] = []

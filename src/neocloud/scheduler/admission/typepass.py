@@ -221,13 +221,13 @@ class TypePass(Arrivals, Announcing):
     # -- one job ---------------------------------------------------------------------------
     def _decide(self, group: Group, job: PendingJob) -> Blocked | None:
         """Start or preempt for `job` (None), or say why it waits."""
-        with self._isolated(job):
+        with self._isolation.isolated(job):
             return self._decide_open(group, job)
 
     def _decide_open(self, group: Group, job: PendingJob) -> Blocked | None:
         """`_decide` on the nodes open to `job`."""
         g, k = job.resources.gpus_per_node, job.resources.nodes
-        never = self._unsatisfiable(job)
+        never = self._isolation.unsatisfiable(job)
         if never is not None:
             return never
         verdict = group.verdict
@@ -255,7 +255,7 @@ class TypePass(Arrivals, Announcing):
 
     def _decide_promised(self, job: PendingJob) -> None:
         """A job with victims exiting for it: start, keep waiting for them, or preempt more."""
-        with self._isolated(job):
+        with self._isolation.isolated(job):
             self._decide_promised_open(job)
 
     def _decide_promised_open(self, job: PendingJob) -> None:
@@ -263,7 +263,7 @@ class TypePass(Arrivals, Announcing):
         world, nodes = self._world, self._nodes
         g, k = job.resources.gpus_per_node, job.resources.nodes
         own = [world.running[v] for v in sorted(world.victims_of.get(job.id, ()))]
-        never = self._unsatisfiable(job)
+        never = self._isolation.unsatisfiable(job)
         if never is not None:
             self._individual[job.id] = never
             return
@@ -295,7 +295,7 @@ class TypePass(Arrivals, Announcing):
         """Start a member of a waiting group that ends before the planned start, if it fits."""
         if self._world.limits.check(job).block is not None:
             return False
-        with self._isolated(job):
+        with self._isolation.isolated(job):
             chosen = self._place(job, job.resources.gpus_per_node, job.resources.nodes)
             if chosen is None:
                 return False

@@ -5,20 +5,20 @@ from __future__ import annotations
 from functools import partial
 
 from neocloud.scheduler.admission.limits import LimitBlock
+from neocloud.scheduler.admission.passstate import PassState
 from neocloud.scheduler.explanation import sentences
 from neocloud.scheduler.explanation.reasons import Blocked
 from neocloud.scheduler.model import PendingJob, WaitReason
-from neocloud.scheduler.placement.isolation import Isolating
 
 
-class Explaining(Isolating):
+class Explaining(PassState):
     """The reasons: a limit, isolation, the reservation, GPUs set aside, fair share, capacity."""
 
     def _explain(self, job: PendingJob, block: LimitBlock | None, *, may_hold: bool) -> Blocked:
         """Why a job that neither starts nor preempts waits."""
         if block is not None:
             return Blocked(block.reason, block.sentence)
-        isolation = self._isolation_block(job)
+        isolation = self._isolation.block(job)
         if isolation is not None:
             return isolation
         g, k = job.resources.gpus_per_node, job.resources.nodes

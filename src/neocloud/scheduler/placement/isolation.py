@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from functools import partial
 
 from neocloud.domain.tenancy import OrgKind
-from neocloud.scheduler.admission.passstate import PassState
 from neocloud.scheduler.explanation import sentences
 from neocloud.scheduler.explanation.reasons import Blocked
 from neocloud.scheduler.model import PendingJob, WaitReason
+from neocloud.scheduler.typestate import TypeState
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,25 +31,30 @@ class Hidden:
     possible: bool
 
 
-class Isolating(PassState):
-    """Hiding closed nodes from external jobs, and saying so when that is why they wait."""
+class Isolation:
+    """Hiding the closed nodes of one GPU type from external jobs during one pass, and saying
+    so when that is why they wait."""
 
-    _hidden: Hidden | None = None
+    def __init__(self, state: TypeState) -> None:
+        self._state = state
+        self._nodes = state.nodes
+        # Set while an external job is being decided with the closed nodes hidden.
+        self._hidden: Hidden | None = None
 
-    def _hides(self, job: PendingJob) -> bool:
+    def hides(self, job: PendingJob) -> bool:
         """True if deciding `job` hides nodes from it (external work, a type with closed nodes)."""
         return job.org_kind is not OrgKind.INTERNAL and bool(self._nodes.closed)
 
     @contextmanager
-    def _isolated(self, job: PendingJob) -> Iterator[None]:
+    def isolated(self, job: PendingJob) -> Iterator[None]:
         """Decide `job` with the nodes closed to it hidden (a no-op for internal work)."""
-        if not self._hides(job):
+        if not self.hides(job):
             yield
             return
         nodes = self._nodes
         g, k = job.resources.gpus_per_node, job.resources.nodes
         self._hidden = Hidden(
-            fits=self._index.fits(g, k),
+            fits=nodes.index.fits(g, k),
             possible=self._state.unsatisfiable_reason(g, k) is None,
         )
         closed = [node for node in nodes.closed if nodes.schedulable[node]]
@@ -62,7 +67,7 @@ class Isolating(PassState):
                 nodes.set_schedulable(node, True)
             self._hidden = None
 
-    def _unsatisfiable(self, job: PendingJob) -> Blocked | None:
+    def unsatisfiable(self, job: PendingJob) -> Blocked | None:
         """Why `job` can never be placed on the nodes open to it, or None."""
         g, k = job.resources.gpus_per_node, job.resources.nodes
         hidden = self._hidden
@@ -70,17 +75,17 @@ class Isolating(PassState):
         if why is None:
             return None
         if hidden is not None and hidden.possible:
-            return self._isolation(job, free=False)
+            return self._blocked(job, free=False)
         return Blocked(WaitReason.UNSATISFIABLE, lambda: why)
 
-    def _isolation_block(self, job: PendingJob) -> Blocked | None:
+    def block(self, job: PendingJob) -> Blocked | None:
         """The isolation reason of an external job that would fit now on closed nodes."""
         hidden = self._hidden
         if hidden is None or not hidden.fits:
             return None
-        return self._isolation(job, free=True)
+        return self._blocked(job, free=True)
 
-    def _isolation(self, job: PendingJob, *, free: bool) -> Blocked:
+    def _blocked(self, job: PendingJob, *, free: bool) -> Blocked:
         clusters = self._nodes.closed_clusters
         sentence = partial(sentences.isolation_message, job.resources, clusters, free)
         return Blocked(WaitReason.ISOLATION, sentence)
