@@ -9,10 +9,15 @@ read with `Scheduler.wait_of`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from neocloud.scheduler.admission.groups import Group
 from neocloud.scheduler.admission.passstate import PassState
 from neocloud.scheduler.explanation.reasons import REASON_KIND, Blocked
 from neocloud.scheduler.model import Wait, WaitReason
+from neocloud.scheduler.placement.nodes import TypeNodes
+from neocloud.scheduler.typestate import TypeState
+from neocloud.scheduler.world import World
 
 
 class Announcing(PassState):
@@ -29,7 +34,7 @@ class Announcing(PassState):
             # Its org took more since: it would now borrow, and wait behind work within quota.
             self._holder_moved = True
         at = {id(group): i for i, (group, _) in enumerate(self._blocked)}
-        for group in self._left_range():
+        for group in left_range(world, self._state):
             head, last = group.head(), group.last
             if head is None or (last is not None and last.reason is WaitReason.UNSATISFIABLE):
                 continue
@@ -51,21 +56,6 @@ class Announcing(PassState):
                 # Another job would hold the reservation now: look again at the next step.
                 self._individual[holder.id] = now
                 self._holder_moved = True
-
-    def _left_range(self) -> list[Group]:
-        """Groups of this type whose verdict's ranges a start or preemption of this pass left
-        after they were decided (those left earlier were decided afresh), in admission order."""
-        state = self._state
-        seen: dict[int, Group] = {}
-        for owner in self._world.limits.watch.fired:
-            if (
-                isinstance(owner, Group)
-                and not owner.limits_ok
-                and state.groups.get(owner.key) is owner
-                and owner.order_key is not None
-            ):
-                seen[id(owner)] = owner
-        return sorted(seen.values(), key=lambda group: group.order_key or ())
 
     def _finish(self) -> None:
         self._recheck()
@@ -113,27 +103,32 @@ class Announcing(PassState):
         state.dirty = (
             self._holder_moved
             or self._preempted
-            or (self._new_victims and self._could_reclaim())
+            or (self._new_victims and could_reclaim(self._nodes, self._reclaimers))
             or (self._started and bool(self._aside_for))
-            or self._replanned()
+            or (self._on_plan and self._reservation.replanned())
         )
 
-    def _replanned(self) -> bool:
-        """Would the reservation be planned differently on the state the pass leaves? Only if
-        work started on planned nodes after it was planned (elsewhere, starts only make nodes
-        ready later, which cannot beat the plan)."""
-        reservation = self._reservation
-        plan, holder = reservation.plan, reservation.holder
-        if plan is None or holder is None or not self._on_plan:
-            return False
-        r = holder.resources
-        return self._nodes.timeline.plan(r.gpus_per_node, r.nodes, self._now) != plan
 
-    def _could_reclaim(self) -> bool:
-        """Could a job left waiting now reclaim GPUs from work that started after it?"""
-        nodes = self._nodes
-        for g, k, borrowed in self._reclaimers:
-            view = nodes.reclaim_view if borrowed else nodes.spot_view
-            if view.at_least(g) >= k:
-                return True
-        return False
+def left_range(world: World, state: TypeState) -> list[Group]:
+    """Groups of this type whose verdict's ranges a start or preemption of this pass left
+    after they were decided (those left earlier were decided afresh), in admission order."""
+    seen: dict[int, Group] = {}
+    for owner in world.limits.watch.fired:
+        if (
+            isinstance(owner, Group)
+            and not owner.limits_ok
+            and state.groups.get(owner.key) is owner
+            and owner.order_key is not None
+        ):
+            seen[id(owner)] = owner
+    return sorted(seen.values(), key=lambda group: group.order_key or ())
+
+
+def could_reclaim(nodes: TypeNodes, reclaimers: Iterable[tuple[int, int, bool]]) -> bool:
+    """Could a job left waiting, of shape (g, k, may take borrowed), now reclaim GPUs from work
+    that started after it?"""
+    for g, k, borrowed in reclaimers:
+        view = nodes.reclaim_view if borrowed else nodes.spot_view
+        if view.at_least(g) >= k:
+            return True
+    return False

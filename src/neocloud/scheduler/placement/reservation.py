@@ -85,6 +85,16 @@ class Reservation:
                 nodes.touch(node, timeline=False)
             self.touched.add(node)
 
+    def replanned(self) -> bool:
+        """Would the reservation be planned differently on the nodes as they are now? (Work
+        started on planned nodes after it was planned may move it; elsewhere, starts only make
+        nodes ready later, which cannot beat the plan.)"""
+        plan, holder = self.plan, self.holder
+        if plan is None or holder is None:
+            return False
+        r = holder.resources
+        return self._nodes.timeline.plan(r.gpus_per_node, r.nodes, self._now) != plan
+
     def waits_for(self) -> list[str]:
         """Running jobs on the planned nodes that end by the planned start, by end."""
         plan, nodes = self.plan, self._nodes
