@@ -71,6 +71,14 @@ def generic_jobs(fleet: FleetShape, *rows: str) -> tuple[TraceJob, ...]:
     return load.jobs
 
 
+def policy_jobs(fleet: FleetShape, *rows: str) -> tuple[TraceJob, ...]:
+    """Jobs from rows `id,submit_time,duration,num_gpus,org,tier,requeue,max_attempts`."""
+    header = "id,submit_time,duration,num_gpus,org,tier,requeue_on_preemption,max_attempts"
+    load = load_generic(csv_text(header, *rows), "t.csv", fleet)
+    assert load.ok, [str(p) for p in load.problems]
+    return load.jobs
+
+
 def config(fleet: FleetShape, jobs: tuple[TraceJob, ...], **kwargs: object) -> SimConfig:
     """A SimConfig where every internal org of `jobs` may use the whole fleet."""
     internal = {j.org for j in jobs if j.tier is Tier.INTERNAL}

@@ -161,3 +161,24 @@ def test_blank_lines_are_skipped_and_line_numbers_stay_true() -> None:
     text = csv_text("submit_time,duration,num_gpus", "", "0,1,1", "", "0,1,x")
     problems = [str(p) for p in load_generic(text, "t.csv", shape()).problems]
     assert problems == ["t.csv:5: num_gpus: must be a positive integer, got 'x'"]
+
+
+def test_a_row_may_carry_a_retry_policy_whose_defaults_are_the_apis() -> None:
+    header = "id,submit_time,duration,num_gpus,tier,requeue_on_preemption,max_attempts"
+    text = csv_text(header, "a,0,60,1,spot,,", "b,0,60,1,spot,false,3", "c,0,60,1,spot,TRUE,1")
+    a, b, c = load_generic(text, "t.csv", shape()).jobs
+    assert (a.requeue_on_preemption, a.max_attempts) == (True, None)
+    assert (b.requeue_on_preemption, b.max_attempts) == (False, 3)
+    assert (c.requeue_on_preemption, c.max_attempts) == (True, 1)
+
+
+def test_a_bad_retry_policy_is_reported_per_field() -> None:
+    text = csv_text(
+        "submit_time,duration,num_gpus,requeue_on_preemption,max_attempts", "0,60,1,no,0"
+    )
+    load = load_generic(text, "t.csv", shape())
+    assert load.jobs == ()
+    assert [(p.line, p.field, p.message) for p in load.problems] == [
+        (2, "requeue_on_preemption", "must be true or false, got 'no'"),
+        (2, "max_attempts", "must be a positive integer, got '0'"),
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from neocloud.domain.jobs import JobState
 from neocloud.sim.trace import TraceJob
 
 # One allocation of a job: the virtual times it started holding its GPUs and released them.
@@ -26,6 +27,10 @@ class JobRecord:
     timed_out: bool = False
     # Every allocation in order, preempted attempts (grace included) and the last one.
     attempts: tuple[Attempt, ...] = ()
+    # Where the job rests at the end of the run, as the server would leave it: succeeded, or
+    # failed at its max runtime; preempted when its retry policy let it run no more; pending
+    # when it never got to run to an end.
+    state: JobState = JobState.PENDING
 
     @property
     def finished(self) -> bool:

@@ -4,9 +4,12 @@ Events are arrivals, completions and preempted jobs' exits. After every batch of
 the same virtual time the scheduler takes one step at that time: starts schedule a
 completion at `now + run time`; a preemption schedules the victim's exit after its grace
 period (or lets it complete, if it would finish within the grace). An exited victim releases
-its GPUs, counts one preemption and is requeued as a new submission that restarts from
-scratch (no checkpoints: the work done before the preemption is lost). Fragmentation is the
-scheduler's own figure after each step, integrated over virtual time.
+its GPUs and counts one preemption; what happens next is the server's own rule
+(`domain.attempts.after_attempt`): while its retry policy allows, it is requeued as a new
+submission that restarts from scratch (no checkpoints: the work done before the preemption is
+lost), else it stays preempted. A job that runs to its max runtime before its duration is done
+ends failed, as the server ends it. Fragmentation is the scheduler's own figure after each
+step, integrated over virtual time.
 
 Pure: no clock, no I/O; the same inputs give the same outcome.
 """
@@ -19,7 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from neocloud.domain.jobs import DEFAULT_GRACE_SECONDS
+from neocloud.domain.attempts import AttemptEnd, EndKind, after_attempt
+from neocloud.domain.jobs import DEFAULT_GRACE_SECONDS, JobState
 from neocloud.scheduler.model import (
     NodeState,
     PendingJob,
@@ -90,6 +94,9 @@ class _Job:
     preemptions: int = 0
     gpu_seconds: float = 0.0
     attempts: list[Attempt] = field(default_factory=list)
+    state: JobState = JobState.PENDING
+    # The job the running attempt was preempted for, once it was.
+    preempted_by: str = ""
 
 
 class _Run:
@@ -213,6 +220,7 @@ class _Run:
             state = self._state[index]
             self._pending -= 1
             state.started_at = now
+            state.state = JobState.RUNNING
             state.pending_s += now - state.queued_at
             if state.first_start is None:
                 state.first_start = now
@@ -224,6 +232,7 @@ class _Run:
             remaining = state.started_at + state.job.run_time - now
             # A victim that finishes within its grace period simply completes.
             if remaining > preempt.grace_seconds:
+                state.preempted_by = preempt.by_job_id
                 self._push(now + preempt.grace_seconds, _EXIT, index, state.attempt)
         self._stranded_now = result.fragmentation.get(TOTAL, 0)
 
@@ -232,6 +241,14 @@ class _Run:
         if state.attempt != attempt or state.started_at is None:
             return  # that attempt was preempted and has already exited
         self._release(state, now)
+        job = state.job
+        # Cut at its max runtime before its duration was done: the platform killed it.
+        end = (
+            AttemptEnd(EndKind.MAX_RUNTIME, str(math.ceil(job.max_runtime)))
+            if job.max_runtime < job.duration
+            else AttemptEnd(EndKind.COMPLETED)
+        )
+        state.state = self._outcome(state, end)
         state.end = now
         self._done += 1
 
@@ -241,8 +258,18 @@ class _Run:
             return  # pragma: no cover - an exit is only scheduled for a running attempt
         self._release(state, now)
         state.preemptions += 1
-        state.attempt += 1
-        self._submit(index, now)
+        state.state = self._outcome(state, AttemptEnd(EndKind.PREEMPTED, state.preempted_by))
+        if state.state is JobState.PENDING:
+            state.attempt += 1
+            self._submit(index, now)
+        else:
+            self._done += 1
+
+    def _outcome(self, state: _Job, end: AttemptEnd) -> JobState:
+        """Where the server's rule leaves a job after this end of its latest attempt."""
+        job = state.job
+        made = len(state.attempts)
+        return after_attempt(end, job.requeue_on_preemption, made, job.max_attempts).next_state
 
     def _release(self, state: _Job, now: float) -> None:
         assert state.started_at is not None
@@ -266,4 +293,5 @@ class _Run:
             gpu_seconds=state.gpu_seconds,
             timed_out=state.end is not None and job.max_runtime < job.duration,
             attempts=tuple(state.attempts),
+            state=state.state,
         )

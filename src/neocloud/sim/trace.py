@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from neocloud.domain.fleet import Fleet
 from neocloud.domain.jobs import PriorityClass, Resources, Tier
 from neocloud.domain.tenancy import OrgKind
-from neocloud.scheduler.placement.feasibility import unsatisfiable_reason
 from neocloud.scheduler.model import NodeState
+from neocloud.scheduler.placement.feasibility import unsatisfiable_reason
 from neocloud.sim.problems import InputProblem
 
 
@@ -40,6 +40,10 @@ class TraceJob:
     priority_class: PriorityClass | None = None
     # Position in the file; ties in submit time keep file order.
     line: int = 0
+    # Its retry policy, as a job submitted to the server declares it (the API's defaults: a
+    # preempted job runs again, with no limit on attempts).
+    requeue_on_preemption: bool = True
+    max_attempts: int | None = None
 
     @property
     def org_kind(self) -> OrgKind:

@@ -1,7 +1,8 @@
 """The generic trace CSV (docs/simulator.md): one row per job, times in seconds.
 
 Columns: `submit_time`, `duration`, `num_gpus` (required); `id`, `gpu_type`, `org`, `tier`,
-`priority`, `max_runtime` (optional, empty = default).
+`priority`, `max_runtime`, `requeue_on_preemption` (true or false), `max_attempts` (optional,
+empty = default; the retry policy's defaults are the API's: requeue, no limit on attempts).
 """
 
 from __future__ import annotations
@@ -12,7 +13,16 @@ from neocloud.sim.problems import InputProblem
 from neocloud.sim.trace import FleetShape, ShapeCheck, TraceJob, TraceLoad, in_submit_order
 
 REQUIRED = ("submit_time", "duration", "num_gpus")
-OPTIONAL = ("id", "gpu_type", "org", "tier", "priority", "max_runtime")
+OPTIONAL = (
+    "id",
+    "gpu_type",
+    "org",
+    "tier",
+    "priority",
+    "max_runtime",
+    "requeue_on_preemption",
+    "max_attempts",
+)
 DEFAULT_ORG = "default"
 
 
@@ -39,6 +49,8 @@ def load_generic(text: str, file: str, shape: FleetShape) -> TraceLoad:
         # (A row whose duration is bad is rejected anyway; 0 only stands in for it.)
         fallback = duration if duration is not None else 0.0
         max_runtime = r.seconds("max_runtime", allow_zero=False, default=fallback)
+        requeue = _flag(r, "requeue_on_preemption", default=True)
+        max_attempts = r.positive_int("max_attempts") if r.raw("max_attempts") else None
         if job_id is not None and job_id in ids:
             r.add("id", f"duplicate id {job_id!r} (first at line {ids[job_id]})")
         elif job_id is not None:
@@ -61,7 +73,7 @@ def load_generic(text: str, file: str, shape: FleetShape) -> TraceLoad:
         if len(problems) > before or not isinstance(gang, tuple):
             continue
         assert job_id and submit is not None and duration and num_gpus and gpu_type
-        assert org and tier and max_runtime
+        assert org and tier and max_runtime and requeue is not None
         jobs.append(
             TraceJob(
                 id=job_id,
@@ -76,11 +88,24 @@ def load_generic(text: str, file: str, shape: FleetShape) -> TraceLoad:
                 max_runtime=max_runtime,
                 priority_class=priority,
                 line=row.line,
+                requeue_on_preemption=requeue,
+                max_attempts=max_attempts,
             )
         )
     if problems:
         return TraceLoad((), tuple(problems))
     return TraceLoad(in_submit_order(jobs))
+
+
+def _flag(r: RowReader, field: str, *, default: bool) -> bool | None:
+    """`true` or `false`; the default when empty."""
+    text = r.raw(field)
+    if not text:
+        return default
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    r.add(field, f"must be true or false, got {text!r}")
+    return None
 
 
 def _kind(tier: Tier) -> str:
