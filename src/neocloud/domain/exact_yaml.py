@@ -1,13 +1,13 @@
 """YAML with exact numbers: floats become Decimals built from their text, duplicate keys are errors.
 
-Every neocloud input file (fleet files now; policies and scenarios later) is read with this
-loader, so `0.08` is exactly 0.08 and a key written twice is reported instead of silently lost.
+Every neocloud input file is read with this loader, so `0.08` is exactly 0.08 and a key written
+twice is reported instead of silently lost. domain.yaml_reader walks the node tree it composes.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -88,6 +88,29 @@ def load_yaml(text: str) -> Any:
     """Parse YAML text with exact numbers; raises yaml.YAMLError on bad syntax."""
     # yaml.load is safe here: _ExactLoader is a SafeLoader and builds only plain data.
     return yaml.load(text, Loader=_ExactLoader)
+
+
+def load_tree(text: str) -> tuple[yaml.Node | None, Callable[[yaml.Node], Any]]:
+    """The root node of YAML text (None when empty) and how to build any node's value exactly.
+
+    The whole document is built once first, so a duplicate key or a bad number is a
+    yaml.YAMLError here, before any node is read; merge keys (<<) are flattened into the nodes.
+    """
+    loader = _ExactLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is not None:
+            loader.construct_document(root)
+    finally:
+        loader.dispose()
+
+    def value(node: yaml.Node) -> Any:
+        """The node's value as the loader builds it (deeply), never shared between calls."""
+        built = loader.construct_object(node, deep=True)
+        loader.constructed_objects = {}
+        return built
+
+    return root, value
 
 
 _TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
