@@ -2,10 +2,12 @@
 
 The live server calls `schedule` with a snapshot and applies its decisions; it reads no clock
 and keeps no state between passes. It is the stateful `Scheduler` built from the snapshot and
-stepped once, so the server and the simulator run the same code. The rules are in `typepass`
-(what a job does), `limits` (quotas, borrowing, contracts, the sellable cap), `preemption`
-(who may be a victim), `ordering` and `fairshare` (who goes first), `timeline` (planned starts
-for backfill) and `index` (placement); docs/scheduling.md reads them as a specification.
+stepped once, so the server and the simulator run the same code. The rules are in
+`admission.typepass` (what a job does), `admission.limits` (quotas, borrowing, contracts, the
+sellable cap), `admission.ordering` and `admission.fairshare` (who goes first),
+`preemption.victims` (who may be a victim), `placement.index` (placement),
+`placement.reservation` and `placement.timeline` (planned starts for backfill) and
+`explanation` (why a job waits); docs/scheduling.md reads them as a specification.
 """
 
 from __future__ import annotations

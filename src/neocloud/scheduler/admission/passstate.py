@@ -1,8 +1,12 @@
 """What one pass over one GPU type keeps while it runs, shared by the parts of the pass.
 
-The pass itself is `typepass.TypePass`; its parts are mixins over this state: `explaining` (why
-a job waits), `arrivals` (new jobs decided alone), `announcing` (what the pass reports at its
-end). The persisted admission order of the type's groups is refreshed here.
+The pass itself is `typepass.TypePass`; three of its parts are still mixins over this state,
+because they read and write most of it: `explanation.explaining` (why a job waits),
+`arrivals` (new jobs decided alone) and `explanation.announcing` (what the pass reports at its
+end). The parts that need less are objects the pass holds, with explicit inputs:
+`placement.reservation.Reservation`, `preemption.reclaim.Reclaimer` and
+`placement.isolation.Isolation`. The persisted admission order of the type's groups is
+refreshed here.
 """
 
 from __future__ import annotations
@@ -64,15 +68,26 @@ class PassState:
         )
         self._reclaimer = Reclaimer(world, state, self._reservation)
         self._isolation = Isolation(state)
+        # A job short enough to end before the planned start took set-aside GPUs: the
+        # reservation sets aside again after its start (`TypePass._place`, `_start`).
         self._lifted = False
+        # Nodes with GPUs set aside for jobs waiting on their victims, and those jobs' ids
+        # (`TypePass._await`; `explaining` gives later jobs `priority` while there are any).
         self._aside: set[int] = set()
         self._aside_for: list[str] = []
+        # Waits decided job by job, and groups that wait as a whole with their reason: what
+        # `announcing` reports at the end of the pass.
         self._individual: dict[str, Blocked] = {}
         self._blocked: list[tuple[Group, Blocked]] = []
+        # The first org of each tier to start work in this pass (`explaining`: fair_share).
         self._first_start: dict[Tier, str] = {}
+        # Members of a waiting group short enough to backfill, still to try.
         self._shorts: dict[GroupKey, deque[PendingJob]] = {}
+        # Largest GPUs per node among jobs waiting for GPUs (fragmentation reads it).
         self._largest_need = 0
+        # Tie-breaker of heap entries (insertion order).
         self._seq = 0
+        # Nodes with at least g available at the start of the pass, per g (`explaining`).
         self._start_ge: list[int] = []
         # Shapes (g, k, may take borrowed) of jobs left waiting that may reclaim, and whether
         # work they could take started after them: then the next step must look again, as a
@@ -85,6 +100,8 @@ class PassState:
         self._on_plan = False
         # Whether the reservation's holder came to wait on a limit after it got the reservation.
         self._holder_moved = False
+        # The key of the group being decided, and the key of the job that took (or tried to
+        # take) the reservation (`explaining` sets it; `arrivals` and `announcing` read it).
         self._key: EntryKey = ()
         self._hold_key: EntryKey | None = None
         # Per shape (g, k): whether it fits, fits lifted, could fit by reclaiming spot (bits,

@@ -6,9 +6,10 @@ that would borrow beyond its org's quota goes after all internal work within quo
 so borrowing takes only what is left. A job, in turn:
 1. waits `unsatisfiable` if no set of schedulable nodes could ever hold it;
 2. starts if its limits allow it (`limits`) and it fits the available GPUs — after the backfill
-   reservation (`reservation`), only in GPUs the reserved job will not need, unless it ends
-   (by its max runtime) before the reserved job's planned start;
-3. else preempts the cheapest sufficient victims if its limits let it reclaim (`reclaim`);
+   reservation (`placement.reservation`), only in GPUs the reserved job will not need, unless
+   it ends (by its max runtime) before the reserved job's planned start;
+3. else preempts the cheapest sufficient victims if its limits let it reclaim
+   (`preemption.reclaim`);
 4. else waits: the limit it breaks; or `planned_start` (it fits but would delay the reserved
    job); or `priority` (the GPUs it fits are set aside for a job waiting on preemption); or, the
    first such job of the pass, it takes the backfill reservation and waits `planned_start` with

@@ -1,4 +1,4 @@
-"""Why a job that neither starts nor preempts waits, as one pass sees it (see `typepass`)."""
+"""Why a job that neither starts nor preempts waits, as one pass sees it (`admission.typepass`)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ for a limit (quota, borrow_limit, contract, sellable_cap, each its own kind), fo
 to exit (preempting), for nodes that isolate tenants (isolation: an external job that would fit
 only on nodes closed to external work), or for nothing that can happen (unsatisfiable). Inside
 the GPU kind the code follows capacity at every pass; the stateful scheduler announces a member
-of a group of identical jobs again only when its kind changes (see `state`).
+of a group of identical jobs again only when its kind changes (see `announcing`).
 """
 
 from __future__ import annotations
