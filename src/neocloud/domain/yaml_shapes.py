@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, TypeVar
 
-from neocloud.domain.text import name_problem
+from neocloud.domain.text import name_problem, text_problem
 from neocloud.domain.yaml_reader import INVALID, Invalid, Node, Place
 
 T = TypeVar("T")
@@ -164,8 +164,13 @@ def matching(pattern: re.Pattern[str], hint: str) -> Check[str]:
 
 
 def a_name(value: str) -> str | None:
-    """Check: the platform's one rule for names and text (no NUL, control or bidi character)."""
+    """Check: the platform's one rule for names (no NUL, control or bidi character)."""
     return name_problem(value)
+
+
+def storable(value: str) -> str | None:
+    """Check: text every backend can store (no NUL, no lone surrogate), as the API requires."""
+    return text_problem(value)
 
 
 def between(low: Decimal, high: Decimal, message: str) -> Check[Decimal]:
@@ -194,6 +199,8 @@ class Record:
 
     node: Node
     values: dict[str, Any] = field(default_factory=dict)
+    # The Reading's mark when the mapping was first read (see ok).
+    mark: int = 0
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
@@ -208,8 +215,9 @@ class Record:
 
     @property
     def ok(self) -> bool:
-        """True when every field was read without a problem."""
-        return all(v is not INVALID for v in self.values.values())
+        """True when no problem was found in the mapping (nor any field INVALID) so far."""
+        valid = all(v is not INVALID for v in self.values.values())
+        return valid and self.node.reading.clean_since(self.mark)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,12 +236,13 @@ class Fields(Shape[Record]):
         """Every field in declaration order (unknown keys first); INVALID if not a mapping."""
         if not node.is_mapping:
             return _wrong_type(node, self.expected, self.show_strings)
+        mark = node.reading.mark()
         allowed = ", ".join(self.fields)
         for key, entry in node.entries().items():
             if key not in self.fields:
                 place = entry.place if self.unknown_at_key else node.place
                 node.reading.add(place, self.unknown.format(key=key, allowed=allowed))
-        record = Record(node)
+        record = Record(node, mark=mark)
         for name, spec in self.fields.items():
             written = node.get(name)
             if written is not None:
@@ -354,5 +363,6 @@ __all__ = [
     "between",
     "matching",
     "non_empty",
+    "storable",
     "valid",
 ]
