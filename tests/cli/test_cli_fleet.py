@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from neocloud.engines.options import OPTION_RULES
 from tests.cli.harness import Cli
 from tests.sdk import sdk_samples as s
 
@@ -71,7 +72,7 @@ def test_validate_summarises_a_valid_file_offline(cli: Cli, tmp_path: Path) -> N
 
 
 def test_validate_lists_every_problem_and_exits_1(cli: Cli, tmp_path: Path) -> None:
-    expected = fleet_file.parse_fleet(INVALID).problems
+    expected = fleet_file.parse_fleet(INVALID, OPTION_RULES).problems
     assert len(expected) >= 2
 
     path = write(tmp_path, INVALID)

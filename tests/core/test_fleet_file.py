@@ -15,6 +15,7 @@ import neocloud
 from neocloud.domain.exact_yaml import load_yaml
 from neocloud.domain.fleet_file import FleetProblem, parse_fleet
 from neocloud.economics.cost_model import cost_per_gpu_hour
+from neocloud.engines.options import OPTION_RULES
 
 EXAMPLE = """\
 topology_key: nvlink_domain
@@ -141,7 +142,7 @@ MODEL = "node_models[0]"
 
 
 def test_the_example_fleet_parses_into_regions_clusters_and_nodes() -> None:
-    result = parse_fleet(EXAMPLE)
+    result = parse_fleet(EXAMPLE, OPTION_RULES)
 
     assert result.problems == []
     fleet = result.fleet
@@ -166,7 +167,7 @@ def test_the_example_fleet_parses_into_regions_clusters_and_nodes() -> None:
 
 
 def test_numbers_are_exact_decimals_from_the_yaml_text() -> None:
-    fleet = parse_fleet(EXAMPLE).fleet
+    fleet = parse_fleet(EXAMPLE, OPTION_RULES).fleet
     assert fleet is not None
     model = fleet.node_models["hgx-h100"]
 
@@ -201,7 +202,7 @@ def test_yaml_numbers_are_read_exactly(yaml_text: str, expected: Decimal | int) 
 
 
 def test_defaults_fill_in_optional_keys() -> None:
-    fleet = parse_fleet(text(_base())).fleet
+    fleet = parse_fleet(text(_base()), OPTION_RULES).fleet
     assert fleet is not None
     model = fleet.node_models["m"]
 
@@ -225,7 +226,7 @@ def test_name_prefix_and_count_number_nodes_from_one(count: int, first: str, las
     del nodes[0]["name"]
     nodes[0].update({"name_prefix": "g", "count": count})
 
-    fleet = parse_fleet(text(doc)).fleet
+    fleet = parse_fleet(text(doc), OPTION_RULES).fleet
 
     assert fleet is not None
     assert len(fleet.nodes) == count
@@ -411,7 +412,7 @@ BAD_DOCS = [
 def test_a_bad_file_reports_the_exact_path_and_message(
     doc: dict[str, Any], expected: list[tuple[str, str]]
 ) -> None:
-    result = parse_fleet(text(doc))
+    result = parse_fleet(text(doc), OPTION_RULES)
 
     assert result.fleet is None
     assert [(p.path, p.message) for p in result.problems] == expected
@@ -455,7 +456,7 @@ def _duplicated(kind: str) -> dict[str, Any]:
     ids=["region", "cluster", "node-model"],
 )
 def test_names_must_be_unique_across_the_fleet(kind: str, expected: list[tuple[str, str]]) -> None:
-    result = parse_fleet(text(_duplicated(kind)))
+    result = parse_fleet(text(_duplicated(kind)), OPTION_RULES)
     assert [(p.path, p.message) for p in result.problems] == expected
 
 
@@ -466,7 +467,7 @@ def test_an_expanded_name_that_clashes_is_reported_at_its_prefix() -> None:
     del nodes[1]["name"]
     nodes[1].update({"name_prefix": "h", "count": 3})
 
-    problems = parse_fleet(text(doc)).problems
+    problems = parse_fleet(text(doc), OPTION_RULES).problems
 
     assert problems == [
         FleetProblem(
@@ -480,7 +481,7 @@ def test_node_models_must_share_one_currency() -> None:
     doc = _base()
     doc["node_models"].append({**doc["node_models"][0], "name": "m2", "currency": "EUR"})
 
-    problems = parse_fleet(text(doc)).problems
+    problems = parse_fleet(text(doc), OPTION_RULES).problems
 
     assert problems == [
         FleetProblem(
@@ -498,7 +499,7 @@ def test_every_problem_is_reported_not_just_the_first() -> None:
     bad[1]["gpu"] = 8
     bad[1]["node_model"] = "nope"
 
-    problems = [str(p) for p in parse_fleet(text(doc)).problems]
+    problems = [str(p) for p in parse_fleet(text(doc), OPTION_RULES).problems]
 
     assert problems == [
         "node_models[0].pue: must be >= 1",
@@ -509,7 +510,7 @@ def test_every_problem_is_reported_not_just_the_first() -> None:
 
 
 def test_a_node_of_a_broken_model_is_not_blamed_for_it() -> None:
-    problems = parse_fleet(text(edit(f"{MODEL}.pue", 0))).problems
+    problems = parse_fleet(text(edit(f"{MODEL}.pue", 0)), OPTION_RULES).problems
     assert [p.path for p in problems] == [f"{MODEL}.pue"]
 
 
@@ -548,7 +549,7 @@ def test_a_node_of_a_broken_model_is_not_blamed_for_it() -> None:
     ],
 )
 def test_files_that_are_not_a_fleet_at_all(source: str, expected: list[tuple[str, str]]) -> None:
-    result = parse_fleet(source)
+    result = parse_fleet(source, OPTION_RULES)
     assert result.fleet is None
     assert [(p.path, p.message) for p in result.problems] == expected
 
@@ -556,7 +557,7 @@ def test_files_that_are_not_a_fleet_at_all(source: str, expected: list[tuple[str
 def test_the_demo_fleet_parses_cleanly() -> None:
     demo = Path(neocloud.__file__).parent / "demo" / "fleet.yaml"
 
-    result = parse_fleet(demo.read_text())
+    result = parse_fleet(demo.read_text(), OPTION_RULES)
 
     assert result.problems == []
     fleet = result.fleet
@@ -606,10 +607,10 @@ regions:
     ids=["model-field", "node-field", "unknown-key-at-its-entry"],
 )
 def test_every_problem_names_its_line(path: str, line: int) -> None:
-    problems = {p.path: p.line for p in parse_fleet(LOCATED).problems}
+    problems = {p.path: p.line for p in parse_fleet(LOCATED, OPTION_RULES).problems}
     assert problems[path] == line
 
 
 def test_a_yaml_syntax_error_names_its_line() -> None:
-    (problem,) = parse_fleet("regions:\n  - name: [unclosed\n").problems
+    (problem,) = parse_fleet("regions:\n  - name: [unclosed\n", OPTION_RULES).problems
     assert problem.path == "<yaml>" and problem.line is not None

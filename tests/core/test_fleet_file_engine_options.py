@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from neocloud.domain.fleet_file import parse_fleet
-from neocloud.engines.local_network import LocalNetwork
-from neocloud.server.drain_policy import OnDrain, on_drain
-from neocloud.server.engine_factory import local_networks
+from neocloud.engines.local.network import LocalNetwork
+from neocloud.engines.options import OPTION_RULES
+from neocloud.server.engines.drain_policy import OnDrain, on_drain
+from neocloud.server.engines.factory import local_networks
 
 FLEET = """\
 node_models:
@@ -25,7 +26,7 @@ regions:
 
 
 def _problems(engine: str, options: str) -> list[str]:
-    parsed = parse_fleet(FLEET.format(engine=engine, options=options))
+    parsed = parse_fleet(FLEET.format(engine=engine, options=options), OPTION_RULES)
     return [f"{p.path}: {p.message}" for p in parsed.problems]
 
 
@@ -35,7 +36,8 @@ def test_slurm_options_are_read_as_given() -> None:
             engine="slurm",
             options="{partition: gpu, conf: /etc/slurm/slurm.conf, accounting: 'off', "
             "bin_dir: /usr/bin, state_dir: /shared/neocloud, command_timeout_seconds: '20'}",
-        )
+        ),
+        OPTION_RULES,
     )
 
     assert parsed.problems == []
@@ -112,7 +114,9 @@ def test_unknown_options_and_bad_values_are_named(engine: str, options: str, pro
 @pytest.mark.parametrize("engine", ["slurm", "ray"])
 def test_on_drain_is_a_choice_of_every_engine_that_can_drain_a_node(engine: str) -> None:
     address = "address: 'http://head:8265', " if engine == "ray" else ""
-    parsed = parse_fleet(FLEET.format(engine=engine, options=f"{{{address}on_drain: finish}}"))
+    parsed = parse_fleet(
+        FLEET.format(engine=engine, options=f"{{{address}on_drain: finish}}"), OPTION_RULES
+    )
 
     assert parsed.problems == []
     assert parsed.fleet is not None
@@ -138,7 +142,7 @@ def test_on_drain_defaults_to_requeue() -> None:
 def test_the_local_sandbox_network_is_chosen_per_cluster_and_kind_of_org(
     options: str, external_shares_host: bool, internal_shares_host: bool
 ) -> None:
-    parsed = parse_fleet(FLEET.format(engine="local", options=options))
+    parsed = parse_fleet(FLEET.format(engine="local", options=options), OPTION_RULES)
 
     assert parsed.problems == []
     networks = local_networks(parsed.fleet)
@@ -157,7 +161,7 @@ def test_a_network_choice_on_a_cluster_without_a_sandbox_is_refused(key: str) ->
     text = FLEET.format(engine="local", options=f"{{{key}: none}}").replace(
         "        engine_options:", "        isolation: none\n        engine_options:"
     )
-    parsed = parse_fleet(text)
+    parsed = parse_fleet(text, OPTION_RULES)
 
     assert [f"{p.path}: {p.message}" for p in parsed.problems] == [
         f"regions[0].clusters[0].engine_options.{key}: chooses the sandbox's network, but this "

@@ -7,6 +7,7 @@ import pytest
 
 from neocloud.domain.fleet import Isolation
 from neocloud.domain.fleet_file import parse_fleet
+from neocloud.engines.options import OPTION_RULES
 
 FLEET = """\
 node_models:
@@ -25,7 +26,7 @@ WHERE = "regions[0].clusters[0]"
 
 def _parse(engine: str, *lines: str) -> tuple[list[str], tuple[Isolation, bool] | None]:
     extra = "".join(f"        {line}\n" for line in lines)
-    parsed = parse_fleet(FLEET.format(engine=engine, extra=extra))
+    parsed = parse_fleet(FLEET.format(engine=engine, extra=extra), OPTION_RULES)
     problems = [f"{p.path}: {p.message}" for p in parsed.problems]
     if parsed.fleet is None:
         return problems, None
@@ -162,7 +163,9 @@ def test_isolation_problems_name_the_key_and_the_fix(
 
 
 def test_problems_carry_the_line_of_the_key() -> None:
-    parsed = parse_fleet(FLEET.format(engine="ray", extra="        isolation: sandbox\n"))
+    parsed = parse_fleet(
+        FLEET.format(engine="ray", extra="        isolation: sandbox\n"), OPTION_RULES
+    )
     assert [p.line for p in parsed.problems] == [9]
 
 
@@ -170,6 +173,6 @@ def test_the_demo_fleet_isolates_with_the_local_sandbox() -> None:
     from importlib.resources import files
 
     text = files("neocloud.demo").joinpath("fleet.yaml").read_text()
-    fleet = parse_fleet(text).fleet
+    fleet = parse_fleet(text, OPTION_RULES).fleet
     assert fleet is not None
     assert {(c.isolates, c.hosts_external) for c in fleet.clusters} == {(Isolation.SANDBOX, True)}

@@ -12,6 +12,7 @@ from neocloud.domain.fleet_file import parse_fleet
 from neocloud.domain.jobs import Tier
 from neocloud.economics.policy_file import parse_policy
 from neocloud.economics.whatif_policy import DEFAULT_START
+from neocloud.engines.options import OPTION_RULES
 from tests.sim.helpers import REPO, fleet_yaml
 
 VALID = """\
@@ -32,7 +33,7 @@ sweep: [0, 0.25, 1]
 
 @pytest.fixture(scope="module")
 def fleet() -> Fleet:
-    parsed = parse_fleet(fleet_yaml(nodes=4))  # 32 H100s: a 0.3 cap is 9 GPUs
+    parsed = parse_fleet(fleet_yaml(nodes=4), OPTION_RULES)  # 32 H100s: a 0.3 cap is 9 GPUs
     assert parsed.fleet is not None
     return parsed.fleet
 
@@ -70,7 +71,7 @@ def test_a_date_means_midnight_utc(fleet: Fleet) -> None:
 
 
 def test_the_example_policy_is_valid_for_the_philly_fleet() -> None:
-    parsed = parse_fleet((REPO / "docs/examples/philly-fleet.yaml").read_text())
+    parsed = parse_fleet((REPO / "docs/examples/philly-fleet.yaml").read_text(), OPTION_RULES)
     assert parsed.fleet is not None
     result = parse_policy((REPO / "docs/examples/policy.yaml").read_text(), parsed.fleet)
     assert result.problems == []

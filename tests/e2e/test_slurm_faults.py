@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from neocloud.domain.fleet_file import parse_fleet
+from neocloud.engines.options import OPTION_RULES
 from tests.e2e.conftest import client, wait_for
 from tests.e2e.server import ServerProcess
 from tests.e2e.slurm_support import (
@@ -250,7 +251,7 @@ def test_a_fleet_is_discovered_from_slurm(slurm: SlurmCluster) -> None:
     found = subprocess.run(cli, capture_output=True, text=True, timeout=60)
 
     assert found.returncode == 0, found.stderr
-    parsed = parse_fleet(found.stdout)
+    parsed = parse_fleet(found.stdout, OPTION_RULES)
     assert parsed.problems == []
     assert parsed.fleet is not None
     assert [(n.name, n.gpu_type, n.gpus) for n in parsed.fleet.nodes] == [

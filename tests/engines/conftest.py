@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 
-from neocloud.engines import local_attempt, procfs
 from neocloud.engines.base import Engine, EngineHandle, EngineNode, EngineStatus, LaunchSpec
-from neocloud.engines.local import LocalEngine
-from neocloud.engines.ray import RayEngine
-from neocloud.engines.ray_options import RayOptions
-from neocloud.engines.slurm import SlurmEngine
-from neocloud.engines.slurm_options import SlurmOptions
+from neocloud.engines.local import attempt as local_attempt
+from neocloud.engines.local import procfs
+from neocloud.engines.local.engine import LocalEngine
+from neocloud.engines.ray.engine import RayEngine
+from neocloud.engines.ray.options import RayOptions
+from neocloud.engines.slurm.engine import SlurmEngine
+from neocloud.engines.slurm.options import SlurmOptions
 from neocloud.scheduler.model import GpuSlot
 from tests.conftest import skip_or_fail
 from tests.engines import ray_harness, slurm_accounting_harness, slurm_harness

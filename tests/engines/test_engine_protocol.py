@@ -17,7 +17,7 @@ from neocloud.engines.base import (
     LaunchSpec,
     NodeHealth,
 )
-from neocloud.engines.local import LocalEngine
+from neocloud.engines.local.engine import LocalEngine
 from neocloud.scheduler.model import GpuSlot
 
 

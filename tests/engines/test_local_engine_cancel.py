@@ -7,8 +7,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from neocloud.engines import procfs
 from neocloud.engines.base import EngineState
+from neocloud.engines.local import procfs
 
 # Says it is ready (the handler is installed), then waits; on SIGTERM records it and exits 0.
 TRAPS_SIGTERM = """

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from neocloud.engines import local_attempt
 from neocloud.engines.base import EngineHandle, EngineState
+from neocloud.engines.local import attempt as local_attempt
 
 CHATTY_UNTIL_SIGTERM = """
 import pathlib, signal, sys, time

@@ -16,13 +16,16 @@ from pathlib import Path
 import pytest
 
 from neocloud.domain.fleet_file import parse_fleet
-from neocloud.engines import local_attempt, procfs, sandbox
+from neocloud.engines import sandbox
 from neocloud.engines.base import EngineConfigError, EngineError, EngineState, LaunchSpec
-from neocloud.engines.local import LocalEngine
+from neocloud.engines.local import attempt as local_attempt
+from neocloud.engines.local import procfs
+from neocloud.engines.local.engine import LocalEngine
+from neocloud.engines.options import OPTION_RULES
 from neocloud.engines.sandbox import Sandbox, environment_args, gpu_device_files
 from neocloud.engines.tenant_users import TenantUsers, derived_user_name
 from neocloud.scheduler.model import GpuSlot
-from neocloud.server.engine_factory import build_registry
+from neocloud.server.engines.factory import build_registry
 from tests.conftest import skip_or_fail
 from tests.engines.conftest import NODES
 
@@ -372,7 +375,7 @@ def test_each_local_clusters_network_choice_reaches_its_nodes_sandboxes(
 ) -> None:
     if os.geteuid() != 0 or sandbox.find_program("bwrap") is None:
         skip_or_fail("sandboxed jobs run as per-org users, which needs root and bubblewrap")
-    fleet = parse_fleet(TWO_LOCAL_CLUSTERS).fleet
+    fleet = parse_fleet(TWO_LOCAL_CLUSTERS, OPTION_RULES).fleet
     registry = build_registry(fleet, tmp_path, tenant_users=TenantUsers(prefix=PREFIX))
     engine = registry.get("local")
     launch = _boxed_spec(spec, orgs(), "pass", org_kind=org_kind, placement=(GpuSlot(node, (0,)),))

@@ -19,11 +19,11 @@ from neocloud.engines.base import (
     EngineUnavailable,
     NodeHealth,
 )
-from neocloud.engines.ray import RayEngine
-from neocloud.engines.ray_options import RayOptions
+from neocloud.engines.ray.engine import RayEngine
+from neocloud.engines.ray.options import RayOptions
 from neocloud.scheduler.model import GpuSlot
-from neocloud.server.engine_health import NodeState
-from neocloud.server.services.engine_check import DeclaredNode, compare
+from neocloud.server.engines.check import DeclaredNode, compare
+from neocloud.server.engines.health import NodeAvailability
 from tests.e2e.server import free_port
 from tests.engines.conftest import NODES, ray_engine_on
 
@@ -125,9 +125,9 @@ def test_a_gpu_type_the_cluster_does_not_have_is_a_mismatch_with_the_fix(ray_eng
     found = compare(declared, ray_engine.inventory(), "ray")
 
     state, message = found["n1"]
-    assert state is NodeState.MISMATCH
+    assert state is NodeAvailability.MISMATCH
     assert message is not None and "8 × a100" in message and "8 × h100" in message
-    assert found["n2"] == (NodeState.UP, None)
+    assert found["n2"] == (NodeAvailability.UP, None)
 
 
 @pytest.mark.parametrize(

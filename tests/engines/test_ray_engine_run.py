@@ -22,7 +22,7 @@ from neocloud.engines.base import (
     EngineState,
     NodeHealth,
 )
-from neocloud.engines.ray import submission_id
+from neocloud.engines.ray.engine import submission_id
 from neocloud.scheduler.model import GpuSlot
 from tests.engines.conftest import ray_engine_on
 

@@ -16,8 +16,8 @@ from neocloud.engines.base import (
     EngineUnavailable,
     NodeHealth,
 )
-from neocloud.engines.slurm import SlurmEngine
-from neocloud.engines.slurm_options import SlurmOptions
+from neocloud.engines.slurm.engine import SlurmEngine
+from neocloud.engines.slurm.options import SlurmOptions
 from neocloud.scheduler.model import GpuSlot
 from tests.conftest import skip_or_fail
 from tests.engines import slurm_harness

@@ -21,7 +21,7 @@ from neocloud.engines.base import (
     EngineState,
     NodeHealth,
 )
-from neocloud.engines.slurm import job_name
+from neocloud.engines.slurm.engine import job_name
 from neocloud.scheduler.model import GpuSlot
 from tests.engines import slurm_harness
 from tests.engines.conftest import slurm_engine_on

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from neocloud.domain.fleet import Cluster, Isolation
-from neocloud.engines import slurm_script as script
 from neocloud.engines.base import EngineConfigError, EngineError, LaunchSpec
 from neocloud.engines.sandbox import find_program, setenv_args
-from neocloud.engines.slurm_options import SlurmOptions
+from neocloud.engines.slurm import script
+from neocloud.engines.slurm.options import SlurmOptions
 from neocloud.scheduler.model import GpuSlot
-from neocloud.server import engine_factory
+from neocloud.server.engines import factory as engine_factory
 from tests.conftest import skip_or_fail
 
 PYTHON = "/usr/bin/python3"
@@ -213,7 +213,7 @@ def test_the_engine_factory_hands_the_fleets_isolation_to_the_slurm_options(
 ) -> None:
     built: list[SlurmOptions] = []
     monkeypatch.setattr(
-        "neocloud.engines.slurm.SlurmEngine",
+        "neocloud.engines.slurm.engine.SlurmEngine",
         lambda cluster, options, nodes: built.append(options),
     )
     cluster = Cluster("c", "r", "slurm", {}, Isolation.SANDBOX)

@@ -29,7 +29,6 @@ from pathlib import Path
 
 import pytest
 
-from neocloud.engines import local_attempt, procfs
 from neocloud.engines.base import (
     EngineError,
     EngineHandle,
@@ -38,8 +37,10 @@ from neocloud.engines.base import (
     EngineStatus,
     LaunchSpec,
 )
-from neocloud.engines.local import LocalEngine
-from neocloud.engines.local_network import LocalNetwork
+from neocloud.engines.local import attempt as local_attempt
+from neocloud.engines.local import procfs
+from neocloud.engines.local.engine import LocalEngine
+from neocloud.engines.local.network import LocalNetwork
 from neocloud.engines.sandbox import find_program
 from neocloud.engines.tenant_users import TenantUsers, derived_user_name
 from neocloud.scheduler.model import GpuSlot

@@ -27,7 +27,6 @@ from pathlib import Path
 
 import pytest
 
-from neocloud.engines import slurm_script
 from neocloud.engines.base import (
     EngineError,
     EngineHandle,
@@ -36,9 +35,10 @@ from neocloud.engines.base import (
     EngineStatus,
     LaunchSpec,
 )
-from neocloud.engines.slurm import SlurmEngine
-from neocloud.engines.slurm_attempt import AttemptFacts
-from neocloud.engines.slurm_options import SlurmOptions
+from neocloud.engines.slurm import script as slurm_script
+from neocloud.engines.slurm.attempt import AttemptFacts
+from neocloud.engines.slurm.engine import SlurmEngine
+from neocloud.engines.slurm.options import SlurmOptions
 from neocloud.engines.tenant_users import TenantUsers
 from neocloud.scheduler.model import GpuSlot
 from tests.e2e.slurm_support import start_cluster

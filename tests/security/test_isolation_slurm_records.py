@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from neocloud.engines.slurm import _END_BEFORE_SLURM, _START_AFTER_SLURM, _held
+from neocloud.engines.slurm.report import _END_BEFORE_SLURM, _START_AFTER_SLURM, _held
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from neocloud.engines.base import EngineConfigError, EngineError, EngineNode, LaunchSpec
-from neocloud.engines.slurm import SlurmEngine
-from neocloud.engines.slurm_options import SlurmOptions
+from neocloud.engines.slurm.engine import SlurmEngine
+from neocloud.engines.slurm.options import SlurmOptions
 from neocloud.engines.tenant_users import TenantUsers
 from neocloud.scheduler.model import GpuSlot
 from tests.conftest import skip_or_fail

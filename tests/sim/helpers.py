@@ -7,6 +7,7 @@ from pathlib import Path
 
 from neocloud.domain.fleet_file import parse_fleet
 from neocloud.domain.jobs import Tier
+from neocloud.engines.options import OPTION_RULES
 from neocloud.sim.quotas import whole_fleet
 from neocloud.sim.simulator import SimConfig
 from neocloud.sim.trace import FleetShape, TraceJob
@@ -52,7 +53,7 @@ regions:
 
 def shape(nodes: int = 1, gpus: int = 8, gpu_type: str = "h100", extra: str = "") -> FleetShape:
     """The FleetShape of `fleet_yaml(...)`."""
-    parsed = parse_fleet(fleet_yaml(nodes, gpus, gpu_type, extra))
+    parsed = parse_fleet(fleet_yaml(nodes, gpus, gpu_type, extra), OPTION_RULES)
     assert parsed.fleet is not None, parsed.problems
     return FleetShape.of(parsed.fleet)
 

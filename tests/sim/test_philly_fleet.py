@@ -8,11 +8,12 @@ from decimal import Decimal
 
 from neocloud.domain.fleet_file import parse_fleet
 from neocloud.economics.cost_model import cost_per_gpu_hour
+from neocloud.engines.options import OPTION_RULES
 from tests.sim.helpers import PHILLY_FLEET, PHILLY_VC_NODES
 
 
 def test_the_philly_fleet_parses_to_352_eight_gpu_p100_nodes_in_racks_of_16() -> None:
-    parsed = parse_fleet(PHILLY_FLEET.read_text(encoding="utf-8"))
+    parsed = parse_fleet(PHILLY_FLEET.read_text(encoding="utf-8"), OPTION_RULES)
     assert parsed.problems == []
     fleet = parsed.fleet
     assert fleet is not None
@@ -27,5 +28,5 @@ def test_the_philly_fleet_parses_to_352_eight_gpu_p100_nodes_in_racks_of_16() ->
 def test_the_fleet_matches_the_virtual_clusters_node_counts() -> None:
     with PHILLY_VC_NODES.open(encoding="utf-8") as f:
         total = sum(int(row["node num"]) for row in csv.DictReader(f))
-    fleet = parse_fleet(PHILLY_FLEET.read_text(encoding="utf-8")).fleet
+    fleet = parse_fleet(PHILLY_FLEET.read_text(encoding="utf-8"), OPTION_RULES).fleet
     assert fleet is not None and len(fleet.nodes) == total

@@ -99,7 +99,7 @@ def risk(
 ) -> None:
     """Margin at risk: Monte Carlo of gross margin over the horizon, offline (no server)."""
     # Imported here: numpy and the simulation are needed by this command only.
-    from neocloud.domain.fleet_file import parse_fleet
+    from neocloud.cli.fleet import read_fleet
     from neocloud.economics.risk import default_scenario, run_risk
     from neocloud.economics.scenario_file import parse_scenario
 
@@ -112,7 +112,7 @@ def risk(
         )
     fleet_name = str(fleet) if fleet is not None else "demo fleet"
     fleet_text = _read(fleet, "--fleet") if fleet is not None else _demo_fleet()
-    parsed_fleet = parse_fleet(fleet_text)
+    parsed_fleet = read_fleet(fleet_text)
     if parsed_fleet.fleet is None:
         _fail(fleet_name, parsed_fleet.problems, json_out)
     the_fleet = parsed_fleet.fleet

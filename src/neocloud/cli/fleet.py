@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,6 +20,9 @@ from neocloud.schemas.fleet import (
     FleetValidation,
     Quota,
 )
+
+if TYPE_CHECKING:
+    from neocloud.domain.fleet_file import FleetParse
 
 app = typer.Typer(help="The fleet: load and inspect it, set quotas and caps.", no_args_is_help=True)
 quota_app = typer.Typer(help="GPUs of a type an org may hold at once.", no_args_is_help=True)
@@ -40,13 +43,20 @@ def _read(path: Path) -> str:
         raise typer.BadParameter(f"{path} is not UTF-8 text", param_hint="FILE") from None
 
 
+def read_fleet(text: str) -> FleetParse:
+    """A fleet file read here, each engine's options checked by its own rules."""
+    # Imported here: only the commands that read a fleet file need the reader.
+    from neocloud.domain.fleet_file import parse_fleet
+    from neocloud.engines.options import OPTION_RULES
+
+    return parse_fleet(text, OPTION_RULES)
+
+
 @app.command("validate")
 def validate(ctx: typer.Context, file: FleetFile, as_json: JsonFlag = False) -> None:
     """Check a fleet file here, without a server; exit 1 if it has problems."""
     # Imported here: only this command needs the YAML reader.
-    from neocloud.domain.fleet_file import parse_fleet
-
-    parsed = parse_fleet(_read(file))
+    parsed = read_fleet(_read(file))
     problems = [FleetProblem(path=p.path, message=p.message, line=p.line) for p in parsed.problems]
     fleet = parsed.fleet if not problems else None
     by_type: Counter[str] = Counter()
@@ -151,10 +161,10 @@ def discover(
     """Print a fleet file for the nodes an engine reports (edit the node model's costs)."""
     # Imported here: discovery talks to the engine directly, on this host, without a server.
     from neocloud.engines.base import EngineError
-    from neocloud.engines.slurm import read_inventory
-    from neocloud.engines.slurm_cli import SlurmCli
-    from neocloud.engines.slurm_discover import fleet_yaml
-    from neocloud.engines.slurm_options import SlurmOptions
+    from neocloud.engines.slurm.cli import SlurmCli
+    from neocloud.engines.slurm.discover import fleet_yaml
+    from neocloud.engines.slurm.inventory import read_inventory
+    from neocloud.engines.slurm.options import SlurmOptions
 
     if not slurm:
         raise typer.BadParameter("say which engine to read: --slurm", param_hint="--slurm")

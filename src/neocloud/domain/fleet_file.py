@@ -7,13 +7,14 @@ built as a Decimal from the scalar's own text, so `0.08` is exactly 0.08, never 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 import yaml
 
+from neocloud.domain.engine_options import EngineOptionRules, OptionProblem
 from neocloud.domain.exact_yaml import FileProblem, describe, line_of, load_yaml
 from neocloud.domain.fleet import (
     DEFAULT_ISOLATION,
@@ -26,50 +27,9 @@ from neocloud.domain.fleet import (
 )
 from neocloud.domain.money import DEFAULT_CURRENCY
 
+# The engine kinds a cluster may name; the caller gives each one's option rules.
 ENGINES = ("local", "slurm", "ray")
 
-_ABSOLUTE_PATH = re.compile(r"^/\S*$")
-_SECONDS = re.compile(r"^[0-9]+(\.[0-9]+)?$")
-# What the control plane does with the jobs of a node its engine reports drained
-# (server.drain_policy): the same choice for every engine that can drain a node.
-_ON_DRAIN = {"on_drain": (re.compile(r"^(requeue|finish)$"), "requeue or finish")}
-# The local engine's sandbox network per kind of org (engines.local_network): none or host.
-_NETWORK = (re.compile(r"^(none|host)$"), "none or host")
-_LOCAL_NETWORK_KEYS = ("external_network", "internal_network")
-# The engine_options each engine understands: key → (value pattern, what the value must be).
-# An engine whose entry is None takes its options unchecked here (it checks them when built).
-ENGINE_OPTIONS: dict[str, dict[str, tuple[re.Pattern[str], str]] | None] = {
-    "local": dict.fromkeys(_LOCAL_NETWORK_KEYS, _NETWORK),
-    "slurm": {
-        "bin_dir": (_ABSOLUTE_PATH, "an absolute path"),
-        "conf": (_ABSOLUTE_PATH, "an absolute path to slurm.conf"),
-        "partition": (re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$"), "a partition name"),
-        "account": (re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$"), "an account name"),
-        "accounting": (re.compile(r"^(auto|on|off)$"), "auto, on or off"),
-        "state_dir": (_ABSOLUTE_PATH, "an absolute path"),
-        "command_timeout_seconds": (_SECONDS, "a number of seconds, e.g. '20'"),
-        "poll_cache_seconds": (_SECONDS, "a number of seconds, e.g. '0.5'"),
-        "run_as_user": (re.compile(r"^[a-z_][a-z0-9_-]{0,31}$"), "an OS user name"),
-        "org_users": (
-            re.compile(r"^[A-Za-z0-9_.-]+=[a-z_][a-z0-9_-]*(,[A-Za-z0-9_.-]+=[a-z_][a-z0-9_-]*)*$"),
-            "org=user pairs separated by commas, e.g. 'org_a=alice,org_b=bob'",
-        ),
-        "create_users": (re.compile(r"^(on|off)$"), "on or off"),
-        "bwrap": (_ABSOLUTE_PATH, "an absolute path to bwrap on the compute nodes"),
-        "gpu_device_dir": (_ABSOLUTE_PATH, "an absolute path, e.g. '/dev'"),
-        **_ON_DRAIN,
-    },
-    "ray": {
-        "address": (
-            re.compile(r"^https?://[^\s/]+(/\S*)?$"),
-            "the dashboard's URL, e.g. 'http://ray-head:8265'",
-        ),
-        "python": (re.compile(r"^[A-Za-z0-9_./+-]+$"), "a program name or path, e.g. 'python3'"),
-        "request_timeout_seconds": (_SECONDS, "a number of seconds, e.g. '10'"),
-        "poll_cache_seconds": (_SECONDS, "a number of seconds, e.g. '0.5'"),
-        **_ON_DRAIN,
-    },
-}
 MAX_GPUS_PER_NODE = 64
 MAX_NODE_COUNT = 10_000
 
@@ -156,15 +116,16 @@ class FleetParse:
         return self.fleet is not None
 
 
-def parse_fleet(text: str) -> FleetParse:
-    """Parse and validate a fleet file, reporting every problem rather than the first."""
+def parse_fleet(text: str, engine_options: Mapping[str, EngineOptionRules]) -> FleetParse:
+    """Parse and validate a fleet file, reporting every problem rather than the first; each
+    engine kind's `engine_options` are checked by its rules (`neocloud.engines.options`)."""
     try:
         document = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         return FleetParse(None, [FleetProblem("<yaml>", _yaml_message(exc), line)])
-    reader = _FleetReader()
+    reader = _FleetReader(engine_options)
     fleet = reader.read(document)
     if reader.problems:
         located = [replace(p, line=line_of(text, p.path)) for p in reader.problems]
@@ -208,7 +169,8 @@ _FRACTION = _Bound(ge=Decimal(0), le=Decimal(1))
 class _FleetReader:
     """Walks the parsed document, collecting problems and building the fleet when it can."""
 
-    def __init__(self) -> None:
+    def __init__(self, engine_options: Mapping[str, EngineOptionRules]) -> None:
+        self.engine_options = engine_options
         self.problems: list[FleetProblem] = []
         # Every node-model name written in the file, usable or not, so that a node naming a
         # model with its own problems is not blamed a second time.
@@ -224,6 +186,11 @@ class _FleetReader:
     def add(self, path: str, message: str) -> None:
         """Record one problem."""
         self.problems.append(FleetProblem(path, message))
+
+    def add_found(self, path: str, found: Sequence[OptionProblem]) -> None:
+        """Record the problems an engine found in a cluster's options."""
+        for problem in found:
+            self.add(_join(path, problem.where), problem.message)
 
     # -- generic readers -------------------------------------------------------------------
 
@@ -485,35 +452,16 @@ class _FleetReader:
         if engine not in ENGINES:
             self.add(f"{path}.engine", f"must be one of {', '.join(ENGINES)}, got '{engine}'")
         options = self.labels(m, "engine_options", path, key_pattern=_NAME)
-        if options is not None and isinstance(engine, str) and engine in ENGINES:
-            self.engine_options(engine, options, _join(path, "engine_options"))
+        known = isinstance(engine, str) and engine in ENGINES
+        rules = self.engine_options[engine] if known else None
+        if options is not None and rules is not None:
+            self.add_found(path, rules.value_problems(options))
         isolation = self.isolation(m, path, engine)
-        if options and options.get("run_as_user") == "root":
-            self.add(
-                _join(path, "engine_options.run_as_user"),
-                "must be an unprivileged user, never root",
-            )
-        if (
-            isolation in (Isolation.USER, Isolation.SANDBOX)
-            and options
-            and "run_as_user" in options
-        ):
-            self.add(
-                _join(path, "isolation"),
-                "engine_options.run_as_user runs every org's jobs as one user, which keeps no "
-                "org from another: declare isolation: none, or drop run_as_user so that each "
-                "org gets its own user",
-            )
-            isolation = None
-        network_keys = [k for k in _LOCAL_NETWORK_KEYS if k in (options or {})]
-        if engine == "local" and isolation is Isolation.NONE and network_keys:
-            for key in network_keys:
-                self.add(
-                    _join(path, f"engine_options.{key}"),
-                    "chooses the sandbox's network, but this cluster has isolation: none, whose "
-                    "jobs share the machine's network: remove it, or drop isolation: none",
-                )
-            isolation = None
+        if options is not None and rules is not None and isolation is not None:
+            contradictions = rules.isolation_problems(options, isolation)
+            self.add_found(path, contradictions)
+            if contradictions:
+                isolation = None
         external = self.external_without_isolation(m, path, isolation)
         if (
             name is not None
@@ -563,20 +511,6 @@ class _FleetReader:
             )
             return None
         return value == "allow"
-
-    def engine_options(self, engine: str, options: Mapping[str, str], path: str) -> None:
-        """Report options the cluster's engine does not know, and values it cannot use."""
-        known = ENGINE_OPTIONS[engine]
-        if known is None:
-            return
-        for key, value in options.items():
-            if key not in known:
-                allowed = ", ".join(sorted(known)) or "none"
-                self.add(path, f"unknown option '{key}' for engine {engine} (allowed: {allowed})")
-                continue
-            pattern, hint = known[key]
-            if not pattern.match(value):
-                self.add(f"{path}.{key}", f"must be {hint}, got '{value}'")
 
     def node(
         self,
@@ -673,4 +607,4 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-__all__ = ["ENGINES", "ENGINE_OPTIONS", "FleetParse", "FleetProblem", "parse_fleet"]
+__all__ = ["ENGINES", "FleetParse", "FleetProblem", "parse_fleet"]

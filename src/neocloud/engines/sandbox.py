@@ -5,7 +5,7 @@ private `/tmp` and `/dev/shm`, the system's programs and libraries read-only (`/
 few files of `/etc` programs need), a `/proc` of its own PID namespace (its own processes only),
 and of the GPUs only the device files of those it was given. It never sees the control plane's
 data directory, other attempts, or other processes; it cannot create user namespaces of its own.
-Unless it is given the machine's network (`host_network`, see `local_network`), it also has a
+Unless it is given the machine's network (`host_network`, see `local.network`), it also has a
 network namespace of its own, with only its own loopback: nothing on the machine's addresses
 (the control plane's database or API on 127.0.0.1 included) and nothing beyond answers it.
 

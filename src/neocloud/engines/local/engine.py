@@ -2,14 +2,14 @@
 
 On a laptop the declared nodes are virtual: they all run on localhost, and a slot's GPU indices
 reach the job as `CUDA_VISIBLE_DEVICES`. All state lives in files under `state_dir` (see
-`local_attempt`), so a new engine over the same directory adopts the attempts of an old one.
+`local.attempt`), so a new engine over the same directory adopts the attempts of an old one.
 
 Isolation (`isolation=`): with "sandbox" each rank runs in a bubblewrap sandbox (`sandbox`) as
 its org's own unprivileged OS user (`tenant_users`; as the control plane's own user when it is
 not root), and sees its attempt's directory at /job, nothing else of the machine but read-only
 system files and its own GPUs' device files. The runner stays outside and alone writes the
 attempt's fact files, in a directory the job can neither see nor reach. The sandbox's network
-is chosen per node (`networks`, from its cluster's engine_options; `local_network`): by default
+is chosen per node (`networks`, from its cluster's engine_options; `local.network`): by default
 an external org's rank has only its own loopback and an internal org's shares the machine's.
 With "none" the job runs as the control plane's own user and sees everything it sees, the
 machine's network included: for trusted work only.
@@ -29,8 +29,6 @@ from typing import Any
 
 import neocloud
 from neocloud.domain.jobs import JOB_DIR, working_dir_in_job
-from neocloud.engines import local_attempt as files
-from neocloud.engines import procfs
 from neocloud.engines import sandbox as sandboxes
 from neocloud.engines.base import (
     ADOPT_AFTER_RESTART,
@@ -45,7 +43,9 @@ from neocloud.engines.base import (
     LaunchSpec,
     LogChunk,
 )
-from neocloud.engines.local_network import EXTERNAL_ORG, INTERNAL_ORG, LocalNetwork
+from neocloud.engines.local import attempt as files
+from neocloud.engines.local import procfs
+from neocloud.engines.local.network import EXTERNAL_ORG, INTERNAL_ORG, LocalNetwork
 from neocloud.engines.log_chunks import check_window, chunk_of_file
 from neocloud.engines.placement import check_id, check_placement
 from neocloud.engines.tenant_users import TenantIdentity, TenantUserError, TenantUsers
@@ -343,7 +343,7 @@ class LocalEngine:
         package_root = str(Path(neocloud.__file__).resolve().parent.parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         # -P: the control plane's working directory must not shadow the package on sys.path.
-        argv = [sys.executable, "-P", "-m", "neocloud.engines.local_runner", str(attempt_dir)]
+        argv = [sys.executable, "-P", "-m", "neocloud.engines.local.runner", str(attempt_dir)]
         runner_log = str(attempt_dir / files.RUNNER_LOG)
         try:
             # posix_spawn rather than Popen: we keep only the pid and reap it ourselves, and a

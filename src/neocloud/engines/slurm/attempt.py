@@ -1,4 +1,4 @@
-"""The facts of one Slurm attempt as its files record them (see `slurm_script` for who writes what).
+"""The facts of one Slurm attempt as its files record them (see `slurm.script` for who writes what).
 
 `<state_dir>/<job_id>/<attempt>/` belongs to the control plane (root, group the org's, 0710): it
 holds `spec.json`, `submitted.json`, `job.sh` and `kill_at` (written by the engine; the job may
@@ -18,13 +18,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from neocloud.engines import slurm_script as script
 from neocloud.engines.log_chunks import open_job_file
+from neocloud.engines.slurm import script
+from neocloud.engines.tenant_users import TenantIdentity
 
 SPEC = "spec.json"
 # A fact file holds a line of a few numbers.
 _FACT_BYTES = 256
 SUBMITTED = "submitted.json"
+# The state dir and each job's directory: others may pass through to what they own, not list.
+TRAVERSE = 0o711
+# An attempt directory: the control plane's; the org's group may enter, not list or write.
+_ATTEMPT = 0o710
+# The job's own directory: its user's alone.
+_RUN = 0o700
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,3 +132,30 @@ def write_bytes_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
 def utc(epoch: float | None) -> datetime | None:
     """An epoch time as an aware UTC datetime."""
     return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+
+
+def prepare_attempt_dir(
+    attempt_dir: Path, who: TenantIdentity, workdir: str, sandbox: bool
+) -> None:
+    """A new attempt's directories: the control plane's attempt directory, which only the
+    org's group may enter, and in it the job's own `run/` (and its working directory, under
+    `run/work/`, the sandbox's /job, if sandboxed)."""
+    job_dir = attempt_dir.parent
+    job_dir.mkdir(exist_ok=True, mode=TRAVERSE)
+    os.chmod(job_dir, TRAVERSE)
+    attempt_dir.mkdir(exist_ok=True, mode=_ATTEMPT)
+    os.chown(attempt_dir, os.geteuid(), who.gid)
+    os.chmod(attempt_dir, _ATTEMPT)
+    run = attempt_dir / script.RUN
+    # Made fresh here, before the job exists: nothing in it can be the job's symbolic link.
+    fresh = not run.exists()
+    run.mkdir(exist_ok=True, mode=_RUN)
+    os.lchown(run, who.uid, who.gid)
+    os.chmod(run, _RUN)
+    parts = ([script.WORK] if sandbox else []) + (workdir.split("/") if workdir else [])
+    if fresh:
+        path = run
+        for part in parts:
+            path = path / part
+            path.mkdir(mode=_RUN)
+            os.lchown(path, who.uid, who.gid)

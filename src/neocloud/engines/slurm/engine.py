@@ -1,7 +1,7 @@
 """The Slurm engine: neocloud places the work, Slurm runs it exactly there.
 
 - launch: `sbatch --parsable` pinned with `--nodelist` and `--gres=gpu:<type>:<n>`; the command
-  runs under `srun`, one task per node (see `slurm_script`). The job is named
+  runs under `srun`, one task per node (see `slurm.script`). The job is named
   `nc-<job id>-<attempt>`, so a launch repeated after a crash finds the job it already submitted
   instead of submitting it twice.
 - poll: `squeue --json` (one listing serves every poll for `poll_cache_seconds`; Debian's 22.05
@@ -14,9 +14,9 @@
 - who: never root. Each attempt runs as its org's unprivileged user (`sbatch --uid/--gid`; see
   `tenant_users`, or `org_users` in the engine options), or as the one `run_as_user` of a
   cluster declared `isolation: none`. The attempt directory is the control plane's and the
-  org's group may only enter it; its `run/` is the org user's (see `slurm_attempt`), so no
+  org's group may only enter it; its `run/` is the org user's (see `slurm.attempt`), so no
   other org's job can list, read or change either. Under `isolation: sandbox` each rank also
-  runs in bubblewrap on its node (see `slurm_script`): it sees only `run/work/` (at /job), its
+  runs in bubblewrap on its node (see `slurm.script`): it sees only `run/work/` (at /job), its
   own GPUs' device files and processes, and a /tmp of its own; the records usage is computed
   from stay outside, beyond its reach.
 
@@ -35,8 +35,6 @@ from pathlib import Path
 from typing import Any
 
 from neocloud.domain.jobs import working_dir_in_job
-from neocloud.engines import local_attempt as jsonfiles
-from neocloud.engines import slurm_script as script
 from neocloud.engines.base import (
     ADOPT_AFTER_RESTART,
     CANCELLED,
@@ -53,29 +51,41 @@ from neocloud.engines.base import (
     LaunchSpec,
     LogChunk,
 )
+from neocloud.engines.local import attempt as jsonfiles
 from neocloud.engines.log_chunks import check_window, chunk_of_file
 from neocloud.engines.placement import check_id, check_placement
 from neocloud.engines.sandbox import setenv_args
-from neocloud.engines.slurm_attempt import (
+from neocloud.engines.slurm import script
+from neocloud.engines.slurm.attempt import (
     SPEC,
     SUBMITTED,
+    TRAVERSE,
     AttemptFacts,
     KillOrder,
+    prepare_attempt_dir,
     utc,
     write_bytes_atomic,
     write_kill_order,
     write_text_atomic,
 )
-from neocloud.engines.slurm_cli import SlurmCli
-from neocloud.engines.slurm_options import SlurmOptions
-from neocloud.engines.slurm_parse import (
+from neocloud.engines.slurm.cli import SlurmCli
+from neocloud.engines.slurm.inventory import read_inventory
+from neocloud.engines.slurm.options import SlurmOptions
+from neocloud.engines.slurm.parse import (
     ACTIVE,
     NODE_FAILURES,
     WAITING,
-    expand_hostlist,
-    gpu_gres,
-    node_health,
     split_wait_status,
+)
+from neocloud.engines.slurm.report import (
+    _END_BEFORE_SLURM,
+    _START_AFTER_SLURM,
+    COMMAND_START_SECONDS,
+    _end_reason,
+    _epoch,
+    _held,
+    _placement,
+    _split_status,
 )
 from neocloud.engines.tenant_users import (
     TenantIdentity,
@@ -84,26 +94,10 @@ from neocloud.engines.tenant_users import (
     check_unprivileged,
     lookup,
 )
-from neocloud.scheduler.model import GpuSlot
 
 KIND = "slurm"
-# A job Slurm runs whose command has not stamped its start after this long is taken as started
-# when its script did (the attempt directory may not be shared with the nodes as it should).
-COMMAND_START_SECONDS = 60.0
-# The job's own start and end records are written as its user, so it could rewrite them; where
-# Slurm's own instant is known they are held to it: a command starts at most this long after
-# Slurm started the job (srun's launch), and the recorded end lies within this of Slurm's end
-# (whole seconds, stamped once the script has exited).
-_START_AFTER_SLURM = COMMAND_START_SECONDS
-_END_BEFORE_SLURM = 5.0
 # A SIGKILL already sent is repeated at most this often while the job lingers.
 _KILL_REPEAT_SECONDS = 2.0
-# The state dir and each job's directory: others may pass through to what they own, not list.
-_TRAVERSE = 0o711
-# An attempt directory: the control plane's; the org's group may enter, not list or write.
-_ATTEMPT = 0o710
-# The job's own directory: its user's alone.
-_RUN = 0o700
 
 
 def job_name(job_id: str, attempt: int) -> str:
@@ -140,8 +134,8 @@ class SlurmEngine:
             mapping=options.org_users, create=options.create_users
         )
         self.state_dir = options.state_dir
-        self.state_dir.mkdir(parents=True, exist_ok=True, mode=_TRAVERSE)
-        os.chmod(self.state_dir, _TRAVERSE)
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=TRAVERSE)
+        os.chmod(self.state_dir, TRAVERSE)
 
     # -- launch ------------------------------------------------------------------------------
     def launch(self, spec: LaunchSpec) -> EngineHandle:
@@ -164,7 +158,7 @@ class SlurmEngine:
             if found is not None:
                 return self._handle(spec.job_id, spec.attempt, found)
         else:
-            _prepare(attempt_dir, who, workdir, self.options.sandbox)
+            prepare_attempt_dir(attempt_dir, who, workdir, self.options.sandbox)
             jsonfiles.write_json_atomic(attempt_dir / SPEC, identity)
         sandbox = None
         if self.options.sandbox:
@@ -529,59 +523,6 @@ class SlurmEngine:
         return parts[0], int(parts[1]), parts[2]
 
 
-def _prepare(attempt_dir: Path, who: TenantIdentity, workdir: str, sandbox: bool) -> None:
-    """A new attempt's directories: the control plane's attempt directory, which only the
-    org's group may enter, and in it the job's own `run/` (and its working directory, under
-    `run/work/`, the sandbox's /job, if sandboxed)."""
-    job_dir = attempt_dir.parent
-    job_dir.mkdir(exist_ok=True, mode=_TRAVERSE)
-    os.chmod(job_dir, _TRAVERSE)
-    attempt_dir.mkdir(exist_ok=True, mode=_ATTEMPT)
-    os.chown(attempt_dir, os.geteuid(), who.gid)
-    os.chmod(attempt_dir, _ATTEMPT)
-    run = attempt_dir / script.RUN
-    # Made fresh here, before the job exists: nothing in it can be the job's symbolic link.
-    fresh = not run.exists()
-    run.mkdir(exist_ok=True, mode=_RUN)
-    os.lchown(run, who.uid, who.gid)
-    os.chmod(run, _RUN)
-    parts = ([script.WORK] if sandbox else []) + (workdir.split("/") if workdir else [])
-    if fresh:
-        path = run
-        for part in parts:
-            path = path / part
-            path.mkdir(mode=_RUN)
-            os.lchown(path, who.uid, who.gid)
-
-
-def read_inventory(cli: SlurmCli, partition: str | None) -> list[EngineNode]:
-    """The nodes of a partition (every node if None) from `sinfo --json`, with GPUs and health."""
-    document = cli.run_json("sinfo")
-    nodes = []
-    for raw in document.get("nodes", []):
-        partitions = raw.get("partitions") or []
-        if partition and partition not in partitions:
-            continue
-        gres = gpu_gres(str(raw.get("gres") or ""))
-        gpu_type, count = (gres[0][0] or "gpu", gres[0][1]) if gres else ("", 0)
-        health = node_health(str(raw.get("state", "")), list(raw.get("state_flags") or []))
-        nodes.append(
-            EngineNode(
-                name=str(raw["name"]),
-                gpu_type=gpu_type,
-                gpus=count,
-                state=health,
-                labels={
-                    "partitions": ",".join(partitions),
-                    "cpus": str(raw.get("cpus") or 0),
-                    "memory_mb": str(raw.get("real_memory") or 0),
-                },
-                reason=str(raw.get("reason") or "") or None,
-            )
-        )
-    return nodes
-
-
 def _identity(spec: LaunchSpec) -> dict[str, Any]:
     """What defines an attempt; a second launch must match it exactly."""
     return {
@@ -594,58 +535,3 @@ def _identity(spec: LaunchSpec) -> dict[str, Any]:
         "max_runtime_seconds": spec.max_runtime_seconds,
         "grace_seconds": spec.grace_seconds,
     }
-
-
-def _held(claimed: float | None, slurm: float | None, before: float, after: float) -> float | None:
-    """The job's own record of an instant, held within [slurm - before, slurm + after] when
-    Slurm's own instant is known (the job could have rewritten its record); either one alone
-    when only it is known."""
-    if claimed is None or slurm is None:
-        return claimed if claimed is not None else slurm
-    return min(max(claimed, slurm - before), slurm + after)
-
-
-def _epoch(value: object) -> float | None:
-    """A Slurm time (epoch seconds, int or text) or None when unset (0, 'Unknown', 'None')."""
-    if isinstance(value, int | float):
-        return float(value) if value > 0 else None
-    if isinstance(value, str) and value.isdigit():
-        return float(value) if int(value) > 0 else None
-    return None
-
-
-def _split_status(status: int) -> tuple[int | None, int | None]:
-    """(exit code, signal) from the status the batch script recorded (srun's exit status).
-
-    srun reports a task killed by a signal as 128 + the signal; one it cannot tell apart from a
-    command exiting with that code itself, so it is kept as the exit code.
-    """
-    return status, None
-
-
-def _end_reason(state: str, facts: AttemptFacts) -> str | None:
-    """Why an attempt ended, as a reason code the control plane knows."""
-    if facts.kill is not None:
-        return facts.kill.reason
-    if state == "TIMEOUT":
-        return f"{MAX_RUNTIME_EXCEEDED}: Slurm's time limit"
-    if state == "CANCELLED":
-        return "cancelled_in_engine: cancelled in Slurm, not through neocloud"
-    if state in ("COMPLETED", "FAILED"):
-        return None
-    return f"slurm_{state.lower()}: Slurm ended the job with {state}"
-
-
-def _placement(job: dict[str, Any]) -> tuple[GpuSlot, ...] | None:
-    """The GPU indices Slurm gave a running job on each node, when it says."""
-    nodes = expand_hostlist(str(job.get("nodes") or ""))
-    details = job.get("gres_detail") or []
-    if not nodes or len(details) != len(nodes):
-        return None
-    slots = []
-    for node, detail in zip(nodes, details, strict=True):
-        gres = gpu_gres(str(detail))
-        if not gres or gres[0][2] is None:
-            return None
-        slots.append(GpuSlot(node, tuple(sorted(gres[0][2]))))
-    return tuple(slots)

@@ -3,7 +3,7 @@
 - launch: one Ray job per node of the placement (`POST /api/jobs/`), each pinned to its node by
   that node's custom resource `neocloud_node_<name>` (every node of the cluster is started with
   `--resources='{"neocloud_node_<name>": 1}'`; a job asks for a sliver of it, so many fit). The
-  job asks Ray for no GPUs: Ray would choose GPU indices itself, so the runner (`ray_runner`)
+  job asks Ray for no GPUs: Ray would choose GPU indices itself, so the runner (`ray.runner`)
   sets CUDA_VISIBLE_DEVICES to the indices neocloud chose. Submission ids are
   `nc-<job id>-<attempt>-<rank>`: a launch repeated after a crash finds the jobs it already
   submitted instead of submitting them twice.
@@ -48,8 +48,8 @@ from neocloud.engines.base import (
 )
 from neocloud.engines.log_chunks import check_window, chunk_of_bytes
 from neocloud.engines.placement import SAFE_ID, check_env_names, check_placement
-from neocloud.engines.ray_api import RayApi
-from neocloud.engines.ray_options import RayOptions
+from neocloud.engines.ray.api import RayApi
+from neocloud.engines.ray.options import RayOptions
 
 KIND = "ray"
 NODE_RESOURCE_PREFIX = "neocloud_node_"
@@ -57,7 +57,7 @@ GPU_TYPE_RESOURCE_PREFIX = "neocloud_gpu_"
 _ACCELERATOR_PREFIX = "accelerator_type:"
 # How much of its node's custom resource one rank asks for (Ray counts to 1e-4).
 NODE_SHARE = 0.001
-_RUNNER = (Path(__file__).parent / "ray_runner.py").read_text()
+_RUNNER = (Path(__file__).parent / "runner.py").read_text()
 _WAITING = ("PENDING",)
 _ENDED = ("SUCCEEDED", "FAILED", "STOPPED")
 # The lines Ray itself writes into a job's log before the command's output.

@@ -8,11 +8,33 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from neocloud.engines.base import EngineConfigError
-from neocloud.engines.option_values import positive_seconds
+from neocloud.engines.option_rules import ON_DRAIN, EngineOptions, OptionRule, seconds
 
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 10.0
 DEFAULT_POLL_CACHE_SECONDS = 0.5
-_PROGRAM = re.compile(r"^[A-Za-z0-9_./+-]+$")
+
+
+def _has_host(url: str) -> bool:
+    return bool(urlsplit(url).hostname)
+
+
+# Ray isolates nothing, so no option bears on the isolation level.
+RAY_OPTIONS = EngineOptions(
+    "ray",
+    {
+        "address": OptionRule(
+            re.compile(r"^https?://[^\s/]+(/\S*)?$"),
+            "the dashboard's URL, e.g. 'http://ray-head:8265'",
+            _has_host,
+        ),
+        "python": OptionRule(
+            re.compile(r"^[A-Za-z0-9_./+-]+$"), "a program name or path, e.g. 'python3'"
+        ),
+        "request_timeout_seconds": seconds("10"),
+        "poll_cache_seconds": seconds("0.5"),
+        **ON_DRAIN,
+    },
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,32 +53,20 @@ class RayOptions:
     @classmethod
     def from_engine_options(cls, options: Mapping[str, str]) -> RayOptions:
         """Read `engine_options`; a bad value raises EngineConfigError naming the option."""
-
-        address = options.get("address")
-        if not address:
+        # The fleet file lets a Ray cluster leave its address out: the cluster is then reported
+        # broken with the fix, and the rest of the fleet works.
+        if not options.get("address"):
             raise EngineConfigError(
                 "engine_options.address: required for a Ray cluster: the URL of its dashboard, "
                 "e.g. http://ray-head:8265 (the head started with `ray start --head "
                 "--dashboard-host=<reachable address>`)"
             )
-        parts = urlsplit(address)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise EngineConfigError(
-                f"engine_options.address: must be the dashboard's http(s) URL, e.g. "
-                f"http://ray-head:8265, got {address!r}"
-            )
-        python = options.get("python", "python3")
-        if not _PROGRAM.match(python):
-            raise EngineConfigError(
-                f"engine_options.python: must be a program name or path, got {python!r}"
-            )
+        RAY_OPTIONS.check(options)
         return cls(
-            address=address.rstrip("/"),
-            python=python,
-            request_timeout_seconds=positive_seconds(
-                options, "request_timeout_seconds", DEFAULT_REQUEST_TIMEOUT_SECONDS
+            address=options["address"].rstrip("/"),
+            python=options.get("python", "python3"),
+            request_timeout_seconds=float(
+                options.get("request_timeout_seconds", DEFAULT_REQUEST_TIMEOUT_SECONDS)
             ),
-            poll_cache_seconds=positive_seconds(
-                options, "poll_cache_seconds", DEFAULT_POLL_CACHE_SECONDS
-            ),
+            poll_cache_seconds=float(options.get("poll_cache_seconds", DEFAULT_POLL_CACHE_SECONDS)),
         )

@@ -3,20 +3,72 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from neocloud.engines.base import EngineConfigError
-from neocloud.engines.option_values import positive_seconds
+from neocloud.domain.engine_options import OptionProblem
+from neocloud.domain.fleet import Isolation
+from neocloud.engines.option_rules import (
+    ON_DRAIN,
+    EngineOptions,
+    OptionRule,
+    absolute_path,
+    choice,
+    seconds,
+)
 
-ACCOUNTING = ("auto", "on", "off")
-# org id = OS user, comma-separated: "org_a=alice,org_b=bob".
-_ORG_USERS = re.compile(r"^[A-Za-z0-9_.-]+=[a-z_][a-z0-9_-]*(,[A-Za-z0-9_.-]+=[a-z_][a-z0-9_-]*)*$")
 DEFAULT_COMMAND_TIMEOUT_SECONDS = 20.0
 DEFAULT_POLL_CACHE_SECONDS = 0.5
 DEFAULT_BWRAP = Path("/usr/bin/bwrap")
 DEFAULT_GPU_DEVICE_DIR = Path("/dev")
+_SLURM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_PATHS = ("state_dir", "bin_dir", "conf", "bwrap", "gpu_device_dir")
+
+
+def _one_user_is_no_isolation(
+    options: Mapping[str, str], isolation: Isolation
+) -> Sequence[OptionProblem]:
+    if isolation in (Isolation.USER, Isolation.SANDBOX) and "run_as_user" in options:
+        return [
+            OptionProblem(
+                "isolation",
+                "engine_options.run_as_user runs every org's jobs as one user, which keeps no "
+                "org from another: declare isolation: none, or drop run_as_user so that each "
+                "org gets its own user",
+            )
+        ]
+    return []
+
+
+SLURM_OPTIONS = EngineOptions(
+    "slurm",
+    {
+        "bin_dir": absolute_path(),
+        "conf": absolute_path("an absolute path to slurm.conf"),
+        "partition": OptionRule(_SLURM_NAME, "a partition name"),
+        "account": OptionRule(_SLURM_NAME, "an account name"),
+        "accounting": choice("auto", "on", "off"),
+        "state_dir": absolute_path(),
+        "command_timeout_seconds": seconds("20"),
+        "poll_cache_seconds": seconds("0.5"),
+        "run_as_user": OptionRule(
+            re.compile(r"^[a-z_][a-z0-9_-]{0,31}$"),
+            "an OS user name",
+            refused={"root": "must be an unprivileged user, never root"},
+        ),
+        # org id = OS user, comma-separated: "org_a=alice,org_b=bob".
+        "org_users": OptionRule(
+            re.compile(r"^[A-Za-z0-9_.-]+=[a-z_][a-z0-9_-]*(,[A-Za-z0-9_.-]+=[a-z_][a-z0-9_-]*)*$"),
+            "org=user pairs separated by commas, e.g. 'org_a=alice,org_b=bob'",
+        ),
+        "create_users": choice("on", "off"),
+        "bwrap": absolute_path("an absolute path to bwrap on the compute nodes"),
+        "gpu_device_dir": absolute_path("an absolute path, e.g. '/dev'"),
+        **ON_DRAIN,
+    },
+    _one_user_is_no_isolation,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,35 +106,14 @@ class SlurmOptions:
     ) -> SlurmOptions:
         """Read `engine_options` (and the cluster's isolation level); a bad value raises
         EngineConfigError naming the option."""
-
-        accounting = options.get("accounting", "auto")
-        if accounting not in ACCOUNTING:
-            raise EngineConfigError(
-                f"engine_options.accounting: must be one of {', '.join(ACCOUNTING)}, "
-                f"got {accounting!r}"
-            )
-        paths = {}
-        for key in ("state_dir", "bin_dir", "conf", "bwrap", "gpu_device_dir"):
-            text = options.get(key)
-            if text is not None and not Path(text).is_absolute():
-                raise EngineConfigError(f"engine_options.{key}: must be an absolute path")
-            paths[key] = Path(text) if text else None
+        SLURM_OPTIONS.check(options)
+        paths = {key: Path(options[key]) if key in options else None for key in _PATHS}
         org_users = options.get("org_users", "")
-        if org_users and not _ORG_USERS.match(org_users):
-            raise EngineConfigError(
-                "engine_options.org_users: must be org=user pairs separated by commas, "
-                f"got {org_users!r}"
-            )
-        create = options.get("create_users", "on")
-        if create not in ("on", "off"):
-            raise EngineConfigError(
-                f"engine_options.create_users: must be on or off, got {create!r}"
-            )
         return cls(
             state_dir=paths["state_dir"] or default_state_dir,
             run_as_user=options.get("run_as_user"),
             org_users=dict(pair.split("=", 1) for pair in org_users.split(",") if pair),
-            create_users=create == "on",
+            create_users=options.get("create_users", "on") == "on",
             sandbox=isolation == "sandbox",
             bwrap=paths["bwrap"] or DEFAULT_BWRAP,
             gpu_device_dir=paths["gpu_device_dir"] or DEFAULT_GPU_DEVICE_DIR,
@@ -90,11 +121,9 @@ class SlurmOptions:
             conf=paths["conf"],
             partition=options.get("partition"),
             account=options.get("account"),
-            accounting=accounting,
-            command_timeout_seconds=positive_seconds(
-                options, "command_timeout_seconds", DEFAULT_COMMAND_TIMEOUT_SECONDS
+            accounting=options.get("accounting", "auto"),
+            command_timeout_seconds=float(
+                options.get("command_timeout_seconds", DEFAULT_COMMAND_TIMEOUT_SECONDS)
             ),
-            poll_cache_seconds=positive_seconds(
-                options, "poll_cache_seconds", DEFAULT_POLL_CACHE_SECONDS
-            ),
+            poll_cache_seconds=float(options.get("poll_cache_seconds", DEFAULT_POLL_CACHE_SECONDS)),
         )

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from neocloud.engines.base import EngineConfigError, EngineError, EngineUnavailable
-from neocloud.engines.slurm_options import SlurmOptions
+from neocloud.engines.slurm.options import SlurmOptions
 
 # The commands the engine runs from the control-plane host.
 COMMANDS = ("sbatch", "squeue", "scancel", "sinfo", "sacct")

@@ -1,4 +1,4 @@
-"""Supervisor of one job attempt on this machine: `python -m neocloud.engines.local_runner DIR`.
+"""Supervisor of one job attempt on this machine: `python -m neocloud.engines.local.runner DIR`.
 
 The local engine starts it as the leader of a new session and process group; it starts one
 process per node slot (rank) in that same group, so one signal to the group reaches the whole
@@ -7,7 +7,7 @@ attempt. The engine signals only the runner, which forwards SIGTERM to the group
 
 It records its identity in `runner.json`, beats `heartbeat`, enforces the max runtime
 and the cancel grace itself (so SIGKILL happens even if the control plane is down), and records
-the end in `exit.json`. See `local_attempt` for the files.
+the end in `exit.json`. See `local.attempt` for the files.
 
 A sandboxed attempt (`sandbox`) runs each rank through bwrap; the runner stays outside, so the
 fact files stay out of the job's reach, and it copies the ranks' output into the log through a
@@ -36,8 +36,8 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
-from neocloud.engines import local_attempt as files
-from neocloud.engines import procfs
+from neocloud.engines.local import attempt as files
+from neocloud.engines.local import procfs
 from neocloud.engines.sandbox import Sandbox, environment_args, helper_env
 
 TICK_SECONDS = 0.1
@@ -363,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: supervise the attempt in the given directory and record its end."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m neocloud.engines.local_runner ATTEMPT_DIR", file=sys.stderr)
+        print("usage: python -m neocloud.engines.local.runner ATTEMPT_DIR", file=sys.stderr)
         return 2
     runner = Runner(Path(args[0]).resolve())
     signal.signal(signal.SIGTERM, runner.on_sigterm)

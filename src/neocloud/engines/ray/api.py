@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from neocloud.engines.base import EngineConfigError, EngineError, EngineUnavailable
-from neocloud.engines.ray_options import RayOptions
+from neocloud.engines.ray.options import RayOptions
 
 _GATEWAY = (502, 503, 504)
 

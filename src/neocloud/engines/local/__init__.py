@@ -1,0 +1,1 @@
+"""The local engine: job attempts as supervised processes on this machine."""

@@ -1,0 +1,1 @@
+"""The Ray engine: attempts as Ray jobs, through the dashboard's HTTP API."""

@@ -1,0 +1,1 @@
+"""The Slurm engine: neocloud places the work, Slurm runs it there."""
