@@ -10,7 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner, Result
 
 from neocloud.cli.main import app
-from neocloud.economics.whatif_summary import money
+from neocloud.economics.whatif.wording import money
 from tests.sim.helpers import REPO
 
 DATA = REPO / "tests" / "data" / "whatif"

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from neocloud.billing.usage import UsageSpan, clip
 from neocloud.domain.jobs import Tier
 from neocloud.economics.cost_model import CostBreakdown
-from neocloud.economics.margin import (
+from neocloud.economics.margin.analysis import (
     CapacityBlock,
     MarginReport,
     MarginRow,

@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 from neocloud.billing.usage import UsageSpan
 from neocloud.domain.jobs import Tier
 from neocloud.economics.cost_model import CostBreakdown
-from neocloud.economics.idle_share import IdleShare, share_idle
-from neocloud.economics.margin import (
+from neocloud.economics.margin.analysis import (
     CapacityBlock,
     MarginReport,
     MarginRow,
@@ -23,6 +22,7 @@ from neocloud.economics.margin import (
     RevenueItem,
     margin_analysis,
 )
+from neocloud.economics.margin.idle_share import IdleShare, share_idle
 
 D = Decimal
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

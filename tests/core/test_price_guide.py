@@ -14,8 +14,8 @@ from neocloud.economics.cost_model import (
     idle_energy_per_gpu_hour,
     wear_per_gpu_hour,
 )
-from neocloud.economics.margin import CapacityBlock
-from neocloud.economics.price_guide import price_guide
+from neocloud.economics.margin.analysis import CapacityBlock
+from neocloud.economics.margin.price_guide import price_guide
 from tests.core.test_cost_model import WORKED_EXAMPLE
 
 D = Decimal

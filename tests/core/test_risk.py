@@ -9,7 +9,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from neocloud.economics.risk import (
+from neocloud.economics.risk.margin_at_risk import (
     GpuTypeScenario,
     Scenario,
     ScenarioError,

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neocloud.domain.money import to_cents
-from neocloud.economics.risk import GpuTypeScenario, Scenario, UsefulLife, run_risk
-from neocloud.economics.risk_costs import type_costs
-from neocloud.economics.risk_simulation import HOURS_PER_MONTH, simulate
+from neocloud.economics.risk.costs import type_costs
+from neocloud.economics.risk.margin_at_risk import GpuTypeScenario, Scenario, UsefulLife, run_risk
+from neocloud.economics.risk.simulation import HOURS_PER_MONTH, simulate
 from tests.core.test_risk_support import fleet
 
 FLEET = fleet(("h100", 8), ("a100", 4))

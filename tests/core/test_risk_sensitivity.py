@@ -8,8 +8,8 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from neocloud.economics.risk import UsefulLife, run_risk
-from neocloud.economics.risk_sensitivity import average_ranks, input_effects
+from neocloud.economics.risk.margin_at_risk import UsefulLife, run_risk
+from neocloud.economics.risk.sensitivity import average_ranks, input_effects
 from tests.core.test_risk_support import fleet, still_scenario
 
 D = Decimal

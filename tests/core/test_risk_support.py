@@ -6,7 +6,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from neocloud.domain.fleet import Cluster, Fleet, Node, NodeModel
-from neocloud.economics.risk import GpuTypeScenario, Scenario, UsefulLife
+from neocloud.economics.risk.margin_at_risk import GpuTypeScenario, Scenario, UsefulLife
 
 D = Decimal
 

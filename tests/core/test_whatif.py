@@ -11,11 +11,12 @@ from hypothesis import strategies as st
 
 from neocloud.billing.charges import exact_arithmetic
 from neocloud.domain.jobs import Tier
-from neocloud.economics.whatif import RunFigures
+from neocloud.economics.whatif.figures import RunFigures
 from neocloud.sim.problems import InputError
 from neocloud.sim.runner import InputFile
-from neocloud.sim.whatif_report import conclude
-from neocloud.sim.whatif_run import WhatIfRequest, WhatIfRun, run_whatif
+from neocloud.sim.whatif.conclude import conclude
+from neocloud.sim.whatif.prepare import WhatIfRequest
+from neocloud.sim.whatif.run import WhatIfRun, run_whatif
 from tests.sim.helpers import REPO, csv_text, fleet_yaml
 
 DATA = REPO / "tests" / "data" / "whatif"

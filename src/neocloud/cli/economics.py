@@ -15,7 +15,7 @@ from neocloud.cli.output import note, print_fields, print_json, print_table
 from neocloud.domain.exact_yaml import FileProblem
 
 if TYPE_CHECKING:
-    from neocloud.economics.risk import RiskResult
+    from neocloud.economics.risk.margin_at_risk import RiskResult
 
 app = typer.Typer(help="The cost model and margin at risk.", no_args_is_help=True)
 
@@ -100,7 +100,7 @@ def risk(
     """Margin at risk: Monte Carlo of gross margin over the horizon, offline (no server)."""
     # Imported here: numpy and the simulation are needed by this command only.
     from neocloud.cli.fleet import read_fleet
-    from neocloud.economics.risk import default_scenario, run_risk
+    from neocloud.economics.risk.margin_at_risk import default_scenario, run_risk
     from neocloud.economics.scenario_file import parse_scenario
 
     json_out = wants_json(ctx, as_json)

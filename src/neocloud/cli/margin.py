@@ -16,8 +16,8 @@ import typer
 from neocloud.cli.context import JsonFlag, client, wants_json
 from neocloud.cli.output import Cell, note, print_fields, print_json, print_table
 from neocloud.cli.parse import parse_moment
-from neocloud.economics.idle_share import IdleShare
-from neocloud.economics.price_guide import DEFAULT_TARGET_MARGIN_PCT
+from neocloud.economics.margin.idle_share import IdleShare
+from neocloud.economics.margin.price_guide import DEFAULT_TARGET_MARGIN_PCT
 from neocloud.schemas.billing import MarginReport, MarginRow, PriceGuide
 
 

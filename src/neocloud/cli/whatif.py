@@ -14,25 +14,21 @@ from neocloud.cli.context import JsonFlag, wants_json
 from neocloud.cli.output import console, note, print_fields, print_json, print_table
 from neocloud.cli.simulate import print_problems
 from neocloud.domain.jobs import Tier
-from neocloud.economics.whatif_html import render_page
-from neocloud.economics.whatif_risk import (
+from neocloud.economics.whatif.policy_risk import (
     DEFAULT_RISK_MONTHS,
     DEFAULT_RISK_SCENARIOS,
     DEFAULT_RISK_SEED,
 )
-from neocloud.economics.whatif_summary import (
-    change,
-    comparison_rows,
-    duration,
-    money,
-    percent,
-    share,
-)
+from neocloud.economics.whatif.wording import change, duration, money, percent, share
+from neocloud.reports.whatif_html import render_page, whatif_page
+from neocloud.reports.whatif_json import whatif_data
+from neocloud.reports.whatif_table import comparison_rows
 from neocloud.sim.problems import InputError
 from neocloud.sim.quotas import VC_NODES_FILE
 from neocloud.sim.runner import InputFile, TraceFormat
-from neocloud.sim.whatif_report import WhatIfResult, conclude, whatif_data, whatif_page
-from neocloud.sim.whatif_run import Announce, WhatIfRequest, run_whatif
+from neocloud.sim.whatif.conclude import WhatIfResult, conclude
+from neocloud.sim.whatif.prepare import WhatIfRequest
+from neocloud.sim.whatif.run import Announce, run_whatif
 
 
 def whatif(

@@ -21,7 +21,7 @@ import yaml
 from neocloud.domain.exact_yaml import FileProblem, describe, load_yaml, located, yaml_problem
 from neocloud.domain.fleet import Fleet
 from neocloud.domain.jobs import DEFAULT_GRACE_SECONDS, Tier
-from neocloud.economics.whatif_policy import (
+from neocloud.economics.whatif.policy import (
     DEFAULT_START,
     SELLABLE_TIERS,
     ContractTerm,

@@ -1,4 +1,4 @@
-"""A finished what-if as plain JSON-ready data and as the HTML page's inputs.
+"""A concluded what-if as plain JSON-ready data: everything `neocloud whatif --json` prints.
 
 Money stays Decimal (printed as its exact text by `--json`); seconds keep three decimals,
 utilisation six.
@@ -6,95 +6,13 @@ utilisation six.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from decimal import Decimal
+from dataclasses import asdict
 from typing import Any
 
-from neocloud.economics.risk import RiskResult
-from neocloud.economics.whatif import PeriodFigures, RunFigures
-from neocloud.economics.whatif_html import SweepPoint, WhatIfPage
-from neocloud.economics.whatif_risk import (
-    DEFAULT_RISK_MONTHS,
-    DEFAULT_RISK_SCENARIOS,
-    DEFAULT_RISK_SEED,
-    MarginHistogram,
-    histogram,
-    policy_risk,
-)
-from neocloud.economics.whatif_summary import Verdict, verdict
-from neocloud.sim.whatif_run import WhatIfRun
-
-
-@dataclass(frozen=True, slots=True)
-class WhatIfResult:
-    """A run, its verdicts and (when computed) its margin at risk."""
-
-    run: WhatIfRun
-    verdict: Verdict
-    curve: tuple[SweepPoint, ...]
-    risk: RiskResult | None
-    histogram: MarginHistogram | None
-    risk_note: str
-    risk_s: float
-
-
-def conclude(
-    run: WhatIfRun,
-    *,
-    risk_months: int = DEFAULT_RISK_MONTHS,
-    risk_scenarios: int = DEFAULT_RISK_SCENARIOS,
-    seed: int = DEFAULT_RISK_SEED,
-    with_risk: bool = True,
-) -> WhatIfResult:
-    """Verdicts, the trade-off curve and the policy's margin at risk (timed)."""
-    main, curve = verdicts(run)
-    began = time.perf_counter()
-    risk: RiskResult | None = None
-    note = "not asked for (--no-risk)"
-    if with_risk:
-        try:
-            risk = policy_risk(
-                run.prepared.fleet,
-                run.prepared.policy,
-                run.selling,
-                months=risk_months,
-                scenarios=risk_scenarios,
-                seed=seed,
-            )
-        except ValueError as exc:
-            note = f"margin at risk could not be computed: {exc}"
-    return WhatIfResult(
-        run=run,
-        verdict=main,
-        curve=curve,
-        risk=risk,
-        histogram=histogram(risk) if risk is not None else None,
-        risk_note=note,
-        risk_s=time.perf_counter() - began,
-    )
-
-
-def verdicts(run: WhatIfRun) -> tuple[Verdict, tuple[SweepPoint, ...]]:
-    """The policy's verdict, and the trade-off curve: baseline (cap 0), sweep, policy."""
-    currency = run.prepared.policy.currency
-    main = verdict(run.baseline, run.selling, run.horizon, currency)
-    points: dict[Decimal, SweepPoint] = {
-        Decimal(0): SweepPoint(
-            Decimal(0), run.baseline, verdict(run.baseline, run.baseline, run.horizon, currency)
-        )
-    }
-    for cap, figures in zip(run.prepared.sweep, run.sweep, strict=True):
-        points[cap] = SweepPoint(
-            cap, figures, verdict(run.baseline, figures, run.horizon, currency)
-        )
-    caps = set(run.selling.caps.values())
-    if len(caps) == 1:
-        # A policy with one cap for every type it sells is a point of the curve too.
-        cap = caps.pop()
-        points.setdefault(cap, SweepPoint(cap, run.selling, main))
-    return main, tuple(points[c] for c in sorted(points))
+from neocloud.economics.whatif.figures import PeriodFigures, RunFigures
+from neocloud.economics.whatif.summary import Verdict
+from neocloud.sim.whatif.conclude import WhatIfResult
 
 
 def whatif_data(result: WhatIfResult, inputs: Sequence[tuple[str, str]]) -> dict[str, Any]:
@@ -126,23 +44,6 @@ def whatif_data(result: WhatIfResult, inputs: Sequence[tuple[str, str]]) -> dict
             "risk": round(result.risk_s, 3),
         },
     }
-
-
-def whatif_page(result: WhatIfResult, inputs: Sequence[tuple[str, str]]) -> WhatIfPage:
-    """The HTML page's inputs."""
-    run = result.run
-    return WhatIfPage(
-        inputs=inputs,
-        currency=run.prepared.policy.currency,
-        horizon=run.horizon,
-        baseline=run.baseline,
-        selling=run.selling,
-        verdict=result.verdict,
-        curve=result.curve,
-        risk=result.risk,
-        histogram=result.histogram,
-        risk_note=result.risk_note,
-    )
 
 
 def _verdict(v: Verdict) -> dict[str, Any]:

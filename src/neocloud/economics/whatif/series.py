@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from neocloud.economics.whatif_replay import Replay, ReplayJob
+from neocloud.economics.whatif.replay import Replay, ReplayJob
 
 MAX_BUCKETS = 200
 BUCKET_SECONDS = (60, 300, 900, 3600, 4 * 3600, 86_400, 7 * 86_400, 28 * 86_400)

@@ -21,11 +21,11 @@ import numpy as np
 
 from neocloud.domain.fleet import Fleet
 from neocloud.domain.jobs import Tier
-from neocloud.economics.risk import RiskResult, run_risk
-from neocloud.economics.risk_defaults import default_scenario
-from neocloud.economics.risk_scenario import GpuTypeScenario, Scenario
-from neocloud.economics.whatif import RunFigures, TypeFigures
-from neocloud.economics.whatif_policy import SellingPolicy
+from neocloud.economics.risk.defaults import default_scenario
+from neocloud.economics.risk.margin_at_risk import RiskResult, run_risk
+from neocloud.economics.risk.scenario import GpuTypeScenario, Scenario
+from neocloud.economics.whatif.figures import RunFigures, TypeFigures
+from neocloud.economics.whatif.policy import SellingPolicy
 
 DEFAULT_RISK_MONTHS = 36
 DEFAULT_RISK_SCENARIOS = 10_000

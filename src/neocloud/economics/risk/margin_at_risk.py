@@ -1,9 +1,9 @@
 """Margin at risk: how far the selling business's gross margin can fall under plausible futures.
 
 run_risk samples GPU rental price paths, external demand, internal demand growth, the electricity
-price and the useful life (risk_simulation), then reports the distribution of the horizon's gross
+price and the useful life (simulation.py), then reports the distribution of the horizon's gross
 margin: expected, P5/P50/P95, probability of a loss, MaR(5 %) = expected − P5, per-month bands
-and which input moves margin most (risk_sensitivity). The model: docs/economics.md.
+and which input moves margin most (sensitivity.py). The model: docs/economics.md.
 
 Money figures are rounded half-up to the cent as Decimals; the samples themselves stay float64
 (an estimate, not an invoice).
@@ -19,16 +19,16 @@ import numpy.typing as npt
 
 from neocloud.domain.fleet import Fleet
 from neocloud.domain.money import to_cents
-from neocloud.economics.risk_costs import fleet_currency, type_costs
-from neocloud.economics.risk_defaults import default_scenario
-from neocloud.economics.risk_scenario import (
+from neocloud.economics.risk.costs import fleet_currency, type_costs
+from neocloud.economics.risk.defaults import default_scenario
+from neocloud.economics.risk.scenario import (
     GpuTypeScenario,
     Scenario,
     ScenarioError,
     UsefulLife,
 )
-from neocloud.economics.risk_sensitivity import input_effects
-from neocloud.economics.risk_simulation import HOURS_PER_MONTH, simulate
+from neocloud.economics.risk.sensitivity import input_effects
+from neocloud.economics.risk.simulation import HOURS_PER_MONTH, simulate
 
 Floats = npt.NDArray[np.float64]
 

@@ -13,19 +13,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from html import escape
 
-from neocloud.economics.risk import RiskResult
-from neocloud.economics.whatif import Horizon, PeriodFigures, RunFigures
-from neocloud.economics.whatif_risk import MarginHistogram
-from neocloud.economics.whatif_summary import (
-    Verdict,
-    change,
-    comparison_rows,
-    duration,
-    money,
-    percent,
-    share,
-)
-from neocloud.economics.whatif_svg import (
+from neocloud.economics.risk.margin_at_risk import RiskResult
+from neocloud.economics.whatif.figures import Horizon, PeriodFigures, RunFigures
+from neocloud.economics.whatif.policy_risk import MarginHistogram
+from neocloud.economics.whatif.summary import SweepPoint, Verdict
+from neocloud.economics.whatif.wording import change, duration, money, percent, share
+from neocloud.reports.svg_charts import (
     PALETTE,
     Bars,
     Line,
@@ -34,6 +27,8 @@ from neocloud.economics.whatif_svg import (
     histogram_chart,
     line_chart,
 )
+from neocloud.reports.whatif_table import comparison_rows
+from neocloud.sim.whatif.conclude import WhatIfResult
 
 _STYLE = """
 body{font-family:sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
@@ -44,15 +39,6 @@ th,td{border:1px solid #ddd;padding:.3em .6em;text-align:right}
 th:first-child,td:first-child{text-align:left}th{background:#f6f6f6}
 .note{color:#555;font-size:.9em}
 """
-
-
-@dataclass(frozen=True, slots=True)
-class SweepPoint:
-    """One point of the trade-off curve: a cap, its run and its verdict against the baseline."""
-
-    cap: Decimal
-    run: RunFigures
-    verdict: Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +55,23 @@ class WhatIfPage:
     risk: RiskResult | None
     histogram: MarginHistogram | None
     risk_note: str = ""
+
+
+def whatif_page(result: WhatIfResult, inputs: Sequence[tuple[str, str]]) -> WhatIfPage:
+    """The page's inputs from a concluded what-if."""
+    run = result.run
+    return WhatIfPage(
+        inputs=inputs,
+        currency=run.prepared.policy.currency,
+        horizon=run.horizon,
+        baseline=run.baseline,
+        selling=run.selling,
+        verdict=result.verdict,
+        curve=result.curve,
+        risk=result.risk,
+        histogram=result.histogram,
+        risk_note=result.risk_note,
+    )
 
 
 def render_page(page: WhatIfPage) -> str:

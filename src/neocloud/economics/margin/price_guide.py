@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from neocloud.economics.exact import exact_sum
 
 if TYPE_CHECKING:
-    from neocloud.economics.margin import CapacityBlock
+    from neocloud.economics.margin.analysis import CapacityBlock
 
 # A round target a little above the ~14–18 % gross margins GPU clouds report (DESIGN.md §5).
 DEFAULT_TARGET_MARGIN_PCT = Decimal(20)

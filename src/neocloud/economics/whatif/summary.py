@@ -8,12 +8,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from neocloud.domain.money import to_cents
-from neocloud.economics.whatif import Horizon, RunFigures
-from neocloud.economics.whatif_replay import TeamFigures
+from neocloud.economics.whatif.figures import Horizon, RunFigures
+from neocloud.economics.whatif.replay import TeamFigures
+from neocloud.economics.whatif.wording import duration, money, percent
 
 _ZERO = Decimal(0)
 
@@ -39,6 +41,15 @@ class Verdict:
     external_gross_margin: Decimal
     internal: TeamChange
     sentence: str
+
+
+@dataclass(frozen=True, slots=True)
+class SweepPoint:
+    """One point of the trade-off curve: a cap, its run and its verdict against the baseline."""
+
+    cap: Decimal
+    run: RunFigures
+    verdict: Verdict
 
 
 def team_change(baseline: TeamFigures, run: TeamFigures) -> TeamChange:
@@ -80,70 +91,26 @@ def verdict(baseline: RunFigures, run: RunFigures, period: Horizon, currency: st
     )
 
 
-def money(amount: Decimal, currency: str) -> str:
-    """$1,234.57 for dollars; 1,234.57 EUR otherwise (rounded to the cent for reading)."""
-    cents = to_cents(amount)
-    text = f"{abs(cents):,.2f}"
-    sign = "-" if cents < 0 else ""
-    return f"{sign}${text}" if currency == "USD" else f"{sign}{text} {currency}"
-
-
-def duration(seconds: float) -> str:
-    """Seconds for reading: 45 seconds, 12.5 minutes, 3.2 hours, 4.1 days."""
-    value = abs(seconds)
-    if value < 60:
-        return f"{value:.0f} seconds"
-    if value < 3600:
-        return f"{value / 60:.1f} minutes"
-    if value < 86_400:
-        return f"{value / 3600:.1f} hours"
-    return f"{value / 86_400:.1f} days"
-
-
-def percent(fraction: Decimal) -> str:
-    """0.3 → 30 %; 0.125 → 12.5 %."""
-    value = (fraction * 100).normalize()
-    text = f"{value:f}" if value == value.to_integral_value() else f"{value:.1f}"
-    return f"{text.split('.')[0] if text.endswith('.0') else text} %"
-
-
-def share(fraction: Decimal | float) -> str:
-    """A utilisation for reading: 0.1234 → 12.3 %."""
-    return f"{float(fraction) * 100:.1f} %"
-
-
-def wait(seconds: float | None) -> str:
-    """A wait or completion time for reading ("-" when there is none)."""
-    return "-" if seconds is None else duration(seconds)
-
-
-def change(seconds: float | None) -> str:
-    """A change of a wait for reading: +12.0 minutes, −3.0 seconds, ±0 seconds."""
-    if seconds is None:
-        return "-"
-    sign = "+" if seconds > 0 else "−" if seconds < 0 else "±"
-    return f"{sign}{duration(seconds)}"
-
-
-def comparison_rows(baseline: RunFigures, run: RunFigures, currency: str) -> list[list[str]]:
-    """Baseline against the policy's run, row by row: money, utilisation, internal teams' cost."""
-    b, s, c = baseline, run, currency
-    return [
-        ["external revenue", money(b.total.revenue, c), money(s.total.revenue, c)],
-        ["cost of capacity used", money(b.total.used_cost, c), money(s.total.used_cost, c)],
-        ["idle cost", money(b.total.idle_cost, c), money(s.total.idle_cost, c)],
-        ["gross margin", money(b.total.gross_margin, c), money(s.total.gross_margin, c)],
-        [
-            "margin after idle",
-            money(b.total.margin_after_idle, c),
-            money(s.total.margin_after_idle, c),
-        ],
-        ["GPU utilisation", share(b.total.utilisation), share(s.total.utilisation)],
-        ["internal wait, average", wait(b.internal.wait_avg_s), wait(s.internal.wait_avg_s)],
-        ["internal wait, p95", wait(b.internal.wait_p95_s), wait(s.internal.wait_p95_s)],
-        ["internal completion, average", wait(b.internal.jct_avg_s), wait(s.internal.jct_avg_s)],
-        ["internal completion, p95", wait(b.internal.jct_p95_s), wait(s.internal.jct_p95_s)],
-    ]
+def trade_off(
+    baseline: RunFigures,
+    selling: RunFigures,
+    sweep: Iterable[tuple[Decimal, RunFigures]],
+    period: Horizon,
+    currency: str,
+) -> tuple[Verdict, tuple[SweepPoint, ...]]:
+    """The policy's verdict, and the trade-off curve: baseline (cap 0), sweep points, policy."""
+    main = verdict(baseline, selling, period, currency)
+    points: dict[Decimal, SweepPoint] = {
+        Decimal(0): SweepPoint(Decimal(0), baseline, verdict(baseline, baseline, period, currency))
+    }
+    for cap, figures in sweep:
+        points[cap] = SweepPoint(cap, figures, verdict(baseline, figures, period, currency))
+    caps = set(selling.caps.values())
+    if len(caps) == 1:
+        # A policy with one cap for every type it sells is a point of the curve too.
+        cap = caps.pop()
+        points.setdefault(cap, SweepPoint(cap, selling, main))
+    return main, tuple(points[c] for c in sorted(points))
 
 
 def _caps(run: RunFigures) -> str:

@@ -1,7 +1,7 @@
 """What a replayed run hands the what-if: every job's allocations and the figures people feel.
 
-Plain data, filled by the simulator's side (neocloud.sim.whatif_run) and read by the economics
-(whatif.py): the core never imports the simulator.
+Plain data, filled by the simulator's side (neocloud.sim.whatif.run) and read by the economics
+(figures.py): the core never imports the simulator.
 """
 
 from __future__ import annotations

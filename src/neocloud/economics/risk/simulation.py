@@ -15,8 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 from neocloud.domain.money import HOURS_PER_YEAR
-from neocloud.economics.risk_costs import TypeCost
-from neocloud.economics.risk_scenario import GpuTypeScenario, Scenario, UsefulLife
+from neocloud.economics.risk.costs import TypeCost
+from neocloud.economics.risk.scenario import GpuTypeScenario, Scenario, UsefulLife
 
 Floats = npt.NDArray[np.float64]
 

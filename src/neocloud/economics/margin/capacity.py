@@ -12,7 +12,7 @@ from neocloud.economics.cost_model import (
     idle_energy_per_gpu_hour,
     wear_per_gpu_hour,
 )
-from neocloud.economics.margin import CapacityBlock
+from neocloud.economics.margin.analysis import CapacityBlock
 
 
 class NodeShape(Protocol):

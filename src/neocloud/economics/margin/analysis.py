@@ -30,8 +30,8 @@ from neocloud.domain.jobs import Tier
 from neocloud.domain.money import DEFAULT_CURRENCY, SECONDS_PER_HOUR
 from neocloud.economics.cost_model import CostBreakdown
 from neocloud.economics.exact import ZERO, exact_difference, exact_sum
-from neocloud.economics.idle_share import IdleShare, share_idle
-from neocloud.economics.price_guide import DEFAULT_TARGET_MARGIN_PCT, PriceGuide, price_guide
+from neocloud.economics.margin.idle_share import IdleShare, share_idle
+from neocloud.economics.margin.price_guide import DEFAULT_TARGET_MARGIN_PCT, PriceGuide, price_guide
 
 _HUNDRED = Decimal(100)
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from neocloud.domain.fleet import Fleet
-from neocloud.economics.risk_costs import type_costs
-from neocloud.economics.risk_scenario import GpuTypeScenario, Scenario, UsefulLife
+from neocloud.economics.risk.costs import type_costs
+from neocloud.economics.risk.scenario import GpuTypeScenario, Scenario, UsefulLife
 
 
 @dataclass(frozen=True, slots=True)

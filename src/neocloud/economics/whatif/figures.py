@@ -6,8 +6,9 @@ For each run (docs/economics.md, "What if"):
 - revenue: every external org's usage rated with billing's rating engine from the policy's
   price book, one invoice per org and calendar month (lines rounded to the cent as invoices are),
   plus each reserved contract's take-or-pay line for the days of the month its term covers;
-- cost and margin: economics.margin over the common period [start, start + horizon), the same
-  for every run compared, so that each run pays for the same capacity; by calendar month too.
+- cost and margin: economics.margin.analysis over the common period [start, start + horizon),
+  the same for every run compared, so that each run pays for the same capacity; by calendar
+  month too.
 
 Pure: plain data in, figures out.
 """
@@ -27,22 +28,22 @@ from neocloud.billing.rating import rate_usage
 from neocloud.billing.usage import UsageSpan
 from neocloud.domain.jobs import Tier
 from neocloud.economics.exact import exact_difference, exact_sum
-from neocloud.economics.margin import (
+from neocloud.economics.margin.analysis import (
     CapacityBlock,
     MarginReport,
     MarginRow,
     RevenueItem,
     margin_analysis,
 )
-from neocloud.economics.whatif_policy import SellingPolicy
-from neocloud.economics.whatif_replay import (
+from neocloud.economics.whatif.policy import SellingPolicy
+from neocloud.economics.whatif.replay import (
     ExternalDemand,
     Replay,
     TeamFigures,
     instant,
     usage_spans,
 )
-from neocloud.economics.whatif_series import UtilisationSeries, utilisation_series
+from neocloud.economics.whatif.series import UtilisationSeries, utilisation_series
 
 # Month-equivalents of a period: HOURS_PER_YEAR / 12, as the cost model counts a kW-month.
 HOURS_PER_MONTH = Decimal(730)

@@ -1,0 +1,1 @@
+"""The what-if's economics: replayed runs rated and costed under a selling policy, and verdicts."""

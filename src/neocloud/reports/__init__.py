@@ -1,0 +1,1 @@
+"""Presentation: reports rendered from the core's figures (HTML pages, SVG charts, JSON data)."""

@@ -1,0 +1,1 @@
+"""`neocloud whatif`'s orchestration: validate inputs, replay the simulator, conclude."""
