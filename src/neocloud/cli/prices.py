@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import Annotated
 
 import typer
-import yaml
 from pydantic import ValidationError
 
-from neocloud.billing.charges import Charge, ChargeModel, PriceTier
+from neocloud.billing.charges_file import read_charge
 from neocloud.cli.context import JsonFlag, client, wants_json
 from neocloud.cli.money import exact
 from neocloud.cli.output import Cell, print_json, print_table
 from neocloud.cli.parse import parse_decimal, parse_moment
-from neocloud.domain.exact_yaml import FileProblem, describe, load_yaml, located, yaml_problem
+from neocloud.domain.exact_yaml import FileProblem, located
 from neocloud.domain.jobs import Tier
 from neocloud.schemas.billing import ChargeIn, Price
 from neocloud.schemas.common import rule_message
@@ -25,24 +24,6 @@ from neocloud.schemas.common import rule_message
 app = typer.Typer(help="The price book.", no_args_is_help=True)
 
 GPU_METER = "gpu_seconds"
-MODELS: tuple[str, ...] = get_args(ChargeIn.model_fields["model"].annotation)
-CHARGE_KEYS = ("model", "unit_price", "tiers", "package_size", "package_price")
-TIER_KEYS = ("up_to", "unit_price", "flat_fee")
-# Which keys each model needs; the rest it refuses (the billing core would refuse them too).
-NEEDS = {
-    "per_unit": ("unit_price",),
-    "graduated": ("tiers",),
-    "volume": ("tiers",),
-    "package": ("package_size", "package_price"),
-}
-# Bounds of ChargeIn and PriceTierIn, restated so a file is judged here with the server's limits.
-MOST = {
-    "unit_price": Decimal(100_000),
-    "flat_fee": Decimal(10**9),
-    "package_price": Decimal(10**9),
-}
-POSITIVE = ("up_to", "package_size")
-MAX_TIERS = 50
 # What "-" or "" as GPU_TYPE means: a meter price whatever the hardware.
 ANY_GPU_TYPE = ("", "-")
 
@@ -61,172 +42,34 @@ ChargeFile = Annotated[
 
 @dataclass(slots=True)
 class ChargeParse:
-    """The charge a file describes, or every problem found in it."""
+    """The charge a file describes, as the API takes it, or every problem found in it."""
 
     charge: ChargeIn | None = None
     problems: list[FileProblem] = field(default_factory=list)
 
 
-def _shown(value: object) -> str:
-    return describe(value, show_strings=True)
-
-
 def parse_charge(text: str) -> ChargeParse:
-    """Read a charge file whole: every problem is reported, the charge only if there are none."""
+    """Read a charge file whole (billing.charges_file): every problem, or the charge if none."""
+    parsed = read_charge(text)
+    if parsed.value is None:
+        return ChargeParse(problems=parsed.problems)
+    charge = parsed.value
+    body = {
+        "model": charge.model.value,
+        "unit_price": charge.unit_price,
+        "tiers": [
+            {"up_to": t.up_to, "unit_price": t.unit_price, "flat_fee": t.flat_fee}
+            for t in charge.tiers
+        ],
+        "package_size": charge.package_size,
+        "package_price": charge.package_price,
+    }
     try:
-        document = load_yaml(text)
-    except yaml.YAMLError as exc:
-        return ChargeParse(problems=[yaml_problem(exc)])
-    reader = _Reader()
-    charge = reader.read(document)
-    if reader.problems or charge is None:
-        return ChargeParse(problems=located(text, reader.problems))
-    return ChargeParse(charge=charge)
-
-
-class _Reader:
-    """Walks the document, collecting problems and the charge it describes."""
-
-    def __init__(self) -> None:
-        self.problems: list[FileProblem] = []
-
-    def add(self, path: str, message: str) -> None:
-        """Record one problem."""
-        self.problems.append(FileProblem(path, message))
-
-    def read(self, document: object) -> ChargeIn | None:
-        """Check the charge's keys, its model and the fields that model needs."""
-        if document is None:
-            self.add("<root>", "the file is empty (expected a charge mapping with a 'model')")
-            return None
-        if not isinstance(document, dict):
-            self.add("<root>", f"must be a mapping with a 'model' key, got {_shown(document)}")
-            return None
-        for key in document:
-            if key not in CHARGE_KEYS:
-                self.add(str(key), f"unknown key (expected {', '.join(CHARGE_KEYS)})")
-        model = self.model(document)
-        values: dict[str, Any] = {}
-        for key in ("unit_price", "package_size", "package_price"):
-            if key in document:
-                values[key] = self.number(document, key, key)
-        if "tiers" in document:
-            values["tiers"] = self.tiers(document["tiers"])
-        if model is not None:
-            for key in CHARGE_KEYS[1:]:
-                needed = key in NEEDS[model]
-                if needed and key not in document:
-                    self.add(key, f"a {model} charge needs {key}")
-                elif not needed and key in document:
-                    self.add(key, f"a {model} charge takes no {key}")
-        if self.problems or model is None:
-            return None
-        return self.checked({"model": model, **values})
-
-    def model(self, document: dict[Any, Any]) -> str | None:
-        """The required charge model, one of the four the API knows."""
-        if "model" not in document:
-            self.add("model", "missing required key")
-            return None
-        value = document["model"]
-        if value not in MODELS:
-            shown = _shown(value)
-            self.add("model", f"must be one of {', '.join(MODELS)}, got {shown}")
-            return None
-        return str(value)
-
-    def number(self, spec: dict[Any, Any], key: str, path: str) -> Decimal | None:
-        """An exact, finite number within the API's bounds for `key` (quoted numbers count)."""
-        value = spec[key]
-        if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-            self.add(path, f"must be a number, got {_shown(value)}")
-            return None
-        try:
-            # From text, never through float: the YAML loader already gives 0.000002 exactly.
-            number = Decimal(value.strip() if isinstance(value, str) else value)
-        except InvalidOperation:
-            self.add(path, f"must be a number, got {_shown(value)}")
-            return None
-        most = MOST.get(key)
-        if not number.is_finite():
-            self.add(path, f"must be a finite number, got {value}")
-        elif key in POSITIVE and number <= 0:
-            self.add(path, f"must be greater than 0, got {format(number, 'f')}")
-        elif number < 0:
-            self.add(path, f"must not be negative, got {format(number, 'f')}")
-        elif most is not None and number > most:
-            self.add(path, f"must be at most {most}, got {format(number, 'f')}")
-        else:
-            return number
-        return None
-
-    def tiers(self, value: object) -> list[dict[str, Any]] | None:
-        """Ascending tiers, each a mapping; only the last may (and must) leave up_to out."""
-        if not isinstance(value, list):
-            self.add("tiers", f"must be a list of tiers, got {_shown(value)}")
-            return None
-        if not value:
-            self.add("tiers", "must list at least one tier")
-            return None
-        if len(value) > MAX_TIERS:
-            self.add("tiers", f"takes at most {MAX_TIERS} tiers, got {len(value)}")
-        tiers: list[dict[str, Any]] = []
-        previous: Decimal | None = None
-        for i, tier in enumerate(value):
-            where = f"tiers[{i}]"
-            last = i == len(value) - 1
-            if not isinstance(tier, dict):
-                expected = ", ".join(TIER_KEYS)
-                self.add(where, f"must be a mapping ({expected}), got {_shown(tier)}")
-                continue
-            for key in tier:
-                if key not in TIER_KEYS:
-                    self.add(f"{where}.{key}", f"unknown key (expected {', '.join(TIER_KEYS)})")
-            read: dict[str, Any] = {}
-            if "unit_price" in tier:
-                read["unit_price"] = self.number(tier, "unit_price", f"{where}.unit_price")
-            else:
-                self.add(f"{where}.unit_price", "missing required key")
-            if "flat_fee" in tier:
-                read["flat_fee"] = self.number(tier, "flat_fee", f"{where}.flat_fee")
-            up_to = tier.get("up_to")
-            if up_to is None:
-                if not last:
-                    self.add(f"{where}.up_to", "only the last tier may leave up_to out")
-            elif last:
-                self.add(f"{where}.up_to", "the last tier has no upper bound: leave up_to out")
-            else:
-                bound = self.number(tier, "up_to", f"{where}.up_to")
-                if bound is not None and previous is not None and bound <= previous:
-                    self.add(
-                        f"{where}.up_to",
-                        f"must be above the previous tier's up_to ({format(previous, 'f')})",
-                    )
-                previous = bound if bound is not None else previous
-                read["up_to"] = bound
-            tiers.append(read)
-        return tiers
-
-    def checked(self, values: dict[str, Any]) -> ChargeIn | None:
-        """The charge as the API and the billing core take it, or the problem they find."""
-        # Everything above restates their rules to name a line; this catches any it missed.
-        try:
-            charge = ChargeIn.model_validate(values)
-            Charge(
-                model=ChargeModel(charge.model),
-                unit_price=charge.unit_price,
-                tiers=tuple(PriceTier(t.up_to, t.unit_price, t.flat_fee) for t in charge.tiers),
-                package_size=charge.package_size,
-                package_price=charge.package_price,
-            )
-        except ValidationError as exc:
-            for error in exc.errors():
-                self.add(_path(error["loc"]), rule_message(error))
-            return None
-        except ValueError as exc:
-            self.add("<root>", str(exc))
-            return None
-        return charge
+        return ChargeParse(charge=ChargeIn.model_validate(body))
+    except ValidationError as exc:
+        # The core restates every rule of the API to name a line; this catches any it missed.
+        found = [FileProblem(_path(e["loc"]), rule_message(e)) for e in exc.errors()]
+        return ChargeParse(problems=located(text, found))
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
