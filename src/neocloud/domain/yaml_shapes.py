@@ -185,12 +185,15 @@ def between(low: Decimal, high: Decimal, message: str) -> Check[Decimal]:
 class Field(Generic[T]):
     """A key of a mapping: its shape, and what happens when the file leaves it out."""
 
-    shape: Shape[T]
+    # The shape, or how to choose it from the fields read before this one (declaration order).
+    shape: Shape[T] | Callable[[Record], Shape[T]]
     required: bool = False
     # The value of an optional key the file leaves out.
     default: Any = None
     # The problem for a required key the file leaves out.
     missing: str = "missing required key"
+    # True: an explicit null (`key:` or `key: ~`) counts as leaving the key out.
+    null_is_absent: bool = False
 
 
 @dataclass(slots=True)
@@ -245,8 +248,11 @@ class Fields(Shape[Record]):
         record = Record(node, mark=mark)
         for name, spec in self.fields.items():
             written = node.get(name)
+            if written is not None and spec.null_is_absent and written.is_null:
+                written = None
             if written is not None:
-                record.values[name] = spec.shape.read(written)
+                shape = spec.shape if isinstance(spec.shape, Shape) else spec.shape(record)
+                record.values[name] = shape.read(written)
             elif spec.required:
                 node.reading.add(node.at(name), spec.missing)
                 record.values[name] = INVALID

@@ -16,11 +16,24 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-import yaml
-
-from neocloud.domain.exact_yaml import FileProblem, describe, load_yaml, located, yaml_problem
+from neocloud.domain.exact_yaml import FileProblem, describe
 from neocloud.domain.fleet import Fleet
 from neocloud.domain.jobs import DEFAULT_GRACE_SECONDS, Tier
+from neocloud.domain.yaml_reader import INVALID, Invalid, Node, read_yaml
+from neocloud.domain.yaml_shapes import (
+    Field,
+    Fields,
+    Integer,
+    ListOf,
+    MapOf,
+    Number,
+    Raw,
+    Record,
+    Shape,
+    Text,
+    Then,
+    valid,
+)
 from neocloud.economics.whatif.policy import (
     DEFAULT_START,
     SELLABLE_TIERS,
@@ -39,8 +52,8 @@ MAX_GRACE_SECONDS = 86_400
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-_ZERO = Decimal(0)
-_ONE = Decimal(1)
+_SELLABLE = tuple(t.value for t in SELLABLE_TIERS)
+_TIER_LIST = "a non-empty list of tiers"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,317 +66,281 @@ class PolicyParse:
 
 def parse_policy(text: str, fleet: Fleet) -> PolicyParse:
     """Parse and validate a policy file against the fleet it will sell, reporting every problem."""
-    try:
-        document = load_yaml(text)
-    except yaml.YAMLError as exc:
-        return PolicyParse(None, [yaml_problem(exc)])
-    reader = _PolicyReader(fleet)
-    policy = reader.read(document)
-    if reader.problems:
-        return PolicyParse(None, located(text, reader.problems))
-    return PolicyParse(policy, [])
+    parsed = read_yaml(text, _PolicyShape(fleet).read, empty="the policy file is empty")
+    return PolicyParse(parsed.value, parsed.problems)
 
 
-class _PolicyReader:
-    """Walks the document, collecting problems and building the policy when it can."""
+# -- values ----------------------------------------------------------------------------------
+
+
+def _not_negative(value: Decimal) -> str | None:
+    return None if value >= 0 else f"must be >= 0, got {value}"
+
+
+def _fraction(value: Decimal) -> str | None:
+    inside = Decimal(0) <= value <= Decimal(1)
+    return None if inside else f"must be a fraction between 0 and 1, got {value}"
+
+
+_PRICE = Number(checks=(_not_negative,))
+_FRACTION = Number(checks=(_fraction,))
+
+
+def _name(value: object) -> str | None:
+    """Check: a name (letters, digits, '.', '_', '-'); null is a missing key."""
+    if value is None:
+        return "missing required key"
+    if not isinstance(value, str) or not _NAME.match(value) or len(value) > 128:
+        return f"must be a name (letters, digits, '.', '_', '-'), got {describe(value)}"
+    return None
+
+
+def _start(value: Any, node: Node) -> datetime | Invalid:
+    """The instant trace second 0 maps to: a date (midnight UTC) or a time with its zone."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            node.problem("must say its time zone, e.g. 2026-01-01T00:00:00Z")
+            return INVALID
+        return value.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(), tzinfo=UTC)
+    node.problem(f"must be a date or a time like 2026-01-01T00:00:00Z, got {node.describe()}")
+    return INVALID
+
+
+def _tiers(values: list[Any], node: Node) -> tuple[Tier, ...] | Invalid:
+    """The tiers offered to external customers, each once, in rank order."""
+    sellable = ", ".join(_SELLABLE)
+    tiers: list[Tier] = []
+    for item, value in zip(node.items(), values, strict=True):
+        if value == Tier.INTERNAL.value:
+            item.problem(f"internal work is not sold (sellable tiers: {sellable})")
+        elif value not in _SELLABLE:
+            item.problem(f"unknown tier {item.describe(True)} (sellable tiers: {sellable})")
+        elif Tier(value) in tiers:
+            item.problem(f"{value} is listed twice")
+        else:
+            tiers.append(Tier(value))
+    if len(tiers) != len(values):
+        return INVALID
+    return tuple(sorted(tiers, key=lambda t: t.rank))
+
+
+def _offered(tiers: object) -> tuple[Tier, ...] | None:
+    """The offered tiers, or None when the file's tiers had a problem (then nothing is judged
+    against them)."""
+    return tiers if isinstance(tiers, tuple) else None
+
+
+# -- the file --------------------------------------------------------------------------------
+
+
+class _PolicyShape(Shape[SellingPolicy]):
+    """The whole file, judged against the fleet it will sell."""
 
     def __init__(self, fleet: Fleet) -> None:
         self.fleet = fleet
-        self.problems: list[FileProblem] = []
-
-    def add(self, path: str, message: str) -> None:
-        """Record one problem."""
-        self.problems.append(FileProblem(path, message))
-
-    def mapping(self, value: object, path: str, allowed: tuple[str, ...]) -> dict[Any, Any] | None:
-        """The value as a mapping, each key it should not have reported at its own path."""
-        if not isinstance(value, dict):
-            self.add(path or "<root>", f"must be a mapping, got {describe(value)}")
-            return None
-        for key in value:
-            if key not in allowed:
-                self.add(_join(path, str(key)), f"unknown key (allowed: {', '.join(allowed)})")
-        return value
-
-    def number(self, value: object, path: str, *, fraction: bool = False) -> Decimal | None:
-        """An exact, finite number >= 0 (and <= 1 for a fraction)."""
-        if isinstance(value, bool) or not isinstance(value, int | Decimal):
-            self.add(path, f"must be a number, got {describe(value, show_strings=True)}")
-            return None
-        number = Decimal(value)
-        if not number.is_finite():
-            self.add(path, "must be a finite number")
-            return None
-        if fraction and not _ZERO <= number <= _ONE:
-            self.add(path, f"must be a fraction between 0 and 1, got {number}")
-            return None
-        if number < 0:
-            self.add(path, f"must be >= 0, got {number}")
-            return None
-        return number
-
-    def read(self, document: object) -> SellingPolicy | None:
-        """Validate the whole document and build the policy (meaningful only without problems)."""
-        if document is None:
-            self.add("<root>", "the policy file is empty")
-            return None
-        top = self.mapping(document, "", TOP_KEYS)
-        if top is None:
-            return None
-        currency = self.currency(top)
-        start = self.start(top)
-        grace = self.grace(top)
-        tiers = self.tiers(top)
-        types = self.gpu_types(top, tiers)
-        contracts = self.contracts(top, tiers, types)
-        sweep = self.sweep(top)
-        if self.problems:
-            return None
-        assert currency is not None and start is not None and grace is not None
-        assert tiers is not None and types is not None
-        return SellingPolicy(
-            gpu_types=types,
-            tiers=tiers,
-            currency=currency,
-            start=start,
-            spot_grace_s=grace,
-            contracts=contracts,
-            sweep=sweep,
+        self.currency = next(iter(fleet.node_models.values())).currency
+        code = "a three-letter code like USD"
+        self.root = Fields(
+            {
+                "currency": Field(
+                    Text(expected=code, checks=(self.same_currency,)), default=self.currency
+                ),
+                "start": Field(Then(Raw(), _start), default=DEFAULT_START),
+                "spot_grace_s": Field(
+                    Integer(expected="a whole number of seconds", checks=(_grace,)),
+                    default=DEFAULT_GRACE_SECONDS,
+                ),
+                "tiers": Field(
+                    Then(ListOf(Raw(), expected=_TIER_LIST, empty=_EMPTY_TIERS), _tiers),
+                    default=tuple(sorted(DEFAULT_TIERS, key=lambda t: t.rank)),
+                ),
+                "gpu_types": Field(lambda r: self.gpu_types(_offered(r["tiers"])), required=True),
+                "contracts": Field(lambda r: _Contracts(self.fleet, r), default=()),
+                "sweep": Field(ListOf(_FRACTION, expected="a list of fractions"), default=[]),
+            }
         )
 
-    def currency(self, top: Mapping[Any, Any]) -> str | None:
+    def same_currency(self, value: str) -> str | None:
         """Prices are compared with the fleet's costs, so they must be in the same currency."""
-        fleet_currency = next(iter(self.fleet.node_models.values())).currency
-        value = top.get("currency", fleet_currency)
-        if not isinstance(value, str) or not _CURRENCY.match(value):
-            self.add("currency", f"must be a three-letter code like USD, got {describe(value)}")
-            return None
-        if value != fleet_currency:
-            self.add("currency", f"the fleet's costs are in {fleet_currency}, prices in {value}")
-            return None
-        return value
-
-    def start(self, top: Mapping[Any, Any]) -> datetime | None:
-        """The instant trace second 0 maps to: a date (midnight UTC) or a time with its zone."""
-        value = top.get("start", DEFAULT_START)
-        if isinstance(value, str):
-            with contextlib.suppress(ValueError):
-                value = datetime.fromisoformat(value)
-        if isinstance(value, datetime):
-            if value.tzinfo is None:
-                self.add("start", "must say its time zone, e.g. 2026-01-01T00:00:00Z")
-                return None
-            return value.astimezone(UTC)
-        if isinstance(value, date):
-            return datetime.combine(value, time(), tzinfo=UTC)
-        self.add(
-            "start", f"must be a date or a time like 2026-01-01T00:00:00Z, got {describe(value)}"
-        )
+        if not _CURRENCY.match(value):
+            return "must be a three-letter code like USD, got a string"
+        if value != self.currency:
+            return f"the fleet's costs are in {self.currency}, prices in {value}"
         return None
 
-    def grace(self, top: Mapping[Any, Any]) -> int | None:
-        """Seconds a preempted spot job keeps its GPUs after the notice."""
-        value = top.get("spot_grace_s", DEFAULT_GRACE_SECONDS)
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.add("spot_grace_s", f"must be a whole number of seconds, got {describe(value)}")
-            return None
-        if not 0 <= value <= MAX_GRACE_SECONDS:
-            self.add("spot_grace_s", f"must be between 0 and {MAX_GRACE_SECONDS}, got {value}")
-            return None
-        return value
+    def read(self, node: Node) -> SellingPolicy | Invalid:
+        """Validate the whole document and build the policy when there is no problem."""
+        record = self.root.read(node)
+        if record is INVALID or not record.ok:
+            return INVALID
+        return SellingPolicy(
+            gpu_types=record["gpu_types"],
+            tiers=record["tiers"],
+            currency=record["currency"],
+            start=record["start"],
+            spot_grace_s=record["spot_grace_s"],
+            contracts=record["contracts"],
+            sweep=tuple(valid(record["sweep"])),
+        )
 
-    def tiers(self, top: Mapping[Any, Any]) -> tuple[Tier, ...] | None:
-        """The tiers offered to external customers, each once."""
-        value = top.get("tiers", [t.value for t in DEFAULT_TIERS])
-        if not isinstance(value, list) or not value:
-            self.add("tiers", f"must be a non-empty list of tiers, got {describe(value)}")
-            return None
-        sellable = ", ".join(t.value for t in SELLABLE_TIERS)
-        tiers: list[Tier] = []
-        for i, item in enumerate(value):
-            path = f"tiers[{i}]"
-            if item == Tier.INTERNAL.value:
-                self.add(path, f"internal work is not sold (sellable tiers: {sellable})")
-            elif item not in {t.value for t in SELLABLE_TIERS}:
-                self.add(path, f"unknown tier {describe(item, True)} (sellable tiers: {sellable})")
-            elif Tier(item) in tiers:
-                self.add(path, f"{item} is listed twice")
-            else:
-                tiers.append(Tier(item))
-        if len(tiers) != len(value):
-            return None
-        return tuple(sorted(tiers, key=lambda t: t.rank))
-
-    def gpu_types(
-        self, top: Mapping[Any, Any], tiers: tuple[Tier, ...] | None
-    ) -> dict[str, GpuTypePolicy] | None:
-        """Per GPU type: the sellable cap and a price for every offered tier."""
-        if "gpu_types" not in top:
-            self.add("gpu_types", "missing required key")
-            return None
-        value = top["gpu_types"]
-        if not isinstance(value, dict) or not value:
-            self.add("gpu_types", f"must be a non-empty mapping, got {describe(value)}")
-            return None
+    def gpu_types(self, tiers: tuple[Tier, ...] | None) -> Shape[dict[str, GpuTypePolicy]]:
+        """Per GPU type of the fleet: the sellable cap and a price for every offered tier."""
         known = self.fleet.gpu_types()
-        types: dict[str, GpuTypePolicy] = {}
-        for gpu_type, entry in value.items():
-            path = f"gpu_types.{gpu_type}"
-            if gpu_type not in known:
-                self.add(path, f"GPU type not in the fleet (the fleet has {', '.join(known)})")
-                continue
-            policy = self.gpu_type(str(gpu_type), entry, path, tiers)
-            if policy is not None:
-                types[policy.gpu_type] = policy
-        return types
 
-    def gpu_type(
-        self, gpu_type: str, entry: object, path: str, tiers: tuple[Tier, ...] | None
-    ) -> GpuTypePolicy | None:
-        """One GPU type's cap and prices."""
-        m = self.mapping(entry, path, GPU_TYPE_KEYS)
-        if m is None:
-            return None
-        before = len(self.problems)
-        cap: Decimal | None = None
-        if "sellable_cap" not in m:
-            self.add(f"{path}.sellable_cap", "missing required key")
-        else:
-            cap = self.number(m["sellable_cap"], f"{path}.sellable_cap", fraction=True)
-        prices = self.prices(m.get("prices"), f"{path}.prices", tiers)
-        if len(self.problems) > before or cap is None or prices is None:
-            return None
-        return GpuTypePolicy(gpu_type, cap, prices)
+        def in_fleet(key: object) -> str | None:
+            return (
+                None
+                if key in known
+                else f"GPU type not in the fleet (the fleet has {', '.join(known)})"
+            )
 
-    def prices(
-        self, value: object, path: str, tiers: tuple[Tier, ...] | None
-    ) -> dict[Tier, Decimal] | None:
-        """A price per GPU-hour for each offered tier, and none for a tier not offered."""
-        if value is None:
-            self.add(path, "missing required key (a price per GPU-hour for each offered tier)")
-            return None
-        m = self.mapping(value, path, tuple(t.value for t in SELLABLE_TIERS))
-        if m is None:
-            return None
-        prices: dict[Tier, Decimal] = {}
-        offered = tiers or ()
-        for key, raw in m.items():
-            if key not in {t.value for t in SELLABLE_TIERS}:
-                continue  # reported by mapping()
-            if tiers is not None and Tier(key) not in offered:
-                listed = ", ".join(t.value for t in offered)
-                self.add(f"{path}.{key}", f"tier not offered (tiers: {listed})")
-                continue
-            price = self.number(raw, f"{path}.{key}")
-            if price is not None:
-                prices[Tier(key)] = price
+        def entry(gpu_type: str) -> Shape[GpuTypePolicy]:
+            shape = Fields(
+                {
+                    "sellable_cap": Field(_FRACTION, required=True),
+                    "prices": Field(
+                        _prices(tiers),
+                        required=True,
+                        null_is_absent=True,
+                        missing="missing required key (a price per GPU-hour for each offered tier)",
+                    ),
+                }
+            )
+            return Then(
+                shape,
+                lambda r, _: (
+                    GpuTypePolicy(gpu_type, r["sellable_cap"], r["prices"]) if r.ok else INVALID
+                ),
+            )
+
+        return MapOf(
+            entry,
+            key_checks=(in_fleet,),
+            expected="a non-empty mapping",
+            empty="must be a non-empty mapping, got a mapping",
+        )
+
+
+_EMPTY_TIERS = f"must be {_TIER_LIST}, got a list"
+
+
+def _gpus(value: object) -> str | None:
+    """Check: a contract's whole number of GPUs, at least one."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return None
+    return f"must be a whole number >= 1, got {describe(value, True)}"
+
+
+_NO_GPUS = _gpus(None) or ""
+
+
+def _grace(value: int) -> str | None:
+    inside = 0 <= value <= MAX_GRACE_SECONDS
+    return None if inside else f"must be between 0 and {MAX_GRACE_SECONDS}, got {value}"
+
+
+def _prices(tiers: tuple[Tier, ...] | None) -> Shape[dict[Tier, Decimal]]:
+    """A price per GPU-hour for each offered tier, and none for a tier not offered."""
+    offered = tiers or ()
+
+    def sellable(key: object) -> str | None:
+        if key not in _SELLABLE:
+            return f"unknown key (allowed: {', '.join(_SELLABLE)})"
+        if tiers is not None and Tier(str(key)) not in offered:
+            return f"tier not offered (tiers: {', '.join(t.value for t in offered)})"
+        return None
+
+    def every_offered(given: dict[str, Decimal], node: Node) -> dict[Tier, Decimal]:
         for tier in offered:
-            if tier.value not in m:
-                self.add(f"{path}.{tier.value}", "missing: every offered tier needs a price")
-        return prices
+            if tier.value not in node.entries():
+                node.reading.add(node.at(tier.value), "missing: every offered tier needs a price")
+        return {Tier(k): v for k, v in given.items()}
 
-    def contracts(
-        self,
-        top: Mapping[Any, Any],
-        tiers: tuple[Tier, ...] | None,
-        types: Mapping[str, GpuTypePolicy] | None,
-    ) -> tuple[ContractTerm, ...]:
-        """Reserved contracts: each within its GPU type's sellable cap, one per org and type."""
-        value = top.get("contracts", [])
-        if not isinstance(value, list):
-            self.add("contracts", f"must be a list, got {describe(value)}")
-            return ()
-        if value and tiers is not None and Tier.RESERVED not in tiers:
-            self.add("contracts", "reserved contracts need the reserved tier among the tiers")
-            return ()
+    return Then(MapOf(_PRICE, key_checks=(sellable,)), every_offered)
+
+
+class _Contracts(Shape[tuple[ContractTerm, ...]]):
+    """Reserved contracts: each within its GPU type's sellable cap, one per org and type."""
+
+    def __init__(self, fleet: Fleet, policy: Record) -> None:
+        self.fleet = fleet
+        self.tiers = _offered(policy["tiers"])
+        types = policy["gpu_types"]
+        self.types: Mapping[str, GpuTypePolicy] | None = None if types is INVALID else types
+
+    def read(self, node: Node) -> tuple[ContractTerm, ...] | Invalid:
+        """Every contract, then the rules between them (ids, org and type, the caps)."""
+        if not node.is_list:
+            node.problem(f"must be a list, got {node.describe()}")
+            return INVALID
+        items = node.items()
+        if items and self.tiers is not None and Tier.RESERVED not in self.tiers:
+            node.problem("reserved contracts need the reserved tier among the tiers")
+            return INVALID
         terms: list[ContractTerm] = []
         ids: dict[str, str] = {}
         pairs: dict[tuple[str, str], str] = {}
-        for i, item in enumerate(value):
-            path = f"contracts[{i}]"
-            term = self.contract(item, path, i, types)
-            if term is None:
+        for i, item in enumerate(items):
+            term = self.contract(item, i)
+            if term is INVALID:
                 continue
+            path = item.place.path
             if term.id in ids:
-                self.add(
-                    f"{path}.id", f"duplicate contract id '{term.id}' (first at {ids[term.id]})"
-                )
+                message = f"duplicate contract id '{term.id}' (first at {ids[term.id]})"
+                item.reading.add(item.at("id"), message)
                 continue
             if (term.org, term.gpu_type) in pairs:
                 first = pairs[(term.org, term.gpu_type)]
-                self.add(
-                    path, f"a second contract for {term.org} {term.gpu_type} (first at {first})"
-                )
+                item.problem(f"a second contract for {term.org} {term.gpu_type} (first at {first})")
                 continue
             ids[term.id] = path
             pairs[(term.org, term.gpu_type)] = path
             terms.append(term)
-        self.contracts_fit(terms, types or {})
+        self.fit(terms, node)
         return tuple(terms)
 
-    def contract(
-        self, item: object, path: str, index: int, types: Mapping[str, GpuTypePolicy] | None
-    ) -> ContractTerm | None:
+    def contract(self, node: Node, index: int) -> ContractTerm | Invalid:
         """One contract; its price defaults to its GPU type's reserved price."""
-        m = self.mapping(item, path, CONTRACT_KEYS)
-        if m is None:
-            return None
-        before = len(self.problems)
-        contract_id = self.name(m.get("id", f"contract-{index + 1}"), f"{path}.id")
-        org = self.name(m.get("org"), f"{path}.org")
-        gpu_type = m.get("gpu_type")
-        if gpu_type is None:
-            self.add(f"{path}.gpu_type", "missing required key")
-        elif types is not None and gpu_type not in types:
-            self.add(f"{path}.gpu_type", f"{describe(gpu_type, True)} is not sold by this policy")
-        gpus = m.get("gpus")
-        if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1:
-            self.add(f"{path}.gpus", f"must be a whole number >= 1, got {describe(gpus, True)}")
-        price: Decimal | None = None
-        if "price" in m:
-            price = self.number(m["price"], f"{path}.price")
-        elif types is not None and isinstance(gpu_type, str) and gpu_type in types:
-            price = types[gpu_type].prices.get(Tier.RESERVED)
-        if len(self.problems) > before or types is None:
-            return None
-        assert contract_id is not None and org is not None and price is not None
-        assert isinstance(gpus, int)
-        return ContractTerm(contract_id, org, str(gpu_type), gpus, price)
+        record = Fields(
+            {
+                "id": Field(Raw(checks=(_name,)), default=f"contract-{index + 1}"),
+                "org": Field(Raw(checks=(_name,)), required=True),
+                "gpu_type": Field(Raw(checks=(self.sold,)), required=True),
+                "gpus": Field(Raw(checks=(_gpus,)), required=True, missing=_NO_GPUS),
+                "price": Field(_PRICE),
+            }
+        ).read(node)
+        if record is INVALID or not record.ok or self.types is None:
+            return INVALID
+        gpu_type = str(record["gpu_type"])
+        price = record["price"]
+        if price is None:
+            price = self.types[gpu_type].prices.get(Tier.RESERVED)
+        if price is None:
+            return INVALID  # the type has no reserved price: the tiers had a problem
+        return ContractTerm(record["id"], record["org"], gpu_type, record["gpus"], price)
 
-    def contracts_fit(self, terms: list[ContractTerm], types: Mapping[str, GpuTypePolicy]) -> None:
-        """Contracted GPUs count in full against the cap, so they must fit under it."""
-        for gpu_type, policy in types.items():
-            held = sum(t.gpus for t in terms if t.gpu_type == gpu_type)
-            room = sellable_gpus(policy.sellable_cap, self.fleet.gpus_of_type(gpu_type))
-            if held > room:
-                self.add(
-                    "contracts",
-                    f"contracts for {gpu_type} total {held} GPUs, above its sellable cap"
-                    f" ({policy.sellable_cap} × {self.fleet.gpus_of_type(gpu_type)} GPUs"
-                    f" = {room})",
-                )
-
-    def name(self, value: object, path: str) -> str | None:
-        """A name (letters, digits, '.', '_', '-')."""
+    def sold(self, value: object) -> str | None:
+        """Check: a GPU type this policy sells (null is a missing key)."""
         if value is None:
-            self.add(path, "missing required key")
-            return None
-        if not isinstance(value, str) or not _NAME.match(value) or len(value) > 128:
-            self.add(
-                path, f"must be a name (letters, digits, '.', '_', '-'), got {describe(value)}"
-            )
-            return None
-        return value
+            return "missing required key"
+        if self.types is not None and value not in self.types:
+            return f"{describe(value, True)} is not sold by this policy"
+        return None
 
-    def sweep(self, top: Mapping[Any, Any]) -> tuple[Decimal, ...]:
-        """Caps to replay the policy at, each a fraction, in the order given."""
-        value = top.get("sweep", [])
-        if not isinstance(value, list):
-            self.add("sweep", f"must be a list of fractions, got {describe(value)}")
-            return ()
-        caps = [self.number(v, f"sweep[{i}]", fraction=True) for i, v in enumerate(value)]
-        return tuple(c for c in caps if c is not None)
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
+    def fit(self, terms: list[ContractTerm], node: Node) -> None:
+        """Contracted GPUs count in full against the cap, so they must fit under it."""
+        for gpu_type, policy in (self.types or {}).items():
+            held = sum(t.gpus for t in terms if t.gpu_type == gpu_type)
+            total = self.fleet.gpus_of_type(gpu_type)
+            room = sellable_gpus(policy.sellable_cap, total)
+            if held > room:
+                node.problem(
+                    f"contracts for {gpu_type} total {held} GPUs, above its sellable cap"
+                    f" ({policy.sellable_cap} × {total} GPUs = {room})"
+                )
