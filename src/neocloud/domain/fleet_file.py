@@ -25,6 +25,16 @@ from neocloud.domain.fleet import (
     Node,
     NodeModel,
 )
+from neocloud.domain.fleet_values import (
+    FRACTION,
+    LABEL_LEN,
+    NAME,
+    NON_NEGATIVE,
+    POSITIVE,
+    Bound,
+    ValueReader,
+    join,
+)
 from neocloud.domain.money import DEFAULT_CURRENCY
 
 # The engine kinds a cluster may name; the caller gives each one's option rules.
@@ -34,10 +44,8 @@ MAX_GPUS_PER_NODE = 64
 MAX_NODE_COUNT = 10_000
 
 _GPU_TYPE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-_NAME_HINT = "a name (letters, digits, '.', '_', '-')"
 
 # Length limits match the columns the store keeps these names in.
 _REGION_LEN = 63
@@ -45,7 +53,6 @@ _CLUSTER_LEN = 63
 _NODE_LEN = 128
 _NODE_MODEL_LEN = 63
 _GPU_TYPE_LEN = 32
-_LABEL_LEN = 128
 
 _TOP_KEYS = ("topology_key", "node_models", "regions")
 _MODEL_KEYS = (
@@ -140,38 +147,12 @@ def _yaml_message(exc: yaml.YAMLError) -> str:
     return str(exc)
 
 
-@dataclass(frozen=True, slots=True)
-class _Bound:
-    """A numeric range check: the value must satisfy every bound given."""
-
-    gt: Decimal | None = None
-    ge: Decimal | None = None
-    le: Decimal | None = None
-
-    def violation(self, value: Decimal) -> str | None:
-        """The message for a value out of range, or None when it is in range."""
-        if self.ge is not None and self.le is not None and not self.ge <= value <= self.le:
-            return f"must be between {self.ge} and {self.le}"
-        if self.gt is not None and not value > self.gt:
-            return f"must be > {self.gt}"
-        if self.ge is not None and not value >= self.ge:
-            return f"must be >= {self.ge}"
-        if self.le is not None and not value <= self.le:
-            return f"must be <= {self.le}"
-        return None
-
-
-_NON_NEGATIVE = _Bound(ge=Decimal(0))
-_POSITIVE = _Bound(gt=Decimal(0))
-_FRACTION = _Bound(ge=Decimal(0), le=Decimal(1))
-
-
-class _FleetReader:
+class _FleetReader(ValueReader):
     """Walks the parsed document, collecting problems and building the fleet when it can."""
 
     def __init__(self, engine_options: Mapping[str, EngineOptionRules]) -> None:
+        super().__init__()
         self.engine_options = engine_options
-        self.problems: list[FleetProblem] = []
         # Every node-model name written in the file, usable or not, so that a node naming a
         # model with its own problems is not blamed a second time.
         self.declared_models: set[str] = set()
@@ -183,130 +164,10 @@ class _FleetReader:
         self.seen_clusters: dict[str, str] = {}
         self.seen_nodes: dict[str, str] = {}
 
-    def add(self, path: str, message: str) -> None:
-        """Record one problem."""
-        self.problems.append(FleetProblem(path, message))
-
     def add_found(self, path: str, found: Sequence[OptionProblem]) -> None:
         """Record the problems an engine found in a cluster's options."""
         for problem in found:
-            self.add(_join(path, problem.where), problem.message)
-
-    # -- generic readers -------------------------------------------------------------------
-
-    def mapping(self, value: object, path: str, allowed: tuple[str, ...]) -> dict[Any, Any] | None:
-        """The value as a mapping with only allowed keys reported; None if it is not one."""
-        if not isinstance(value, dict):
-            self.add(path, f"must be a mapping, got {describe(value)}")
-            return None
-        for key in value:
-            if key not in allowed:
-                self.add(path, f"unknown key '{key}'")
-        return value
-
-    def items(self, m: Mapping[Any, Any], key: str, path: str) -> list[Any] | None:
-        """A required, non-empty list under key."""
-        where = _join(path, key)
-        if key not in m:
-            self.add(where, "missing required key")
-            return None
-        value = m[key]
-        if not isinstance(value, list):
-            self.add(where, f"must be a list, got {describe(value)}")
-            return None
-        if not value:
-            self.add(where, "must not be empty")
-            return None
-        return value
-
-    def text(
-        self,
-        m: Mapping[Any, Any],
-        key: str,
-        path: str,
-        *,
-        pattern: re.Pattern[str],
-        max_len: int,
-        hint: str,
-        default: str | None = None,
-    ) -> str | None:
-        """A string matching pattern; the default when absent, or a problem if required."""
-        where = _join(path, key)
-        if key not in m:
-            if default is None:
-                self.add(where, "missing required key")
-            return default
-        value = m[key]
-        if not isinstance(value, str):
-            self.add(where, f"must be a string, got {describe(value)}")
-            return None
-        if len(value) > max_len:
-            self.add(where, f"must be at most {max_len} characters")
-            return None
-        if not pattern.match(value):
-            self.add(where, f"must be {hint}, got '{value}'")
-            return None
-        return value
-
-    def integer(
-        self, m: Mapping[Any, Any], key: str, path: str, bound: _Bound, *, required: bool = True
-    ) -> int | None:
-        """A whole number within bound."""
-        where = _join(path, key)
-        if key not in m:
-            if required:
-                self.add(where, "missing required key")
-            return None
-        value = m[key]
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.add(where, f"must be a whole number, got {describe(value)}")
-            return None
-        problem = bound.violation(Decimal(value))
-        if problem:
-            self.add(where, problem)
-            return None
-        return value
-
-    def number(
-        self,
-        m: Mapping[Any, Any],
-        key: str,
-        path: str,
-        bound: _Bound,
-        *,
-        default: Decimal | None = None,
-    ) -> Decimal | None:
-        """An exact Decimal within bound; the default when absent, or a problem if required."""
-        where = _join(path, key)
-        if key not in m:
-            if default is None:
-                self.add(where, "missing required key")
-            return default
-        value = m[key]
-        if isinstance(value, bool) or not isinstance(value, int | Decimal):
-            self.add(where, f"must be a number, got {describe(value)}")
-            return None
-        number = Decimal(value)
-        if not number.is_finite():
-            self.add(where, "must be a finite number")
-            return None
-        problem = bound.violation(number)
-        if problem:
-            self.add(where, problem)
-            return None
-        return number
-
-    def unique(self, seen: dict[str, str], kind: str, name: str, path: str) -> bool:
-        """Record name as used at path; report a duplicate and return False if it was."""
-        if name in seen:
-            self.add(path, f"duplicate {kind} '{name}' (first at {seen[name]})")
-            return False
-        seen[name] = path
-        return True
-
-    def name(self, m: Mapping[Any, Any], key: str, path: str, max_len: int) -> str | None:
-        """A required name (letters, digits, '.', '_', '-')."""
-        return self.text(m, key, path, pattern=_NAME, max_len=max_len, hint=_NAME_HINT)
+            self.add(join(path, problem.where), problem.message)
 
     # -- the fleet -------------------------------------------------------------------------
 
@@ -323,7 +184,7 @@ class _FleetReader:
             "topology_key",
             "",
             pattern=_LABEL_KEY,
-            max_len=_LABEL_LEN,
+            max_len=LABEL_LEN,
             hint="a label key (letters, digits, '.', '_', '-', '/')",
             default="nvlink_domain",
         )
@@ -382,17 +243,17 @@ class _FleetReader:
             return None
         before = len(self.problems)
         name = self.name(m, "name", path, _NODE_MODEL_LEN)
-        capex = self.number(m, "capex_per_node", path, _NON_NEGATIVE)
-        life = self.number(m, "life_years", path, _POSITIVE)
-        power = self.number(m, "power_kw_per_node", path, _POSITIVE)
-        draw = self.number(m, "draw_fraction", path, _FRACTION, default=Decimal(1))
-        idle = self.number(m, "idle_draw_fraction", path, _FRACTION, default=Decimal("0.3"))
-        pue = self.number(m, "pue", path, _Bound(ge=Decimal(1)))
-        kwh = self.number(m, "price_per_kwh", path, _NON_NEGATIVE)
-        colo = self.number(m, "colo_per_kw_month", path, _NON_NEGATIVE, default=Decimal(0))
-        opex = self.number(m, "other_opex_per_node_year", path, _NON_NEGATIVE, default=Decimal(0))
-        rate = self.number(m, "cost_of_capital_rate", path, _FRACTION, default=Decimal(0))
-        wear = self.number(m, "wear_fraction", path, _FRACTION, default=Decimal("0.2"))
+        capex = self.number(m, "capex_per_node", path, NON_NEGATIVE)
+        life = self.number(m, "life_years", path, POSITIVE)
+        power = self.number(m, "power_kw_per_node", path, POSITIVE)
+        draw = self.number(m, "draw_fraction", path, FRACTION, default=Decimal(1))
+        idle = self.number(m, "idle_draw_fraction", path, FRACTION, default=Decimal("0.3"))
+        pue = self.number(m, "pue", path, Bound(ge=Decimal(1)))
+        kwh = self.number(m, "price_per_kwh", path, NON_NEGATIVE)
+        colo = self.number(m, "colo_per_kw_month", path, NON_NEGATIVE, default=Decimal(0))
+        opex = self.number(m, "other_opex_per_node_year", path, NON_NEGATIVE, default=Decimal(0))
+        rate = self.number(m, "cost_of_capital_rate", path, FRACTION, default=Decimal(0))
+        wear = self.number(m, "wear_fraction", path, FRACTION, default=Decimal("0.2"))
         currency = self.text(
             m,
             "currency",
@@ -451,7 +312,7 @@ class _FleetReader:
         engine = m.get("engine", "local")
         if engine not in ENGINES:
             self.add(f"{path}.engine", f"must be one of {', '.join(ENGINES)}, got '{engine}'")
-        options = self.labels(m, "engine_options", path, key_pattern=_NAME)
+        options = self.labels(m, "engine_options", path, key_pattern=NAME)
         known = isinstance(engine, str) and engine in ENGINES
         rules = self.engine_options[engine] if known else None
         if options is not None and rules is not None:
@@ -481,7 +342,7 @@ class _FleetReader:
             return None  # the engine is reported already
         if "isolation" not in m:
             return DEFAULT_ISOLATION[engine]
-        value, where = m["isolation"], _join(path, "isolation")
+        value, where = m["isolation"], join(path, "isolation")
         levels = ", ".join(level.value for level in Isolation)
         if not isinstance(value, str) or value not in {level.value for level in Isolation}:
             self.add(where, f"must be one of {levels}, got {describe(value, show_strings=True)}")
@@ -499,7 +360,7 @@ class _FleetReader:
         key = "external_without_isolation"
         if key not in m:
             return False
-        value, where = m[key], _join(path, key)
+        value, where = m[key], join(path, key)
         if not isinstance(value, str) or value not in _EXTERNAL_CHOICES:
             self.add(where, f"must be allow or refuse, got {describe(value, show_strings=True)}")
             return None
@@ -533,9 +394,9 @@ class _FleetReader:
             max_len=_GPU_TYPE_LEN,
             hint="a lower-case id like 'h100' (a-z, 0-9, '_', '-')",
         )
-        gpus = self.integer(m, "gpus", path, _Bound(gt=Decimal(0), le=Decimal(MAX_GPUS_PER_NODE)))
-        cpus = self.integer(m, "cpus", path, _Bound(ge=Decimal(1)))
-        memory = self.integer(m, "memory_gb", path, _Bound(ge=Decimal(1)))
+        gpus = self.integer(m, "gpus", path, Bound(gt=Decimal(0), le=Decimal(MAX_GPUS_PER_NODE)))
+        cpus = self.integer(m, "cpus", path, Bound(ge=Decimal(1)))
+        memory = self.integer(m, "memory_gb", path, Bound(ge=Decimal(1)))
         model = self.name(m, "node_model", path, _NODE_MODEL_LEN)
         if model is not None and model not in self.declared_models:
             self.add(f"{path}.node_model", f"unknown node model '{model}'")
@@ -571,40 +432,12 @@ class _FleetReader:
             self.add(f"{path}.name", "missing required key (or name_prefix and count)")
             return [], "name"
         prefix = self.name(m, "name_prefix", path, _NODE_LEN - 5)
-        count = self.integer(m, "count", path, _Bound(gt=Decimal(0), le=Decimal(MAX_NODE_COUNT)))
+        count = self.integer(m, "count", path, Bound(gt=Decimal(0), le=Decimal(MAX_NODE_COUNT)))
         if prefix is None or count is None:
             return [], "name_prefix"
         # At least two digits so that names sort in order for the usual small counts.
         width = max(2, len(str(count)))
         return [f"{prefix}{i:0{width}d}" for i in range(1, count + 1)], "name_prefix"
-
-    def labels(
-        self, m: Mapping[Any, Any], key: str, path: str, *, key_pattern: re.Pattern[str]
-    ) -> dict[str, str] | None:
-        """An optional mapping of string keys to non-empty string values."""
-        where = _join(path, key)
-        value = m.get(key, {})
-        if value is None:
-            value = {}
-        if not isinstance(value, dict):
-            self.add(where, f"must be a mapping, got {describe(value)}")
-            return None
-        labels: dict[str, str] = {}
-        before = len(self.problems)
-        for k, v in value.items():
-            if not isinstance(k, str) or not key_pattern.match(k) or len(k) > _LABEL_LEN:
-                self.add(where, f"invalid key '{k}'")
-            elif not isinstance(v, str):
-                self.add(f"{where}.{k}", f"must be a string (quote numbers), got {describe(v)}")
-            elif not v or len(v) > _LABEL_LEN:
-                self.add(f"{where}.{k}", f"must be 1 to {_LABEL_LEN} characters")
-            else:
-                labels[k] = v
-        return labels if len(self.problems) == before else None
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
 
 
 __all__ = ["ENGINES", "FleetParse", "FleetProblem", "parse_fleet"]

@@ -120,19 +120,14 @@ def gpus_per_node(spec: LaunchSpec) -> int:
     return gpus.pop()
 
 
-def batch_script(
+def _rank(
     spec: LaunchSpec,
     attempt_dir: str,
-    gpu_type: str,
-    srun: str,
-    scancel: str,
-    sandbox: RankSandbox | None = None,
-) -> str:
-    """The bash script sbatch runs for this attempt (each rank sandboxed if `sandbox`)."""
-    per_node = gpus_per_node(spec)
-    run_dir = f"{attempt_dir}/{RUN}"
-    nodes = len(spec.placement)
-    env = job_env(spec, nodes, per_node)
+    run_dir: str,
+    sandbox: RankSandbox | None,
+    env: dict[str, str],
+) -> tuple[str, list[str]]:
+    """What the script exports, and the command srun runs as each rank (sandboxed or not)."""
     if sandbox is None:
         exports = "\n".join(f"export {k}={shlex.quote(v)}" for k, v in env.items())
         rank = ["/bin/bash", "-c", _RANK_ENV, "neocloud-rank", run_dir, *spec.command]
@@ -159,6 +154,22 @@ def batch_script(
             sandbox.gpu_device_dir,
             *bwrap,
         ]
+    return exports, rank
+
+
+def batch_script(
+    spec: LaunchSpec,
+    attempt_dir: str,
+    gpu_type: str,
+    srun: str,
+    scancel: str,
+    sandbox: RankSandbox | None = None,
+) -> str:
+    """The bash script sbatch runs for this attempt (each rank sandboxed if `sandbox`)."""
+    per_node = gpus_per_node(spec)
+    run_dir = f"{attempt_dir}/{RUN}"
+    nodes = len(spec.placement)
+    exports, rank = _rank(spec, attempt_dir, run_dir, sandbox, job_env(spec, nodes, per_node))
     srun_args = [
         srun,
         "--export=ALL",
