@@ -188,6 +188,18 @@ CASES = [
         ],
     ),
     (
+        "a contract priced by default while the tiers have a problem",
+        "tiers: [gold]\n" + BASE + "contracts:\n  - {org: acme, gpu_type: h100, gpus: 1}\n",
+        ["1: tiers[0]: unknown tier 'gold' (sellable tiers: reserved, on_demand, spot)"],
+    ),
+    (
+        "a contract's id twice, on the second id's line",
+        "tiers: [reserved]\ngpu_types:\n  h100: {sellable_cap: 0.5, prices: {reserved: 2}}\n"
+        "contracts:\n  - {id: a, org: x, gpu_type: h100, gpus: 1}\n"
+        "  - org: y\n    gpu_type: h100\n    id: a\n    gpus: 1\n",
+        ["8: contracts[1].id: duplicate contract id 'a' (first at contracts[0])"],
+    ),
+    (
         "not YAML",
         "gpu_types: [\n",
         ["2: <yaml>: expected the node content, but found '<stream end>'"],

@@ -51,6 +51,10 @@ def test_a_file_with_only_comments_and_a_mapping_is_all_defaults() -> None:
     assert parse_scenario("# nothing to change\n{}\n", FLEET).scenario == DEFAULTS
 
 
+def test_a_null_useful_life_or_gpu_types_keeps_the_defaults() -> None:
+    assert parse_scenario("useful_life:\ngpu_types: ~\n", FLEET).scenario == DEFAULTS
+
+
 FRACTION = "must be between 0 and 1"
 GPU_TYPE_KEYS = (
     "price_per_gpu_hour, price_drift_per_year, price_volatility, sellable_cap,"
