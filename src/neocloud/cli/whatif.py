@@ -31,7 +31,7 @@ from neocloud.sim.whatif.prepare import WhatIfRequest
 from neocloud.sim.whatif.run import Announce, run_whatif
 
 
-def whatif(
+def whatif(  # long: typer declares every option in the signature; the body is short
     ctx: typer.Context,
     fleet: Annotated[
         Path,
@@ -223,10 +223,18 @@ def _status(*, enabled: bool) -> Iterator[Announce | None]:
 
 
 def _print_report(result: WhatIfResult) -> None:
+    console().print(result.verdict.sentence)
+    _print_summary(result)
+    _print_tables(result)
+    _print_risk(result)
+    for remark in result.run.prepared.notes:
+        note(f"note: {remark}")
+
+
+def _print_summary(result: WhatIfResult) -> None:
     run = result.run
     c = run.prepared.policy.currency
-    base, sell = run.baseline, run.selling
-    console().print(result.verdict.sentence)
+    sell = run.selling
     print_fields(
         [
             ("period", f"{run.horizon.start:%Y-%m-%d %H:%M} + {duration(run.horizon.seconds)}"),
@@ -251,6 +259,12 @@ def _print_report(result: WhatIfResult) -> None:
         ],
         title="What if",
     )
+
+
+def _print_tables(result: WhatIfResult) -> None:
+    run = result.run
+    c = run.prepared.policy.currency
+    base, sell = run.baseline, run.selling
     print_table(
         ["", "BASELINE", "POLICY"],
         comparison_rows(base, sell, c),
@@ -286,6 +300,10 @@ def _print_report(result: WhatIfResult) -> None:
         ],
         title="Trade-off",
     )
+
+
+def _print_risk(result: WhatIfResult) -> None:
+    c = result.run.prepared.policy.currency
     risk = result.risk
     if risk is not None:
         print_fields(
@@ -305,5 +323,3 @@ def _print_report(result: WhatIfResult) -> None:
         )
     else:
         note(f"margin at risk: {result.risk_note}")
-    for remark in run.prepared.notes:
-        note(f"note: {remark}")

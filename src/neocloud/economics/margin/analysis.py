@@ -247,15 +247,7 @@ def margin_analysis(
     for item in opportunity:
         figures = cells[_item_cell(item, start)]
         figures.opportunity = exact_sum((figures.opportunity, item.amount))
-    used_in_pool: dict[_Pool, Decimal] = defaultdict(Decimal)
-    for figures in cells.values():
-        if figures.pool is not None:
-            used_in_pool[figures.pool] = exact_sum(
-                (used_in_pool[figures.pool], figures.used_seconds)
-            )
-    for pool_key, pool in pools.items():
-        idle_seconds = max(ZERO, pool.capacity_seconds - used_in_pool[pool_key])
-        pool.idle_cost = rates[pool_key[1:]].cost_of(idle_seconds, rates[pool_key[1:]].idle)
+    _cost_idle(cells, pools, rates)
     if idle_share is not IdleShare.LINE:
         _share(cells, pools, idle_share)
 
@@ -286,6 +278,23 @@ def margin_analysis(
         by_month=_rows_by(cells, pools, "month", lambda c: c[0], lambda p: p[0]),
         pricing=_pricing(capacity, _usage_by_type(cells, pools), list_prices, target_margin_pct),
     )
+
+
+def _cost_idle(
+    cells: Mapping[_Cell, _CellFigures],
+    pools: Mapping[_Pool, _PoolFigures],
+    rates: Mapping[tuple[str, str | None], _Rates],
+) -> None:
+    """Each pool's idle cost: the GPU-seconds its cells left unused, at fixed + idle energy."""
+    used_in_pool: dict[_Pool, Decimal] = defaultdict(Decimal)
+    for figures in cells.values():
+        if figures.pool is not None:
+            used_in_pool[figures.pool] = exact_sum(
+                (used_in_pool[figures.pool], figures.used_seconds)
+            )
+    for pool_key, pool in pools.items():
+        idle_seconds = max(ZERO, pool.capacity_seconds - used_in_pool[pool_key])
+        pool.idle_cost = rates[pool_key[1:]].cost_of(idle_seconds, rates[pool_key[1:]].idle)
 
 
 def _rates(

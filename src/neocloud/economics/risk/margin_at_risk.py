@@ -11,6 +11,7 @@ Money figures are rounded half-up to the cent as Decimals; the samples themselve
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -19,7 +20,7 @@ import numpy.typing as npt
 
 from neocloud.domain.fleet import Fleet
 from neocloud.domain.money import to_cents
-from neocloud.economics.risk.costs import fleet_currency, type_costs
+from neocloud.economics.risk.costs import TypeCost, fleet_currency, type_costs
 from neocloud.economics.risk.defaults import default_scenario
 from neocloud.economics.risk.scenario import (
     GpuTypeScenario,
@@ -108,21 +109,9 @@ def run_risk(
     fleet: Fleet, scenario: Scenario, *, months: int, scenarios: int, seed: int
 ) -> RiskResult:
     """Monte Carlo of the selling business's gross margin over `months`, `scenarios` futures."""
-    for name, value, most in (("months", months, MAX_MONTHS), ("scenarios", scenarios, None)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-        if most is not None and value > most:
-            raise ValueError(f"{name} must be at most {most}, got {value}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+    _check_counts(months, scenarios, seed)
     costs = type_costs(fleet)
-    missing = sorted(set(costs) - set(scenario.gpu_types))
-    if missing:
-        raise ScenarioError("gpu_types", f"no scenario for GPU type(s) {', '.join(missing)}")
-    extra = sorted(set(scenario.gpu_types) - set(costs))
-    if extra:
-        raise ScenarioError("gpu_types", f"GPU type(s) not in the fleet: {', '.join(extra)}")
-
+    _check_gpu_types(costs, scenario)
     paths = simulate(
         costs,
         scenario,
@@ -193,6 +182,27 @@ def run_risk(
             for t in range(months)
         ],
     )
+
+
+def _check_counts(months: int, scenarios: int, seed: int) -> None:
+    """Raise ValueError unless months, scenarios and seed are whole numbers in range."""
+    for name, value, most in (("months", months, MAX_MONTHS), ("scenarios", scenarios, None)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+        if most is not None and value > most:
+            raise ValueError(f"{name} must be at most {most}, got {value}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+
+
+def _check_gpu_types(costs: Mapping[str, TypeCost], scenario: Scenario) -> None:
+    """Raise ScenarioError unless the scenario covers exactly the fleet's GPU types."""
+    missing = sorted(set(costs) - set(scenario.gpu_types))
+    if missing:
+        raise ScenarioError("gpu_types", f"no scenario for GPU type(s) {', '.join(missing)}")
+    extra = sorted(set(scenario.gpu_types) - set(costs))
+    if extra:
+        raise ScenarioError("gpu_types", f"GPU type(s) not in the fleet: {', '.join(extra)}")
 
 
 def cents(value: float) -> Decimal:
