@@ -137,10 +137,13 @@ SLICES = (
 # Routers reach data and engines through a service of their slice.
 ROUTER_MAY_NOT = ("neocloud.store", "sqlalchemy", "neocloud.engines", "neocloud.server.engines")
 
-# Who reads the clock in the server: the edge, which passes `now` down to services.
-# Routers, loops (`*_loop.py`) and root modules are edge too (see server.py).
-EDGE_FOLDERS = ("server/http",)  # the request plumbing, with the clock helper itself
+# Who reads the clock in the server: the edge, which hands `now` down to the services. Routers,
+# loops (`*_loop.py`, `loops/`) and the top's modules are edge too (server.is_edge).
 EDGE_FILES = {
+    "server/http/clock.py": "the clock helper itself",
+    "server/http/context.py": "authenticates each request as it arrives",
+    "server/http/idempotency.py": "stamps a request's key when the request is seen",
+    "server/http/org_failures.py": "stamps a loop's failure when it happens",
     "server/audit/middleware.py": "an ASGI middleware: no caller to hand it the time",
     "server/audit/listener.py": "a database flush hook: no caller to hand it the time",
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tests.architecture.calls import clock_reads
-from tests.architecture.rules import EDGE_FILES, EDGE_FOLDERS, ROUTER_MAY_NOT, SLICES
+from tests.architecture.rules import EDGE_FILES, ROUTER_MAY_NOT, SLICES
 from tests.architecture.source import Module, described, within
 from tests.architecture.violation import Violation
 
@@ -26,14 +26,13 @@ def is_router(rel: str) -> bool:
 
 
 def is_edge(rel: str) -> bool:
-    """Modules that may read the clock: the top, routers, loops and rules.EDGE_*."""
+    """Modules that may read the clock: the top, routers, loops and rules.EDGE_FILES."""
     return (
         slice_of(rel) is None
         or is_router(rel)
         or rel.endswith("_loop.py")
         or "loops" in rel.split("/")[:-1]
         or rel in EDGE_FILES
-        or any(rel.startswith(folder + "/") for folder in EDGE_FOLDERS)
     )
 
 

@@ -110,6 +110,15 @@ PLANTS = {
     "service calls .now()": Plant(
         "service", "import datetime as d\nd.datetime.now(d.UTC)", "services: no clock"
     ),
+    "http helper reads the clock": Plant(
+        "slice:http", "from datetime import datetime\ndatetime.now()", "services: no clock"
+    ),
+    "service calls time.time()": Plant(
+        "service", "from time import time as t\nt()", "services: no clock"
+    ),
+    "router reads the clock": Plant(
+        "router", "from neocloud.server.http.clock import utcnow\nutcnow()", CLEAN
+    ),
     "lower slice imports higher": Plant(
         "slice:http", "from neocloud.server.jobs import service", "may import only lower slices"
     ),
