@@ -53,18 +53,9 @@ PACKAGES: dict[str, Rule] = {
         PURE + " contextlib csv html io json",
         {**CONTEXTLIB, "html": "escape", "io": "StringIO"},  # rendering to strings, never files
     ),
-    "economics": rule(
-        "domain scheduler billing",
-        PURE + " contextlib html numpy yaml",
-        # YAML is read by domain.exact_yaml; economics only names its error.
-        {**CONTEXTLIB, "html": "escape", "yaml": "YAMLError"},
-    ),
-    # Presentation of the core's results: strings, HTML, SVG, CSV; still no files or clock.
-    "reports": rule(
-        "domain scheduler billing economics sim",
-        PURE + " csv html io json numpy",
-        {"io": "StringIO"},
-    ),
+    "economics": rule("domain scheduler billing", PURE + " contextlib numpy", CONTEXTLIB),
+    # Presentation of the core's results as HTML, SVG and tables: strings, no files, no clock.
+    "reports": rule("economics sim", PURE + " html", {"html": "escape"}),
     # The simulator drives the scheduler over a trace; it only times itself. It reads fleet files
     # with the engines' option rules (engines.options), and nothing else of the engines.
     "sim": rule(
@@ -95,8 +86,8 @@ PACKAGES: dict[str, Rule] = {
     ),
     # The CLI goes through the SDK; `up` runs the embedded server, `fleet` discovers nodes.
     "cli": rule(
-        "neocloud bench billing domain economics reports schemas sdk sim engines.options",
-        PURE + " contextlib csv importlib io json os pathlib pydantic rich sys time typer yaml",
+        "neocloud bench billing domain economics reports schemas sdk sim",
+        PURE + " contextlib csv importlib io json os pathlib pydantic rich sys time typer",
         {"importlib": "resources", "time": "perf_counter"},
         files={"up.py": "server", "fleet.py": "engines"},
     ),

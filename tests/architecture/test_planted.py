@@ -71,10 +71,14 @@ PLANTS = {
     "datetime as a type": Plant(
         "billing", "from datetime import datetime as D\nx: D | None = None", CLEAN
     ),
+    "html.unescape in reports": Plant(
+        "reports", "import html\nhtml.unescape('')", "reports may use only html: escape"
+    ),
+    "domain reads YAML": Plant("domain", "import yaml\nyaml.safe_load('')", CLEAN),
     "io.open": Plant("billing", "import io\nio.open('x')", "billing may use only io: StringIO"),
     "from io import open": Plant("billing", "from io import open", "may use only io: StringIO"),
     "yaml.safe_load": Plant(
-        "economics", "import yaml\nyaml.safe_load('')", "may use only yaml: YAMLError"
+        "economics", "import yaml\nyaml.safe_load('')", "not on economics's allow-list"
     ),
     "core imports sim": Plant("billing", "import neocloud.sim", "billing may import only"),
     "domain imports economics": Plant(
