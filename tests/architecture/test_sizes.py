@@ -15,11 +15,6 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "neocloud"
 OVERSIZED = (
     "bench/scheduler.py:53: run() 104 lines",
     "cli/orgs.py:203: set_terms() 84 lines",
-    "cli/whatif.py:34: whatif() 136 lines",
-    "cli/whatif.py:225: _print_report() 85 lines",
-    "economics/margin/analysis.py:208: margin_analysis() 81 lines",
-    "economics/risk/margin_at_risk.py:107: run_risk() 89 lines",
-    "engines/slurm/script.py:123: batch_script() 85 lines",
     "server/app.py:36: create_app() 81 lines",
     "server/http/idempotency.py:32: _once() 85 lines",
     "server/jobs/snapshot.py:92: build_snapshot() 104 lines",
