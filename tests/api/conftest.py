@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from neocloud.server.app import create_app
-from neocloud.server.clock import utcnow
-from neocloud.server.context import AppContext, Settings
 from neocloud.server.embedded import local_engine
-from neocloud.server.engines import EngineRegistry
-from neocloud.server.org_failures import FAILURES
+from neocloud.server.engines.registry import EngineRegistry
+from neocloud.server.http.clock import utcnow
+from neocloud.server.http.context import AppContext, ServerSettings
+from neocloud.server.http.org_failures import FAILURES
 from neocloud.server.seed import operator_key, seed
 from neocloud.store.db import Database
 
@@ -48,7 +48,7 @@ def api(database: Database, tmp_path: Path) -> Iterator[Api]:
     # Failing orgs are the process's record: each test starts with none.
     FAILURES.reset()
     ctx = AppContext(
-        settings=Settings(database_url=database.url, data_dir=tmp_path, run_loops=False),
+        settings=ServerSettings(database_url=database.url, data_dir=tmp_path, run_loops=False),
         db=database,
         engines=EngineRegistry(),
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from neocloud.server.clock import utcnow
-from neocloud.server.services.credits import apply_to_invoice, transactions_of
+from neocloud.server.billing.credits import apply_to_invoice, transactions_of
+from neocloud.server.http.clock import utcnow
 from neocloud.store.models import InvoiceRow
 from tests.api.billing_rows import record_usage
 from tests.api.conftest import Api

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from neocloud.server.context import Caller, Ctx
+from neocloud.server.http.context import Caller, Ctx
 from neocloud.server.seed import demo_fleet_text
 from neocloud.store.models import ApiKeyRow, AuditRow, OrgRow
 from tests.api.conftest import Api

@@ -361,7 +361,7 @@ def test_a_replay_is_authorized_first_and_bound_to_the_key(api: Api) -> None:
 
 
 def test_a_pending_reason_names_no_other_org_job_or_usage(api: Api) -> None:
-    from neocloud.server.loops.control import ControlLoop
+    from neocloud.server.jobs.control_loop import ControlLoop
 
     acme = api.new_org("acme")
     other = api.http.post(
@@ -410,8 +410,8 @@ def test_disclose_gives_customers_sentences_about_their_own_job(
     reason: str, message: str, details: dict[str, str], shown: str, kept: dict[str, str]
 ) -> None:
     from neocloud.domain.tenancy import OrgKind, Role
-    from neocloud.server.auth import Principal
-    from neocloud.server.disclosure import disclose
+    from neocloud.server.http.auth import Principal
+    from neocloud.server.http.disclosure import disclose
 
     def who(role: Role) -> Principal:
         return Principal("key_1", "org_1", "acme", OrgKind.EXTERNAL, role, None)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from neocloud.server.services.budgets import evaluate_budgets
+from neocloud.server.billing.budgets import evaluate_budgets
 from neocloud.store.models import BudgetAlertRow, WebhookDeliveryRow
 from tests.api.billing_rows import record_usage
 from tests.api.conftest import Api

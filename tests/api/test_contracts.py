@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from neocloud.server.loops.snapshot import build_snapshot
+from neocloud.server.jobs.snapshot import build_snapshot
 from tests.api.conftest import Api
 
 NOW = datetime.now(UTC)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from neocloud.server.services.credit_guard import enforce
+from neocloud.server.jobs.credit_guard import enforce
 from neocloud.store.models import JobEventRow, JobRow
 from tests.api.billing_rows import record_usage
 from tests.api.conftest import Api

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from neocloud.server.clock import utcnow
+from neocloud.server.http.clock import utcnow
 from tests.api.conftest import Api
 from tests.api.invoice_flow import apply_credit, finalized, grant, in_status
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from neocloud.server.auth import KEY_PREFIX, generate_secret, hash_secret
+from neocloud.server.http.auth import KEY_PREFIX, generate_secret, hash_secret
 
 
 def test_generated_secrets_split_into_prefix_and_secret() -> None:

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from neocloud.server.loops.control import ControlLoop
-from neocloud.server.loops.webhooks import CRASHED, Claim, Outcome, WebhookLoop
-from neocloud.server.org_failures import FAILED_ORGS_HEADER
-from neocloud.server.services import exports
-from neocloud.server.services.budgets import evaluate_budgets
-from neocloud.server.services.credit_guard import enforce
+from neocloud.server.billing import exports
+from neocloud.server.billing.budgets import evaluate_budgets
+from neocloud.server.http.org_failures import FAILED_ORGS_HEADER
+from neocloud.server.jobs.control_loop import ControlLoop
+from neocloud.server.jobs.credit_guard import enforce
+from neocloud.server.webhooks.delivery_loop import CRASHED, Claim, Outcome, WebhookLoop
 from neocloud.store.models import JobEventRow, OrgRow, UsageEventRow, WebhookDeliveryRow
 from tests.api.billing_rows import record_usage
 from tests.api.conftest import Api

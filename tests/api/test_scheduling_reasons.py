@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from neocloud.server.loops.control import ControlLoop
+from neocloud.server.jobs.control_loop import ControlLoop
 from tests.api.conftest import Api
 
 

@@ -1,4 +1,4 @@
-"""Settings from the environment; a value of the wrong type stops start-up."""
+"""ServerSettings from the environment; a value of the wrong type stops start-up."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from neocloud.server.context import Settings
 from neocloud.server.embedded import ENVIRONMENT, build_context
+from neocloud.server.http.context import ServerSettings
 
-DEFAULTS = Settings(database_url="sqlite://", data_dir=Path("."))
+DEFAULTS = ServerSettings(database_url="sqlite://", data_dir=Path("."))
 NUMERIC = {
     variable: name
     for variable, name in ENVIRONMENT.items()

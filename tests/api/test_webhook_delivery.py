@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import func, select
 
 from neocloud.schemas.events import BillingEventType
-from neocloud.server.loops.webhooks import Outcome, WebhookLoop
-from neocloud.server.services.billing_events import emit
+from neocloud.server.events.service import emit
+from neocloud.server.webhooks.delivery_loop import Outcome, WebhookLoop
 from neocloud.store.models import BillingEventRow, OrgRow, WebhookDeliveryRow
 from tests.api.conftest import Api
 from tests.e2e.server import free_port

@@ -7,7 +7,7 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
-from neocloud.server.auth_throttle import AuthThrottle, key_prefix
+from neocloud.server.http.auth_throttle import AuthThrottle, key_prefix
 from tests.api.conftest import Api
 
 LIMIT = 20
@@ -106,7 +106,7 @@ def test_successful_requests_take_nothing_from_the_allowance(api: Api, clock: Cl
 
 
 def test_the_limit_comes_from_the_settings(api: Api) -> None:
-    from neocloud.server.context import AppContext
+    from neocloud.server.http.context import AppContext
 
     api.ctx.settings.auth_failure_limit = 3
     ctx = AppContext(settings=api.ctx.settings, db=api.ctx.db, engines=api.ctx.engines)

@@ -20,10 +20,10 @@ from sqlalchemy import text
 
 from neocloud.domain.tenancy import Permission, Role, allows
 from neocloud.server.app import create_app
-from neocloud.server.clock import utcnow
-from neocloud.server.context import AppContext, Settings
 from neocloud.server.embedded import local_engine
-from neocloud.server.engines import EngineRegistry
+from neocloud.server.engines.registry import EngineRegistry
+from neocloud.server.http.clock import utcnow
+from neocloud.server.http.context import AppContext, ServerSettings
 from neocloud.server.seed import operator_key, seed
 from neocloud.store.db import Database
 from neocloud.store.models import Base
@@ -125,7 +125,7 @@ def world(
         db = request.getfixturevalue("pg_database")
         _empty(db)
     ctx = AppContext(
-        settings=Settings(database_url=db.url, data_dir=tmp, run_loops=False),
+        settings=ServerSettings(database_url=db.url, data_dir=tmp, run_loops=False),
         db=db,
         engines=EngineRegistry(),
     )

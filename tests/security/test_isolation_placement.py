@@ -7,7 +7,7 @@ from __future__ import annotations
 from importlib.resources import files
 from typing import Any
 
-from neocloud.server.loops.control import ControlLoop
+from neocloud.server.jobs.control_loop import ControlLoop
 from tests.api import conftest as api_conftest
 from tests.api.conftest import Api
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from neocloud.server import outbound
-from neocloud.server.loops.webhooks import WebhookLoop
-from neocloud.server.outbound import OutboundGuard, OutboundRefused, inet_aton, parse_allow
+from neocloud.server.http import outbound
+from neocloud.server.http.outbound import OutboundGuard, OutboundRefused, inet_aton, parse_allow
+from neocloud.server.webhooks.delivery_loop import WebhookLoop
 from tests.api.conftest import Api
 from tests.e2e.server import free_port
 from tests.webhook_receiver import receiver

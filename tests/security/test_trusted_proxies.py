@@ -15,8 +15,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI, Request
 
-from neocloud.server.context import Settings
 from neocloud.server.embedded import serving_options
+from neocloud.server.http.context import ServerSettings
 
 
 def _free_port() -> int:
@@ -26,7 +26,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _serving(settings: Settings) -> Iterator[str]:
+def _serving(settings: ServerSettings) -> Iterator[str]:
     """A real uvicorn server with neocloud's serving options, answering its client's address."""
     app = FastAPI()
 
@@ -61,7 +61,7 @@ def _serving(settings: Settings) -> Iterator[str]:
 def test_forwarded_for_is_believed_only_from_named_proxies(
     tmp_path: Path, trusted: tuple[str, ...], seen: str
 ) -> None:
-    settings = Settings(database_url="sqlite://", data_dir=tmp_path, trusted_proxies=trusted)
+    settings = ServerSettings(database_url="sqlite://", data_dir=tmp_path, trusted_proxies=trusted)
     with _serving(settings) as url:
         r = httpx.get(f"{url}/whoami", headers={"X-Forwarded-For": "203.0.113.9"})
     assert r.json() == {"client": seen}

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from neocloud.server.loops.webhooks import UNREADABLE_SECRET, WebhookLoop
-from neocloud.server.secret_box import (
+from neocloud.server.http.secret_box import (
     PREFIX,
     SecretBox,
     SecretUnreadable,
     encrypt_plaintext_webhook_secrets,
     load_or_create_key,
 )
+from neocloud.server.webhooks.delivery_loop import UNREADABLE_SECRET, WebhookLoop
 from neocloud.store.models import WebhookEndpointRow
 from tests.api.conftest import Api
 from tests.e2e.server import free_port

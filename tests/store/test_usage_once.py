@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from neocloud.server.services.lifecycle import close_allocations, gpu_seconds
+from neocloud.server.jobs.lifecycle import close_allocations, gpu_seconds
 from neocloud.store.db import Database
 from neocloud.store.models import AllocationRow, JobRow, OrgRow, UsageRecordRow
 

@@ -17,7 +17,7 @@ ENV_CONFIG = "NEOCLOUD_CONFIG"
 
 
 @dataclass(frozen=True, slots=True)
-class Settings:
+class ClientConfig:
     """The resolved connection settings."""
 
     url: str
@@ -26,7 +26,7 @@ class Settings:
     def __repr__(self) -> str:
         # Keep the secret out of logs and tracebacks.
         shown = "set" if self.api_key else "unset"
-        return f"Settings(url={self.url!r}, api_key=<{shown}>)"
+        return f"ClientConfig(url={self.url!r}, api_key=<{shown}>)"
 
 
 def default_config_path(environ: Mapping[str, str]) -> Path:
@@ -72,7 +72,7 @@ def resolve_settings(
     api_key: str | None = None,
     *,
     environ: Mapping[str, str] | None = None,
-) -> Settings:
+) -> ClientConfig:
     """Each setting from the first place that has it: argument, environment, config file."""
     env = os.environ if environ is None else environ
     url = url or env.get(ENV_URL) or None
@@ -82,4 +82,4 @@ def resolve_settings(
         file = read_config_file(default_config_path(env), required=bool(env.get(ENV_CONFIG)))
         url = url or file.get("url") or None
         api_key = api_key or file.get("api_key") or None
-    return Settings(url=(url or DEFAULT_URL).rstrip("/"), api_key=api_key)
+    return ClientConfig(url=(url or DEFAULT_URL).rstrip("/"), api_key=api_key)

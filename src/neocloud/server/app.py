@@ -10,30 +10,27 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.routing import APIRoute
 
 from neocloud import __version__
-from neocloud.server import metrics
+from neocloud.server import health
 from neocloud.server.audit.wiring import install_audit
-from neocloud.server.body_limit import BodyLimit, settings_limits
-from neocloud.server.context import AppContext
-from neocloud.server.errors import install_error_handlers
-from neocloud.server.loops.control import ControlLoop
-from neocloud.server.loops.webhooks import WebhookLoop
+from neocloud.server.billing import budgets_router, credits_router, documents_router, exports_router
+from neocloud.server.billing import router as invoices_router
+from neocloud.server.economics import router as margin_router
+from neocloud.server.events import router as events_router
+from neocloud.server.fleet import contracts_router, prices_router
+from neocloud.server.fleet import router as fleet_router
+from neocloud.server.http import metrics
+from neocloud.server.http.body_limit import BodyLimit, settings_limits
+from neocloud.server.http.context import AppContext
+from neocloud.server.http.errors import install_error_handlers
+from neocloud.server.http.params import check_params
+from neocloud.server.jobs import router as jobs_router
+from neocloud.server.jobs.control_loop import ControlLoop
+from neocloud.server.metering import router as metering_router
+from neocloud.server.metering import usage_router
 from neocloud.server.openapi import declare_error_responses
-from neocloud.server.params import check_params
-from neocloud.server.routers import (
-    billing,
-    budgets,
-    contracts,
-    credits,
-    events,
-    exports,
-    fleet,
-    health,
-    invoice_documents,
-    jobs,
-    metering,
-    tenancy,
-    webhooks,
-)
+from neocloud.server.tenancy import router as tenancy_router
+from neocloud.server.webhooks import router as webhooks_router
+from neocloud.server.webhooks.delivery_loop import WebhookLoop
 
 
 def create_app(ctx: AppContext) -> FastAPI:
@@ -79,11 +76,25 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.state.events_loop = events_loop
     install_error_handlers(app)
     declare_error_responses(app)
-    for module in (health, tenancy, fleet, contracts, jobs, billing, metering, credits):
-        app.include_router(module.router)
-    for module in (webhooks, budgets, events):
-        app.include_router(module.router)
-    for module in (invoice_documents, exports):
+    # Registration order is the OpenAPI document's order: the platform, then each domain.
+    for module in (
+        health,
+        tenancy_router,
+        fleet_router,
+        contracts_router,
+        jobs_router,
+        usage_router,
+        prices_router,
+        invoices_router,
+        margin_router,
+        metering_router,
+        credits_router,
+        webhooks_router,
+        budgets_router,
+        events_router,
+        documents_router,
+        exports_router,
+    ):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -11,26 +11,26 @@ from typing import Any
 import uvicorn
 
 from neocloud.engines.base import EngineNode
-from neocloud.engines.local import LocalEngine
+from neocloud.engines.local.engine import LocalEngine
 from neocloud.engines.tenant_users import DEFAULT_PREFIX, TenantUsers
 from neocloud.server.app import create_app
-from neocloud.server.clock import utcnow
-from neocloud.server.context import AppContext, Settings
-from neocloud.server.engine_factory import build_registry, local_isolation, local_networks
-from neocloud.server.engines import EngineRegistry
-from neocloud.server.logs import configure_logging
-from neocloud.server.outbound import parse_allow
-from neocloud.server.secret_box import encrypt_plaintext_webhook_secrets
+from neocloud.server.engines import check as engine_check
+from neocloud.server.engines.factory import build_registry, local_isolation, local_networks
+from neocloud.server.engines.registry import EngineRegistry
+from neocloud.server.fleet.service import current_fleet
+from neocloud.server.http.clock import utcnow
+from neocloud.server.http.context import AppContext, ServerSettings
+from neocloud.server.http.logs import configure_logging
+from neocloud.server.http.outbound import parse_allow
+from neocloud.server.http.secret_box import encrypt_plaintext_webhook_secrets
 from neocloud.server.seed import active_operator_keys, seed, startup_operator_key
-from neocloud.server.services import engine_check
-from neocloud.server.services.fleet import current_fleet
 from neocloud.store.db import Database, sqlite_url
 from neocloud.store.models import NodeRow
 
 log = logging.getLogger("neocloud")
 
 
-# Settings an operator may set from the environment: variable → Settings field.
+# ServerSettings an operator may set from the environment: variable → ServerSettings field.
 ENVIRONMENT = {
     "NEOCLOUD_FAIR_SHARE_HALF_LIFE_SECONDS": "fair_share_half_life_seconds",
     "NEOCLOUD_USAGE_MAX_AGE_SECONDS": "usage_max_age_seconds",
@@ -81,7 +81,7 @@ def build_context(data_dir: Path, database_url: str | None = None) -> AppContext
     url = database_url or os.environ.get("NEOCLOUD_DATABASE_URL") or sqlite_url(data_dir)
     db = Database(url)
     db.migrate()
-    settings = Settings(database_url=url, data_dir=data_dir)
+    settings = ServerSettings(database_url=url, data_dir=data_dir)
     for variable, name in ENVIRONMENT.items():
         value = os.environ.get(variable)
         if value:
@@ -142,7 +142,9 @@ def prepare(
         fleet, ctx.settings.data_dir, tenant_users=tenant_users(ctx.settings.data_dir)
     )
     # Reported now, so a misconfigured cluster is seen at start-up; the rest of the fleet works.
-    for problem in engine_check.summary_lines(engine_check.refresh(ctx.engines, declared)):
+    for problem in engine_check.summary_lines(
+        engine_check.refresh(ctx.engines, declared, utcnow())
+    ):
         log.error("fleet check: %s", problem)
         done.append(f"PROBLEM: {problem} (see `neocloud fleet check`)")
     if key is None:
@@ -165,7 +167,7 @@ def key_banner(url: str, secret: str | None) -> list[str]:
     ]
 
 
-def serving_options(settings: Settings) -> dict[str, Any]:
+def serving_options(settings: ServerSettings) -> dict[str, Any]:
     """uvicorn's options: quiet, and forwarded headers believed only from the trusted proxies."""
     proxies = settings.trusted_proxies
     return {

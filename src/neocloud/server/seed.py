@@ -14,9 +14,9 @@ from neocloud.domain.jobs import Tier
 from neocloud.domain.tenancy import OrgKind, Role
 from neocloud.schemas.billing import PriceSet
 from neocloud.schemas.tenancy import ApiKeyCreated
-from neocloud.server.services.fleet import current_fleet, load_fleet_text
-from neocloud.server.services.prices import add_price
-from neocloud.server.services.tenancy import ensure_platform_org, issue_key
+from neocloud.server.fleet.prices import add_price
+from neocloud.server.fleet.service import current_fleet, load_fleet_text
+from neocloud.server.tenancy.service import ensure_platform_org, issue_key
 from neocloud.store.ids import new_id
 from neocloud.store.models import ApiKeyRow, OrgRow, PriceRow, QuotaRow
 

@@ -400,7 +400,7 @@ class WebhookEndpointRow(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), index=True)
     url: Mapped[str] = mapped_column(String(2000))
-    # Sealed with the server key (neocloud.server.secret_box), never stored in clear.
+    # Sealed with the server key (neocloud.server.http.secret_box), never stored in clear.
     secret: Mapped[str] = mapped_column(String(300))
     event_types: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

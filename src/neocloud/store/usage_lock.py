@@ -13,6 +13,8 @@ transaction already holds the database's single writer lock from its first state
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -20,14 +22,26 @@ from sqlalchemy.orm import Session
 _KEY = 0x6E63_7573  # "ncus"
 
 
-def hold_shared(s: Session) -> None:
-    """Hold the usage lock shared until the transaction ends (usage writers)."""
+def hold_shared(s: Session, not_before: datetime | None = None) -> datetime:
+    """Hold the usage lock shared until the transaction ends (usage writers); returns the stamp.
+
+    The stamp is the wall clock read once the lock is held, never before `not_before` (the
+    caller's clock reading, so a test clock ahead of the wall clock still holds). Only the lock
+    knows when it was acquired, so it, not its callers, reads the clock here.
+    """
     _hold(s, "pg_advisory_xact_lock_shared")
+    return _stamp(not_before)
 
 
-def hold_exclusive(s: Session) -> None:
-    """Hold the usage lock exclusively until the transaction ends (finalizing an invoice)."""
+def hold_exclusive(s: Session, not_before: datetime | None = None) -> datetime:
+    """Hold the usage lock exclusively until the transaction ends (finalizing); the stamp."""
     _hold(s, "pg_advisory_xact_lock")
+    return _stamp(not_before)
+
+
+def _stamp(not_before: datetime | None) -> datetime:
+    now = datetime.now(UTC)
+    return now if not_before is None else max(not_before, now)
 
 
 def _hold(s: Session, function: str) -> None:

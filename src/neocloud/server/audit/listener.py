@@ -15,8 +15,8 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session, SessionTransaction, UOWTransaction
 
 from neocloud.server.audit.changes import Changes
-from neocloud.server.audit.scope import AuditScope, current
-from neocloud.server.clock import utcnow
+from neocloud.server.http.audit_scope import AuditScope, current
+from neocloud.server.http.clock import utcnow
 from neocloud.store.ids import new_id
 from neocloud.store.models import AuditRow
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import anyio
 
-from neocloud.server.audit.scope import CHANGING_METHODS, AuditScope, enter, leave
-from neocloud.server.clock import utcnow
+from neocloud.server.http.audit_scope import CHANGING_METHODS, AuditScope, enter, leave
+from neocloud.server.http.clock import utcnow
 from neocloud.store.db import Database
 from neocloud.store.ids import new_id
 from neocloud.store.models import AuditRow

@@ -8,8 +8,8 @@ from fastapi.responses import StreamingResponse
 from neocloud.schemas.audit import AuditEntry
 from neocloud.schemas.common import Page
 from neocloud.server.audit import service as svc
-from neocloud.server.context import Caller, Ctx
-from neocloud.server.routers.billing import parse_instant
+from neocloud.server.http.context import Caller, Ctx
+from neocloud.server.http.params import parse_instant
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from neocloud.domain.tenancy import Permission
 from neocloud.schemas.audit import AuditEntry, AuditOutcome
-from neocloud.server.auth import Principal
-from neocloud.server.errors import forbidden, invalid
-from neocloud.server.pagination import MAX_LIMIT, page_of, paginate
-from neocloud.server.services.tenancy import resolve_org
+from neocloud.server.http.auth import Principal
+from neocloud.server.http.errors import forbidden, invalid
+from neocloud.server.http.pagination import MAX_LIMIT, page_of, paginate
+from neocloud.server.tenancy.service import resolve_org
 from neocloud.store.db import Database
 from neocloud.store.models import AuditRow
 

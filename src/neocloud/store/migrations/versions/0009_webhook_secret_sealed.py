@@ -3,7 +3,7 @@
 Webhook signing secrets are stored encrypted with the server key (`enc1:` + base64 of nonce,
 ciphertext and tag, about 110 characters), wider than the 100 the plaintext needed. The
 plaintext secrets already stored are sealed by the server at its next start, which holds the key
-(see neocloud.server.secret_box); a migration cannot, as it has no key.
+(see neocloud.server.http.secret_box); a migration cannot, as it has no key.
 
 Revision ID: 0009
 Revises: 0008

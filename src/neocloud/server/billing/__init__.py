@@ -1,0 +1,1 @@
+"""Invoices and statements, their status, documents and credit notes, credits, budgets and exports."""

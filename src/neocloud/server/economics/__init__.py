@@ -1,0 +1,1 @@
+"""The margin report: revenue, used and idle cost, and gross margin over a window."""

@@ -1,0 +1,1 @@
+"""Nodes, GPU types, quotas, prices, reserved contracts and what the fleet costs."""

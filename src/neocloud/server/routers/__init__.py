@@ -1,1 +1,0 @@
-"""HTTP routers: parse, authorise (via the Caller dependency), call a service, serialise."""

@@ -1,1 +1,0 @@
-"""Business operations behind the routers; each takes a session and the caller."""

@@ -1,0 +1,1 @@
+"""Webhook endpoints and the delivery loop that signs, sends and retries events to them."""
