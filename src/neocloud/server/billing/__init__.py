@@ -1,1 +1,1 @@
-"""Invoices and statements, their status, documents and credit notes, credits, budgets and exports."""
+"""Invoices and statements, their status, documents, credit notes, credits, budgets, exports."""

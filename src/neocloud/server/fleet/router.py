@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from neocloud.domain.tenancy import Permission
 from neocloud.schemas import fleet as api
 from neocloud.schemas.common import Page
-from neocloud.server.engines import check as engine_check
+from neocloud.server.fleet import engine_status
 from neocloud.server.fleet import service as svc
 from neocloud.server.http.clock import utcnow
 from neocloud.server.http.context import Caller, Ctx, ProjectCaller
@@ -33,38 +33,13 @@ def load_fleet(body: api.FleetUpload, ctx: Ctx, p: Caller) -> api.FleetSummary:
 @router.get("/fleet", response_model=api.FleetSummary)
 def show_fleet(ctx: Ctx, p: Caller) -> api.FleetSummary:
     """Capacity per GPU type, and each cluster's engine as last seen."""
-    with ctx.db.session() as s:
-        summary = svc.summary(s, p)
-        declared = engine_check.declared_nodes(s)
-    summary.engines = _checks(engine_check.last_known(ctx.engines, declared))
-    return summary
+    return engine_status.summary_with_engines(ctx.db, ctx.engines, p)
 
 
 @router.get("/fleet/check", response_model=api.FleetCheck)
 def check_fleet(ctx: Ctx, p: Caller) -> api.FleetCheck:
     """Ask every cluster's engine now and compare what it reports with the fleet file."""
-    p.require(Permission.OPERATE)
-    with ctx.db.session() as s:
-        declared = engine_check.declared_nodes(s)
-    checks = _checks(engine_check.refresh(ctx.engines, declared, utcnow()))
-    return api.FleetCheck(ok=all(c.ok for c in checks), clusters=checks)
-
-
-def _checks(reports: list[engine_check.ClusterReport]) -> list[api.ClusterCheck]:
-    return [
-        api.ClusterCheck(
-            cluster=r.cluster,
-            engine_kind=r.kind,
-            engine=r.engine,
-            state=r.state.value,
-            message=r.message,
-            ok=r.ok,
-            nodes=[
-                api.NodeCheck(name=n.name, state=n.state.value, message=n.message) for n in r.nodes
-            ],
-        )
-        for r in reports
-    ]
+    return engine_status.check_now(ctx.db, ctx.engines, p, utcnow())
 
 
 @router.get("/fleet/nodes", response_model=Page[api.NodeOut])
