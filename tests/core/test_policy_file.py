@@ -10,8 +10,8 @@ import pytest
 from neocloud.domain.fleet import Fleet
 from neocloud.domain.fleet_file import parse_fleet
 from neocloud.domain.jobs import Tier
-from neocloud.economics.policy_file import parse_policy
 from neocloud.economics.whatif.policy import DEFAULT_START
+from neocloud.economics.whatif.policy_file import parse_policy
 from neocloud.engines.options import OPTION_RULES
 from tests.sim.helpers import REPO, fleet_yaml
 

@@ -10,7 +10,7 @@ import pytest
 
 from neocloud.domain.exact_yaml import FileProblem
 from neocloud.economics.risk.margin_at_risk import UsefulLife, default_scenario
-from neocloud.economics.scenario_file import parse_scenario
+from neocloud.economics.risk.scenario_file import parse_scenario
 from tests.core.test_risk_support import fleet
 
 D = Decimal

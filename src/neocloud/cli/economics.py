@@ -101,7 +101,7 @@ def risk(
     # Imported here: numpy and the simulation are needed by this command only.
     from neocloud.cli.fleet import read_fleet
     from neocloud.economics.risk.margin_at_risk import default_scenario, run_risk
-    from neocloud.economics.scenario_file import parse_scenario
+    from neocloud.economics.risk.scenario_file import parse_scenario
 
     json_out = wants_json(ctx, as_json)
     if horizon_months * scenarios > MAX_SCENARIO_MONTHS:

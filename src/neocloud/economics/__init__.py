@@ -1,1 +1,2 @@
-"""Economics: what capacity costs the provider, and the margin earned on it (pure core)."""
+"""Economics (pure core): what capacity costs (cost_model), the margin earned on it (margin/),
+margin at risk (risk/) and what selling capacity would earn (whatif/)."""

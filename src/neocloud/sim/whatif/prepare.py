@@ -16,8 +16,8 @@ from neocloud.domain.exact_yaml import FileProblem
 from neocloud.domain.fleet import Fleet
 from neocloud.domain.fleet_file import parse_fleet
 from neocloud.domain.jobs import Tier
-from neocloud.economics.policy_file import parse_policy
 from neocloud.economics.whatif.policy import SellingPolicy
+from neocloud.economics.whatif.policy_file import parse_policy
 from neocloud.engines.options import OPTION_RULES
 from neocloud.sim.problems import InputError, InputProblem
 from neocloud.sim.runner import InputFile, Prepared, SimRequest, TraceFormat, prepare
