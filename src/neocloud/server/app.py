@@ -33,6 +33,27 @@ from neocloud.server.webhooks import router as webhooks_router
 from neocloud.server.webhooks.delivery_loop import WebhookLoop
 
 
+# Registration order is the OpenAPI document's order: the platform, then each domain.
+ROUTERS = (
+    health,
+    tenancy_router,
+    fleet_router,
+    contracts_router,
+    jobs_router,
+    usage_router,
+    prices_router,
+    invoices_router,
+    margin_router,
+    metering_router,
+    credits_router,
+    webhooks_router,
+    budgets_router,
+    events_router,
+    documents_router,
+    exports_router,
+)
+
+
 def create_app(ctx: AppContext) -> FastAPI:
     """Build the API around a context; the control loop runs while the app is up."""
     loop = ControlLoop(
@@ -76,25 +97,7 @@ def create_app(ctx: AppContext) -> FastAPI:
     app.state.events_loop = events_loop
     install_error_handlers(app)
     declare_error_responses(app)
-    # Registration order is the OpenAPI document's order: the platform, then each domain.
-    for module in (
-        health,
-        tenancy_router,
-        fleet_router,
-        contracts_router,
-        jobs_router,
-        usage_router,
-        prices_router,
-        invoices_router,
-        margin_router,
-        metering_router,
-        credits_router,
-        webhooks_router,
-        budgets_router,
-        events_router,
-        documents_router,
-        exports_router,
-    ):
+    for module in ROUTERS:
         app.include_router(module.router)
 
     @app.middleware("http")

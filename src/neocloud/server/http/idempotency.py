@@ -29,67 +29,15 @@ from neocloud.server.http.errors import ApiError, conflict, invalid
 from neocloud.store.models import IdempotencyRow
 
 
-def _once(
-    ctx: AppContext,
-    p: Principal,
-    key: str | None,
-    route: str,
-    body: BaseModel,
-    response: Response,
-    status: int,
-    action: Callable[[Session], BaseModel],
-    replay_body: bool = True,
-    *,
-    permission: Permission | Callable[[Principal], None],
-    now: datetime,
-) -> Any:
-    """Run `action` once per (API key, Idempotency-Key); a retry gets the same response.
-
-    `now` is the request's clock reading (the edge reads it once).
-
-    `permission` is the route's own check (a permission, or a function raising 403); it runs
-    before anything else, replays included. The stored response is written in the same
-    transaction as the action, so either both happen or neither. `replay_body=False` is for
-    responses holding a secret (new API keys): a retry then gets 409 naming the created resource
-    instead of the secret again.
-    """
-    if isinstance(permission, Permission):
-        p.require(permission)
-    else:
-        permission(p)
-    if key is None:
-        with ctx.db.session() as s:
-            result = action(s)
-        response.status_code = status
-        return result
-    if not 1 <= len(key) <= 255:
-        raise invalid("Idempotency-Key", "must be 1 to 255 characters")
-    fingerprint = hashlib.sha256(
+def _fingerprint(route: str, body: BaseModel) -> str:
+    """What a retry must repeat: the route and the body, canonically encoded."""
+    return hashlib.sha256(
         (route + "\n" + json.dumps(jsonable_encoder(body), sort_keys=True)).encode()
     ).hexdigest()
-    try:
-        with ctx.db.session() as s:
-            stored = s.get(IdempotencyRow, (p.key_id, key))
-            if stored is None:
-                result = action(s)
-                encoded = jsonable_encoder(result)
-                kept = encoded if replay_body else {"id": encoded.get("id")}
-                s.add(
-                    IdempotencyRow(
-                        scope=p.key_id,
-                        key=key,
-                        fingerprint=fingerprint,
-                        status_code=status,
-                        body=json.dumps({"replay": replay_body, "body": kept}),
-                        created_at=now,
-                    )
-                )
-                s.flush()
-                response.status_code = status
-                return result
-    except IntegrityError:
-        # A concurrent request with the same key won the race; fall through to replay it.
-        pass
+
+
+def _replay(ctx: AppContext, p: Principal, key: str, fingerprint: str) -> Any:
+    """The stored response of an earlier request with this key (409/422 when it cannot be)."""
     with ctx.db.session() as s:
         stored = s.get(IdempotencyRow, (p.key_id, key))
         if stored is None:
@@ -146,20 +94,50 @@ class Creation:
         permission: Permission | Callable[[Principal], None],
         replay_body: bool = True,
     ) -> Any:
-        """Run `action` once per Idempotency-Key, after `permission`; see `_once`."""
-        return _once(
-            self.ctx,
-            self.caller,
-            self.key,
-            self.route,
-            body,
-            self.response,
-            self.status,
-            action,
-            replay_body,
-            permission=permission,
-            now=self.now,
-        )
+        """Run `action` once per (API key, Idempotency-Key); a retry gets the same response.
+
+        `permission` is the route's own check (a permission, or a function raising 403); it runs
+        before anything else, replays included. The stored response is written in the same
+        transaction as the action, so either both happen or neither. `replay_body=False` is for
+        responses holding a secret (new API keys): a retry then gets 409 naming the created
+        resource instead of the secret again.
+        """
+        if isinstance(permission, Permission):
+            self.caller.require(permission)
+        else:
+            permission(self.caller)
+        if self.key is None:
+            with self.ctx.db.session() as s:
+                result = action(s)
+            self.response.status_code = self.status
+            return result
+        if not 1 <= len(self.key) <= 255:
+            raise invalid("Idempotency-Key", "must be 1 to 255 characters")
+        fingerprint = _fingerprint(self.route, body)
+        try:
+            with self.ctx.db.session() as s:
+                stored = s.get(IdempotencyRow, (self.caller.key_id, self.key))
+                if stored is None:
+                    result = action(s)
+                    encoded = jsonable_encoder(result)
+                    kept = encoded if replay_body else {"id": encoded.get("id")}
+                    s.add(
+                        IdempotencyRow(
+                            scope=self.caller.key_id,
+                            key=self.key,
+                            fingerprint=fingerprint,
+                            status_code=self.status,
+                            body=json.dumps({"replay": replay_body, "body": kept}),
+                            created_at=self.now,
+                        )
+                    )
+                    s.flush()
+                    self.response.status_code = self.status
+                    return result
+        except IntegrityError:
+            # A concurrent request with the same key won the race; fall through to replay it.
+            pass
+        return _replay(self.ctx, self.caller, self.key, fingerprint)
 
 
 def _creation(

@@ -89,6 +89,9 @@ def decayed_usage(
     return out
 
 
+Orgs = dict[str, tuple[str, OrgKind]]
+
+
 def build_snapshot(
     s: Session,
     schedulable: Callable[[NodeRow], bool],
@@ -103,8 +106,28 @@ def build_snapshot(
     # The scheduler knows orgs by name (unique, stable), so its sentences read "org acme holds …".
     org_rows = s.scalars(select(OrgRow)).all()
     orgs = {o.id: (o.name, OrgKind(o.kind)) for o in org_rows}
+    quota_rows = s.scalars(select(QuotaRow)).all()
+    return SchedulerInput(
+        nodes=_nodes(s, schedulable),
+        running=_running(s, orgs),
+        pending=_pending(s, orgs),
+        quotas={(orgs[q.org_id][0], q.gpu_type): q.gpus for q in quota_rows},
+        sellable_cap={c.gpu_type: float(c.fraction) for c in s.scalars(select(SellableCapRow))},
+        now=_seconds(now),
+        contracts=_contracted(s, orgs, now),
+        borrow_limits={
+            (orgs[q.org_id][0], q.gpu_type): q.borrow_limit for q in quota_rows if q.borrow_limit
+        },
+        weights={o.name: float(o.fair_share_weight) for o in org_rows},
+        usage=decayed_usage(s, orgs, now, half_life_seconds),
+        org_kinds={name: kind for name, kind in orgs.values()},
+        fair_share_half_life_seconds=half_life_seconds,
+    )
+
+
+def _nodes(s: Session, schedulable: Callable[[NodeRow], bool]) -> tuple[NodeState, ...]:
     hosting = clusters_hosting_external(s)
-    nodes = tuple(
+    return tuple(
         NodeState(
             name=n.name,
             gpu_type=n.gpu_type,
@@ -116,6 +139,9 @@ def build_snapshot(
         )
         for n in s.scalars(select(NodeRow).order_by(NodeRow.name)).all()
     )
+
+
+def _running(s: Session, orgs: Orgs) -> tuple[RunningJob, ...]:
     # Row locks (PostgreSQL) keep a concurrent cancel from interleaving with this pass's
     # decisions; SQLite serialises writers with BEGIN IMMEDIATE instead.
     active = s.scalars(
@@ -151,7 +177,11 @@ def build_snapshot(
                 max_runtime_seconds=j.max_runtime_seconds,
             )
         )
-    pending = tuple(
+    return tuple(running)
+
+
+def _pending(s: Session, orgs: Orgs) -> tuple[PendingJob, ...]:
+    return tuple(
         PendingJob(
             id=j.id,
             org=orgs[j.org_id][0],
@@ -171,25 +201,11 @@ def build_snapshot(
             .with_for_update()
         ).all()
     )
-    quota_rows = s.scalars(select(QuotaRow)).all()
-    quotas = {(orgs[q.org_id][0], q.gpu_type): q.gpus for q in quota_rows}
-    borrow = {(orgs[q.org_id][0], q.gpu_type): q.borrow_limit for q in quota_rows if q.borrow_limit}
-    caps = {c.gpu_type: float(c.fraction) for c in s.scalars(select(SellableCapRow)).all()}
+
+
+def _contracted(s: Session, orgs: Orgs, now: datetime) -> dict[tuple[str, str], int]:
     contracted: dict[tuple[str, str], int] = {}
     for c in contracts.active(s, now):
         key = (orgs[c.org_id][0], c.gpu_type)
         contracted[key] = contracted.get(key, 0) + c.gpus
-    return SchedulerInput(
-        nodes=nodes,
-        running=tuple(running),
-        pending=pending,
-        quotas=quotas,
-        sellable_cap=caps,
-        now=_seconds(now),
-        contracts=contracted,
-        borrow_limits=borrow,
-        weights={o.name: float(o.fair_share_weight) for o in org_rows},
-        usage=decayed_usage(s, orgs, now, half_life_seconds),
-        org_kinds={name: kind for name, kind in orgs.values()},
-        fair_share_half_life_seconds=half_life_seconds,
-    )
+    return contracted
