@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from neocloud.domain.jobs import JobState, runs_again
+from neocloud.domain.attempts import runs_again
+from neocloud.domain.jobs import JobState
 from neocloud.schemas.jobs import Job
 from neocloud.sdk.jobs import is_final
 from tests.sdk import sdk_samples as s

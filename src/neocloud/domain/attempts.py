@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from neocloud.domain.jobs import JobState, runs_again
+from neocloud.domain.jobs import JobState
 
 # Event reasons of interrupted attempts (a node failure's is also the engines' status code).
 PREEMPTED = "preempted"
@@ -82,6 +82,15 @@ class AttemptOutcome:
     def next_state(self) -> JobState:
         """Where the job rests once the outcome is applied."""
         return JobState.PENDING if self.requeued else self.state
+
+
+def runs_again(requeue: bool, attempts: int, max_attempts: int | None) -> bool:
+    """Whether a job whose attempt was cut short (preemption, node failure, drain) runs again.
+
+    Its retry policy: requeue at all (`requeue_on_preemption`), and while attempts made so far
+    are fewer than `max_attempts` (None: no limit).
+    """
+    return requeue and (max_attempts is None or attempts < max_attempts)
 
 
 def no_retry(requeue: bool, attempts: int, max_attempts: int | None) -> str:

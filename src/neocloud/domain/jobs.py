@@ -117,15 +117,6 @@ class Resources:
 DEFAULT_GRACE_SECONDS = 30
 
 
-def runs_again(requeue: bool, attempts: int, max_attempts: int | None) -> bool:
-    """Whether a job whose attempt was cut short (preemption, node failure, drain) runs again.
-
-    Its retry policy: requeue at all (`requeue_on_preemption`), and while attempts made so far
-    are fewer than `max_attempts` (None: no limit).
-    """
-    return requeue and (max_attempts is None or attempts < max_attempts)
-
-
 # Where a job's own directory appears to the job: every engine that isolates jobs shows it there.
 JOB_DIR = "/job"
 

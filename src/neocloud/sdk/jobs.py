@@ -6,7 +6,8 @@ import builtins
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
-from neocloud.domain.jobs import JobState, PriorityClass, Tier, runs_again
+from neocloud.domain.attempts import runs_again
+from neocloud.domain.jobs import JobState, PriorityClass, Tier
 from neocloud.schemas.common import Page
 from neocloud.schemas.jobs import Job, JobCreate, JobEvent, JobLogs
 from neocloud.sdk.errors import NeocloudError

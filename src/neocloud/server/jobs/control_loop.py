@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from neocloud.domain.jobs import JobState, runs_again
+from neocloud.domain.attempts import EndKind
+from neocloud.domain.jobs import JobState
 from neocloud.engines.base import (
     NODE_FAILED,
     EngineError,
@@ -33,13 +34,13 @@ from neocloud.server.engines.registry import EngineRegistry
 from neocloud.server.http import metrics
 from neocloud.server.http.clock import utcnow
 from neocloud.server.jobs import credit_guard, drain
+from neocloud.server.jobs.attempt_end import finish_attempt
 from neocloud.server.jobs.lifecycle import (
     close_allocations,
     open_allocations,
     record_event,
     transition,
 )
-from neocloud.server.jobs.retry import no_retry
 from neocloud.server.jobs.snapshot import build_snapshot
 from neocloud.store.db import Database
 from neocloud.store.ids import new_id
@@ -219,57 +220,13 @@ class ControlLoop:
         if drained:
             drain.finish_drained(s, job, now, details)
             return
-        if job.preempting_for and st.reason_code == "cancelled" and not job.cancel_requested:
-            self._finish_preempted(s, job, now, details)
-        elif job.cancel_requested and credit_guard.stopped_for_credit(s, job):
-            msg = "stopped: the org's credit is used up"
-            transition(s, job, JobState.CANCELLED, "credit_limit", ended, msg, details)
-        elif job.cancel_requested:
-            transition(
-                s, job, JobState.CANCELLED, "cancelled", ended, "stopped on request", details
-            )
-        elif st.reason_code == NODE_FAILED:
-            self._finish_node_failure(s, job, st, ended, now, details)
-            return
-        elif st.reason_code == "max_runtime_exceeded":
-            msg = f"killed after exceeding max runtime of {job.max_runtime_seconds} s"
-            transition(s, job, JobState.FAILED, "max_runtime_exceeded", ended, msg, details)
-        elif st.state == "lost":
-            msg = f"the job's processes vanished without an exit status ({st.reason or 'unknown'})"
-            transition(s, job, JobState.FAILED, "lost", ended, msg, details)
-        elif st.exit_code == 0:
-            transition(s, job, JobState.SUCCEEDED, "exited", ended, "exited with code 0", details)
-        else:
-            reason = st.reason_code or ("signal" if st.signal else "exit_code")
-            how = (
-                f"killed by signal {st.signal}"
-                if st.exit_code is None
-                else f"exited with code {st.exit_code}"
-            )
-            msg = how + (f" ({st.reason})" if st.reason else "")
-            transition(s, job, JobState.FAILED, reason[:64], ended, msg, details)
-        job.ended_at = ended
-
-    def _finish_preempted(
-        self, s: Session, job: JobRow, now: datetime, details: Mapping[str, object]
-    ) -> None:
-        by = job.preempting_for
-        transition(
-            s,
-            job,
-            JobState.PREEMPTED,
-            "preempted",
-            now,
-            f"preempted to make room for job {by}",
-            {**details, "by_job": by},
-        )
-        metrics.PREEMPTIONS.inc()
-        job.preempting_for = None
-        job.engine_handle = None
-        job.stop_sent_at = None
-        if runs_again(job.requeue_on_preemption, job.attempts, job.max_attempts):
-            transition(s, job, JobState.PENDING, "requeued", now, "requeued after preemption")
-            job.ended_at = None
+        credit_stop = job.cancel_requested and credit_guard.stopped_for_credit(s, job)
+        end = finish_attempt(s, job, st, ended, now, details, credit_stop=credit_stop)
+        if end.kind is EndKind.PREEMPTED:
+            metrics.PREEMPTIONS.inc()
+        elif end.kind is EndKind.NODE_FAILED:
+            # The failed node must leave the schedulable set before the next placement.
+            self._inventory_checked = None
 
     def _record_real_gpus(self, s: Session, job: JobRow, st: EngineStatus, now: datetime) -> None:
         """Keep the GPU indices the engine really gave (Slurm chooses them itself)."""
@@ -293,38 +250,6 @@ class ControlLoop:
                 {"changes": "; ".join(changed)},
                 from_state=state,
             )
-
-    def _finish_node_failure(
-        self,
-        s: Session,
-        job: JobRow,
-        st: EngineStatus,
-        ended: datetime,
-        now: datetime,
-        details: Mapping[str, object],
-    ) -> None:
-        """A node under the job failed: requeue it if its policy says so, else it failed."""
-        # The failed node must leave the schedulable set before the next placement.
-        self._inventory_checked = None
-        what = st.reason.partition(": ")[2] if st.reason else "the node failed"
-        if not runs_again(job.requeue_on_preemption, job.attempts, job.max_attempts):
-            msg = f"a node under the job failed: {what}{no_retry(job)}"
-            transition(s, job, JobState.FAILED, NODE_FAILED, ended, msg, dict(details))
-            return
-        transition(
-            s,
-            job,
-            JobState.PREEMPTED,
-            NODE_FAILED,
-            ended,
-            f"a node under the job failed: {what}; requeued (requeue_on_preemption)",
-            dict(details),
-        )
-        job.engine_handle = None
-        job.stop_sent_at = None
-        job.preempting_for = None
-        transition(s, job, JobState.PENDING, "requeued", now, "requeued after a node failure")
-        job.ended_at = None
 
     # -- credit --------------------------------------------------------------------------------
     def guard_credit(self) -> None:

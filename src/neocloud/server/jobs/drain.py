@@ -15,16 +15,16 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from neocloud.domain.jobs import JobState, runs_again
+from neocloud.domain.attempts import NODE_DRAINED, AttemptEnd, EndKind
+from neocloud.domain.jobs import JobState
 from neocloud.server.engines.check import DeclaredNode
 from neocloud.server.engines.drain_policy import OnDrain
 from neocloud.server.engines.health import NodeAvailability
 from neocloud.server.engines.registry import EngineRegistry
-from neocloud.server.jobs.lifecycle import record_event, transition
-from neocloud.server.jobs.retry import no_retry
+from neocloud.server.jobs.attempt_end import apply_outcome, outcome_of
+from neocloud.server.jobs.lifecycle import record_event
 from neocloud.store.models import AllocationRow, JobRow
 
-NODE_DRAINED = "node_drained"
 _ACTIVE = (JobState.SCHEDULED.value, JobState.RUNNING.value)
 
 
@@ -68,11 +68,7 @@ def mark_drained(s: Session, drained: Mapping[str, datetime], now: datetime) -> 
             # A gang with two drained nodes: the first one marked it.
             continue
         job.drained_at = drained[node]
-        what = (
-            "requeued"
-            if runs_again(job.requeue_on_preemption, job.attempts, job.max_attempts)
-            else "failed"
-        )
+        what = "requeued" if outcome_of(job, AttemptEnd(EndKind.DRAINED)).requeued else "failed"
         state = JobState(job.state)
         record_event(
             s,
@@ -95,22 +91,5 @@ def finish_drained(s: Session, job: JobRow, now: datetime, details: Mapping[str,
     assert job.drained_at is not None
     drained = job.drained_at
     job.drained_at = None
-    if not runs_again(job.requeue_on_preemption, job.attempts, job.max_attempts):
-        msg = f"a node under the job was drained; failed{no_retry(job)}"
-        transition(s, job, JobState.FAILED, NODE_DRAINED, drained, msg, dict(details))
-        job.ended_at = drained
-        return
-    transition(
-        s,
-        job,
-        JobState.PREEMPTED,
-        NODE_DRAINED,
-        drained,
-        "a node under the job was drained; requeued (requeue_on_preemption)",
-        dict(details),
-    )
-    job.engine_handle = None
-    job.stop_sent_at = None
-    job.preempting_for = None
-    transition(s, job, JobState.PENDING, "requeued", now, "requeued after its node was drained")
-    job.ended_at = None
+    outcome = outcome_of(job, AttemptEnd(EndKind.DRAINED))
+    apply_outcome(s, job, outcome, drained, now, details)

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from neocloud.domain import job_limits
-from neocloud.domain.jobs import JobState, PriorityClass, Tier, runs_again
+from neocloud.domain.attempts import runs_again
+from neocloud.domain.jobs import JobState, PriorityClass, Tier
 from neocloud.domain.tenancy import OrgKind, Permission
 from neocloud.schemas import jobs as api
 from neocloud.server.billing import credits
