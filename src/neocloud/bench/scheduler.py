@@ -80,27 +80,15 @@ def run(
     stats.count(result)
     fill_decisions = stats.decisions
 
-    heap: list[tuple[float, int, int, str]] = []
-    seq = 0
-
-    def schedule_events(result: SchedulingResult, now: float) -> None:
-        nonlocal seq
-        for start in result.starts:
-            seq += 1
-            heapq.heappush(heap, (now + runtimes[start.job_id], seq, _COMPLETE, start.job_id))
-        for preempt in result.preemptions:
-            seq += 1
-            heapq.heappush(heap, (now + preempt.grace_seconds, seq, _EXIT, preempt.job_id))
-
-    schedule_events(result, 0.0)
+    events_at = _EventQueue(runtimes)
+    events_at.after(result, 0.0)
     if progress is not None:
         progress("fill", 1, 1)
     latencies: list[float] = []
-    churn_seconds = 0.0
     now = 0.0
     released: set[str] = set()
-    while len(latencies) < events and heap:
-        now, _, kind, job_id = heapq.heappop(heap)
+    while len(latencies) < events and events_at:
+        now, kind, job_id = events_at.pop()
         if kind != _ARRIVE and job_id in released:
             continue  # a preempted job that completed within its grace, or exited before
         if kind != _ARRIVE:
@@ -117,15 +105,38 @@ def run(
         result = scheduler.step(now)
         elapsed = time.perf_counter() - began
         latencies.append(elapsed)
-        churn_seconds += elapsed
         stats.count(result)
         if kind != _ARRIVE:
-            seq += 1
-            heapq.heappush(heap, (now, seq, _ARRIVE, ""))
-        schedule_events(result, now)
+            events_at.push(now, _ARRIVE, "")
+        events_at.after(result, now)
         if progress is not None and len(latencies) % 500 == 0:
             progress("churn", len(latencies), events)
 
+    return _figures(
+        (nodes, jobs, seed),
+        workload,
+        stats,
+        fill_decisions,
+        fill_seconds,
+        latencies,
+        scheduler,
+        result,
+    )
+
+
+def _figures(
+    asked: tuple[int, int, int],
+    workload: Workload,
+    stats: _Stats,
+    fill_decisions: int,
+    fill_seconds: float,
+    latencies: list[float],
+    scheduler: Scheduler,
+    result: SchedulingResult,
+) -> dict[str, Any]:
+    """The run's figures, named as DEFINITIONS says."""
+    nodes, jobs, seed = asked
+    churn_seconds = sum(latencies)
     total_seconds = fill_seconds + churn_seconds
     churn_decisions = stats.decisions - fill_decisions
     ordered = sorted(latencies)
@@ -154,6 +165,35 @@ def run(
         "running_at_end": len(scheduler.running()),
         "definitions": DEFINITIONS,
     }
+
+
+class _EventQueue:
+    """The churn's future events in time order: completions, exits after grace, arrivals."""
+
+    def __init__(self, runtimes: dict[str, float]) -> None:
+        self._runtimes = runtimes
+        self._heap: list[tuple[float, int, int, str]] = []
+        self._seq = 0
+
+    def __bool__(self) -> bool:
+        return bool(self._heap)
+
+    def push(self, at: float, kind: int, job_id: str) -> None:
+        """Add an event; ties keep the order they were added in."""
+        self._seq += 1
+        heapq.heappush(self._heap, (at, self._seq, kind, job_id))
+
+    def pop(self) -> tuple[float, int, str]:
+        """The next event: its time, kind and job."""
+        at, _, kind, job_id = heapq.heappop(self._heap)
+        return at, kind, job_id
+
+    def after(self, result: SchedulingResult, now: float) -> None:
+        """The completions of the jobs a pass started and the exits of those it preempted."""
+        for start in result.starts:
+            self.push(now + self._runtimes[start.job_id], _COMPLETE, start.job_id)
+        for preempt in result.preemptions:
+            self.push(now + preempt.grace_seconds, _EXIT, preempt.job_id)
 
 
 class _Stats:

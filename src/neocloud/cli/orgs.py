@@ -199,6 +199,7 @@ def _percent(text: str) -> Decimal:
     return parse_decimal(text.strip().removesuffix("%"))
 
 
+# long: one typer option per billing term; the body itself is short
 @terms_app.command("set")
 def set_terms(
     ctx: typer.Context,
