@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from neocloud.scheduler.admission.fairshare import accrue, org_ranks, share
-from neocloud.scheduler.admission.passstate import Decisions
+from neocloud.scheduler.admission.passrecord import Decisions
 from neocloud.scheduler.admission.typepass import TypePass
 from neocloud.scheduler.model import (
     NodeState,

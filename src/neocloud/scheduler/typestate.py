@@ -6,10 +6,13 @@ type and keeps them consistent as jobs start, end and arrive.
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from neocloud.domain.jobs import Resources
 from neocloud.scheduler.admission.groups import Group, GroupKey
+from neocloud.scheduler.admission.ordering import EntryKey, entry_key
 from neocloud.scheduler.explanation.reasons import Blocked
 from neocloud.scheduler.model import PendingJob
 from neocloud.scheduler.placement.feasibility import unsatisfiable_for
@@ -35,12 +38,12 @@ class TypeState:
     plan: Plan | None = None
     holder: str | None = None
     # Admission key of the job that took (or tried to take) the reservation in the last pass.
-    hold_key: tuple[int | str, ...] | None = None
+    hold_key: EntryKey | None = None
     # Jobs submitted since the last pass: decided alone if nothing else can change.
     arrivals: list[PendingJob] = field(default_factory=list)
     # Groups by the admission key of their first job, kept between passes; groups whose
     # first job may have changed since, and the org ranks the keys were made with.
-    order: list[tuple[tuple[int | str, ...], Group]] = field(default_factory=list)
+    order: list[tuple[EntryKey, Group]] = field(default_factory=list)
     stale: dict[int, Group] = field(default_factory=dict)
     order_ranks: dict[str, int] | None = None
     # Nodes with GPUs set aside in the last pass.
@@ -68,3 +71,29 @@ class TypeState:
             resources = Resources(self.name, g, k)
             self.unsatisfiable[key] = unsatisfiable_for(resources, capacities)
         return self.unsatisfiable[key]
+
+    def ordered(self, org_rank: Mapping[str, int]) -> list[tuple[EntryKey, Group]]:
+        """The groups by the key of their first job: the persisted order, brought up to date
+        (re-sorted when the org ranks moved, else only the stale groups moved)."""
+        if self.order_ranks != org_rank:
+            self.order = []
+            for group in self.groups.values():
+                head = group.head()
+                group.order_key = None if head is None else entry_key(head, 0, org_rank)
+                if group.order_key is not None:
+                    self.order.append((group.order_key, group))
+            self.order.sort(key=lambda entry: entry[0])
+            self.order_ranks = dict(org_rank)
+        else:
+            order = self.order
+            for group in self.stale.values():
+                if group.order_key is not None:
+                    at = bisect.bisect_left(order, (group.order_key,))
+                    if at < len(order) and order[at][1] is group:
+                        del order[at]
+                head = group.head() if group.key in self.groups else None
+                group.order_key = None if head is None else entry_key(head, 0, org_rank)
+                if group.order_key is not None:
+                    bisect.insort(order, (group.order_key, group), key=lambda entry: entry[0])
+        self.stale = {}
+        return list(self.order)

@@ -3,5 +3,5 @@
 `limits` (quotas, borrowing, reserved contracts, the sellable cap) with `books` (holdings) and
 `ranges` (how far holdings may move before a check could change); `ordering` and `fairshare`
 (who goes first); `groups` (identical jobs decided at once); `typepass` (one pass over one GPU
-type) with `passstate` (what the pass keeps while it runs) and `arrivals` (new jobs alone).
+type) with `passrecord` (what the pass decided, for its end) and `arrivals` (new jobs alone).
 """

@@ -7,25 +7,51 @@ reservation, without taking anything. Otherwise the caller runs a full pass.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from neocloud.scheduler.admission.groups import Group
-from neocloud.scheduler.admission.ordering import admission_key
-from neocloud.scheduler.explanation.explaining import Explaining
+from neocloud.scheduler.admission.ordering import entry_key
+from neocloud.scheduler.explanation.explaining import Explainer
 from neocloud.scheduler.explanation.reasons import Blocked, blocked
 from neocloud.scheduler.model import PendingJob, Wait, WaitReason
+from neocloud.scheduler.placement.isolation import Isolation
+from neocloud.scheduler.placement.reservation import Reservation
+from neocloud.scheduler.preemption.reclaim import Reclaimer
+from neocloud.scheduler.typestate import TypeState
+from neocloud.scheduler.world import World
 
 
-class Arrivals(Explaining):
-    """Deciding submissions alone."""
+class Arrivals:
+    """Deciding the submissions of one GPU type alone, with the parts of a pass over it."""
 
-    def arrivals(self) -> bool:
+    def __init__(
+        self,
+        world: World,
+        state: TypeState,
+        org_rank: Mapping[str, int],
+        reservation: Reservation,
+        isolation: Isolation,
+        reclaimer: Reclaimer,
+        explainer: Explainer,
+    ) -> None:
+        self._world = world
+        self._state = state
+        self._index = state.nodes.index
+        self._rank = org_rank
+        self._reservation = reservation
+        self._isolation = isolation
+        self._reclaimer = reclaimer
+        self._explainer = explainer
+
+    def decide(self, waits: list[Wait]) -> bool:
         """Decide the jobs submitted since the last pass alone, if that is what a full pass
         would do: each of them waits, behind the reservation, and changes nothing for anyone
-        else. False (nothing done) if one of them could start, preempt, take the reservation,
-        or backfill: the caller then runs a full pass."""
+        else; their waits go to `waits`. False (nothing done) if one of them could start,
+        preempt, take the reservation, or backfill: the caller then runs a full pass."""
         state, world = self._state, self._world
         holder = world.pending.get(state.holder) if state.holder is not None else None
         self._reservation.resume(state.plan, holder)
-        self._aside_for = sorted(state.counted)
+        self._explainer.aside_for = sorted(state.counted)
         outcomes: list[tuple[PendingJob, Group, Blocked | None]] = []
         for job in state.arrivals:
             if job.id not in world.pending:
@@ -48,7 +74,7 @@ class Arrivals(Explaining):
             if why is None:
                 return False
             outcomes.append((job, group, why))
-        emitted, waits = world.emitted, self._out.waits
+        emitted = world.emitted
         for job, group, why in outcomes:
             if why is None:
                 assert group.reason is not None and group.sentence is not None
@@ -90,8 +116,7 @@ class Arrivals(Explaining):
             return blocked(WaitReason.UNSATISFIABLE, why)
         limits, reservation = self._world.limits, self._reservation
         verdict = self._world.judge(group, job)
-        tier, *rest = admission_key(job, self._rank)
-        key = (tier, int(limits.would_borrow(job)), *rest)
+        key = entry_key(job, int(limits.would_borrow(job)), self._rank)
         hold_key = self._state.hold_key
         # Ahead of the reservation's holder, a job is not held back by the reservation (and,
         # waiting for GPUs, would take it): a full pass decides it.
@@ -111,4 +136,4 @@ class Arrivals(Explaining):
             return None
         if verdict.block is not None:
             return Blocked(verdict.block.reason, verdict.block.sentence)
-        return self._explain(job, None, may_hold=False)
+        return self._explainer.explain(job, None, hold_as=None)

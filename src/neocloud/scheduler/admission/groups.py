@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from neocloud.domain.jobs import Tier
 from neocloud.scheduler.admission.limits import LimitCheck, Sentence, Stamp
-from neocloud.scheduler.admission.ordering import class_rank
-from neocloud.scheduler.explanation.reasons import Blocked
+from neocloud.scheduler.admission.ordering import EntryKey, class_rank
+from neocloud.scheduler.explanation.reasons import GPUS, REASON_KIND, Blocked
 from neocloud.scheduler.model import PendingJob, WaitReason
 
 GroupKey = tuple[str, Tier, str, int, int, int]
@@ -67,7 +67,7 @@ class Group:
     # Why the group waited at its last examination (a pass may reuse it if nothing changed).
     last: Blocked | None = None
     # Its entry in the type's persisted admission order.
-    order_key: tuple[int | str, ...] | None = None
+    order_key: EntryKey | None = None
 
     def __len__(self) -> int:
         return len(self.members)
@@ -105,6 +105,17 @@ class Group:
                 return job
             self._head += 1
         return None
+
+    def mark(self) -> None:
+        """After a pass decided it: whether later passes may pass it by (`settled`, `for_gpus`)."""
+        last, verdict = self.last, self.verdict
+        self.settled = self.for_gpus = False
+        if last is None or verdict is None or last.holder or not self.limits_ok:
+            return
+        if verdict.block is None:
+            self.for_gpus = REASON_KIND[last.reason] == GPUS
+        else:
+            self.settled = last.reason is verdict.block.reason and not verdict.may_reclaim
 
     def __iter__(self) -> Iterator[PendingJob]:
         members = self.members

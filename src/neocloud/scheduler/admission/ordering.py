@@ -17,6 +17,9 @@ from neocloud.scheduler.model import PendingJob
 DEFAULT_PRIORITY_CLASS = PriorityClass.RESEARCH
 
 AdmissionKey = tuple[int, int, int, int, str]
+# The key a pass orders its work by: the admission key with, after the tier, 1 if the job would
+# borrow quota (internal work within quota goes before borrowers, see `admission.typepass`).
+EntryKey = tuple[int | str, ...]
 
 
 def class_rank(tier: Tier, priority_class: PriorityClass | None) -> int:
@@ -30,6 +33,12 @@ def admission_key(job: PendingJob, org_rank: Mapping[str, int] | None = None) ->
     """Sort key of a pending job: lower goes first."""
     rank = 0 if org_rank is None else org_rank.get(job.org, 0)
     return (job.tier.rank, rank, class_rank(job.tier, job.priority_class), job.order, job.id)
+
+
+def entry_key(job: PendingJob, borrow: int, org_rank: Mapping[str, int]) -> EntryKey:
+    """The key of `job` in a pass: its admission key with `borrow` after the tier."""
+    tier, org, klass, order, job_id = admission_key(job, org_rank)
+    return (tier, borrow, org, klass, order, job_id)
 
 
 def admission_order(

@@ -30,23 +30,95 @@ from functools import partial
 from neocloud.domain.jobs import Tier
 from neocloud.domain.tenancy import OrgKind
 from neocloud.scheduler.admission.arrivals import Arrivals
-from neocloud.scheduler.admission.groups import Group
-from neocloud.scheduler.admission.ordering import admission_key
+from neocloud.scheduler.admission.groups import Group, GroupKey
+from neocloud.scheduler.admission.ordering import EntryKey, admission_key, entry_key
+from neocloud.scheduler.admission.passrecord import Decisions, PassRecord
 from neocloud.scheduler.explanation import sentences
-from neocloud.scheduler.explanation.announcing import Announcing
+from neocloud.scheduler.explanation.announcing import finish
+from neocloud.scheduler.explanation.explaining import Explainer
 from neocloud.scheduler.explanation.reasons import GPUS, REASON_KIND, Blocked
 from neocloud.scheduler.model import PendingJob, Preempt, WaitReason
-from neocloud.scheduler.preemption.reclaim import Reclaimed, choose, place_with
+from neocloud.scheduler.placement.isolation import Isolation
+from neocloud.scheduler.placement.reservation import Reservation
+from neocloud.scheduler.preemption.reclaim import Reclaimed, Reclaimer, choose, place_with
 from neocloud.scheduler.preemption.victims import Held, reclaim_rule
+from neocloud.scheduler.typestate import TypeState
+from neocloud.scheduler.world import World
 
 INTERNAL = OrgKind.INTERNAL
 # (tier rank, 1 if the job would borrow quota, rest of the admission key), tie-breaker, group,
 # the job to decide, and whether it is a backfill candidate from inside a waiting group.
-_Entry = tuple[tuple[int | str, ...], int, Group, PendingJob, bool]
+_Entry = tuple[EntryKey, int, Group, PendingJob, bool]
 
 
-class TypePass(Arrivals, Announcing):
-    """One pass over one GPU type (its state: `passstate`)."""
+class TypePass:
+    """One pass over one GPU type: the order, and the decision of each job.
+
+    The parts it holds, each with its own inputs: `Reservation` (backfill), `Reclaimer`
+    (preemption), `Isolation` (nodes closed to external work), `Explainer` (why a job waits),
+    `PassRecord` (what the pass decided, reported at its end by `announcing.finish`); and
+    `Arrivals` when only new jobs are decided.
+    """
+
+    def __init__(
+        self,
+        world: World,
+        state: TypeState,
+        now: float,
+        org_rank: Mapping[str, int],
+        shares: Mapping[str, float],
+        out: Decisions,
+    ) -> None:
+        self._world = world
+        self._state = state
+        self._nodes = state.nodes
+        self._index = state.nodes.index
+        self._now = now
+        self._rank = org_rank
+        self._out = out
+        self._reservation = Reservation(state.nodes, now)
+        self._reclaimer = Reclaimer(world, state, self._reservation)
+        self._isolation = Isolation(state)
+        self._explainer = Explainer(
+            state, self._reservation, self._isolation, now, org_rank, shares
+        )
+        self._record = PassRecord()
+        # The reservation of the type's last pass: (holder, plan).
+        self._previous = (
+            (state.holder, state.plan)
+            if state.holder is not None and state.plan is not None
+            else None
+        )
+        # A job short enough to end before the planned start took set-aside GPUs: the
+        # reservation sets aside again after its start (`_place`, `_start`).
+        self._lifted = False
+        # Members of a waiting group short enough to backfill, still to try.
+        self._shorts: dict[GroupKey, deque[PendingJob]] = {}
+        # Tie-breaker of heap entries (insertion order).
+        self._seq = 0
+        # The key of the group being decided (the reservation's holder keeps it).
+        self._key: EntryKey = ()
+        # Per shape (g, k): whether it fits, fits lifted, could fit by reclaiming spot (bits,
+        # see `_shape`), read at a version of the nodes.
+        self._shapes: dict[tuple[int, int], int] = {}
+        self._shapes_at = -1
+        # Once the reservation has been tried: its planned start if it is the one of the last
+        # pass (same holder, same plan), else None.
+        self._kept_plan: tuple[float | None] | None = None
+
+    def arrivals(self) -> bool:
+        """Decide only the jobs submitted since the last pass, if a full pass would just make
+        them wait (see `arrivals`); False if a full pass is needed."""
+        arrivals = Arrivals(
+            self._world,
+            self._state,
+            self._rank,
+            self._reservation,
+            self._isolation,
+            self._reclaimer,
+            self._explainer,
+        )
+        return arrivals.decide(self._out.waits)
 
     # -- the pass --------------------------------------------------------------------------
     def run(self) -> None:
@@ -58,7 +130,7 @@ class TypePass(Arrivals, Announcing):
         limits = self._world.limits
         # Every group once, in the persisted order; groups coming back (a new first job, a
         # borrower deferred, a backfill candidate) go through a small heap merged with it.
-        order = self._refresh_order()
+        order = self._state.ordered(self._rank)
         at, end = 0, len(order)
         heap: list[_Entry] = []
         while at < end or heap:
@@ -95,7 +167,16 @@ class TypePass(Arrivals, Announcing):
                     self._push(heap, group, head)
             else:
                 self._block_group(heap, group, job, outcome)
-        self._finish()
+        explainer = self._explainer
+        finish(
+            self._world,
+            self._state,
+            self._reservation,
+            self._record,
+            self._out.waits,
+            hold_key=explainer.hold_key,
+            awaiting=bool(explainer.aside_for),
+        )
 
     def _push(
         self,
@@ -106,7 +187,9 @@ class TypePass(Arrivals, Announcing):
         member: bool = False,
     ) -> None:
         self._seq += 1
-        heapq.heappush(heap, (self._entry_key(job, int(borrow)), self._seq, group, job, member))
+        heapq.heappush(
+            heap, (entry_key(job, int(borrow), self._rank), self._seq, group, job, member)
+        )
 
     def _same_delay(self, group: Group) -> bool:
         """A group that would delay the reservation's holder: it still would (and none of its
@@ -149,7 +232,7 @@ class TypePass(Arrivals, Announcing):
         else:
             group.settled = True
         if group.fresh:
-            self._blocked.append((group, last))
+            self._record.blocked.append((group, last))
         return True
 
     def _still_waits(self, group: Group) -> bool:
@@ -177,10 +260,11 @@ class TypePass(Arrivals, Announcing):
         # Bit 1: fits; 2: fits with the set-asides lifted; 4: could fit by preempting spot.
         if known & (1 | (0 if delay else 2) | (4 if reclaims else 0)):
             return False
+        record = self._record
         if reclaims:
-            self._reclaimers.add((shape[0], shape[1], False))
-        if shape[0] > self._largest_need:
-            self._largest_need = shape[0]
+            record.reclaimers.add((shape[0], shape[1], False))
+        if shape[0] > record.largest_need:
+            record.largest_need = shape[0]
         return True
 
     def _shape(self, g: int, k: int) -> int:
@@ -216,9 +300,8 @@ class TypePass(Arrivals, Announcing):
         for job in state.counted.values():
             self._world.count_promised(job, -1)
         state.counted = {}
-        self._start_ge = list(self._index.count_ge)
+        self._explainer.start_ge = list(self._index.count_ge)
 
-    # -- new jobs alone --------------------------------------------------------------------
     # -- one job ---------------------------------------------------------------------------
     def _decide(self, group: Group, job: PendingJob) -> Blocked | None:
         """Start or preempt for `job` (None), or say why it waits."""
@@ -251,8 +334,8 @@ class TypePass(Arrivals, Announcing):
             if found is not None:
                 self._preempt(job, found, ())
                 return None
-            self._reclaimers.add((g, k, verdict.reclaims_borrowed))
-        return self._explain(job, verdict.block, may_hold=True)
+            self._record.reclaimers.add((g, k, verdict.reclaims_borrowed))
+        return self._explainer.explain(job, verdict.block, hold_as=self._key)
 
     def _decide_promised(self, job: PendingJob) -> None:
         """A job with victims exiting for it: start, keep waiting for them, or preempt more."""
@@ -266,7 +349,7 @@ class TypePass(Arrivals, Announcing):
         own = [world.running[v] for v in sorted(world.victims_of.get(job.id, ()))]
         never = self._isolation.unsatisfiable(job)
         if never is not None:
-            self._individual[job.id] = never
+            self._record.individual[job.id] = never
             return
         verdict = world.limits.check(job)
         if verdict.block is None and self._index.fits(g, k):
@@ -289,8 +372,8 @@ class TypePass(Arrivals, Announcing):
                 if found is not None:
                     self._preempt(job, found, own)
                     return
-                self._reclaimers.add((g, k, verdict.reclaims_borrowed))
-        self._wait(job, self._explain(job, verdict.block, may_hold=False))
+                self._record.reclaimers.add((g, k, verdict.reclaims_borrowed))
+        self._record.wait(job, self._explainer.explain(job, verdict.block, hold_as=None))
 
     def _backfill(self, job: PendingJob) -> bool:
         """Start a member of a waiting group that ends before the planned start, if it fits."""
@@ -304,17 +387,18 @@ class TypePass(Arrivals, Announcing):
         return True
 
     def _block_group(self, heap: list[_Entry], group: Group, job: PendingJob, why: Blocked) -> None:
+        record = self._record
         if why.holder:
-            self._wait(job, why)
+            record.wait(job, why)
             # The rest of the group has the same shape: it waits for capacity too.
-            rest = self._capacity(job)
+            rest = self._explainer.capacity(job)
         else:
             rest = why
-        self._blocked.append((group, rest))
+        record.blocked.append((group, rest))
         group.last = rest
-        self._mark(group)
+        group.mark()
         if rest.gpus:
-            self._largest_need = max(self._largest_need, job.resources.gpus_per_node)
+            record.largest_need = max(record.largest_need, job.resources.gpus_per_node)
         plan = self._reservation.plan
         if not rest.delay or plan is None:
             return
@@ -350,16 +434,17 @@ class TypePass(Arrivals, Announcing):
 
     def _start(self, job: PendingJob, chosen: Sequence[int]) -> None:
         self._out.starts.append(self._world.start(job, chosen, self._now))
-        self._started = True
-        if self._reclaimers and job.tier in (Tier.SPOT, Tier.INTERNAL):
-            self._new_victims = True
-        self._first_start.setdefault(job.tier, job.org)
+        record = self._record
+        record.started = True
+        if record.reclaimers and job.tier in (Tier.SPOT, Tier.INTERNAL):
+            record.new_victims = True
+        self._explainer.first_start.setdefault(job.tier, job.org)
         reservation = self._reservation
         if self._lifted or any(reservation.reserved(node) for node in chosen):
             # What the reserved job needs set aside there changed (this job ends before the
             # planned start, or took GPUs it does not need).
             self._lifted = False
-            self._on_plan = True
+            record.on_plan = True
             reservation.set_aside(True)
 
     def _preempt(self, job: PendingJob, found: Reclaimed, own: Sequence[Held]) -> None:
@@ -374,7 +459,7 @@ class TypePass(Arrivals, Announcing):
             )
             self._world.preempt(victim, job)
         self._world.promise(job)
-        self._preempted = True
+        self._record.preempted = True
         self._await(job, [*own, *found.victims], found.placement, found.released)
         # Victims no longer give GPUs back by the planned start; the job takes some: what the
         # reserved job needs set aside may have changed.
@@ -395,12 +480,12 @@ class TypePass(Arrivals, Announcing):
             if aside:
                 nodes.aside_promised[node] += aside
                 nodes.touch(node)
-                self._aside.add(node)
+                self._record.aside.add(node)
         self._world.count_promised(job, +1)
         state.counted[job.id] = job
-        self._aside_for.append(job.id)
+        self._explainer.aside_for.append(job.id)
         gpus = sum(v.gpus for v in victims)
         spot = sum(1 for v in victims if v.job.tier is Tier.SPOT)
         kind = "spot" if spot == len(victims) else "borrowed" if spot == 0 else "spot and borrowed"
         sentence = partial(sentences.preempting_message, len(victims), gpus, state.name, kind)
-        self._wait(job, Blocked(WaitReason.PREEMPTING, sentence))
+        self._record.wait(job, Blocked(WaitReason.PREEMPTING, sentence))
