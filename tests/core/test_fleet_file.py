@@ -12,7 +12,6 @@ import pytest
 import yaml
 
 import neocloud
-from neocloud.domain.exact_yaml import load_yaml
 from neocloud.domain.fleet_file import FleetProblem, parse_fleet
 from neocloud.economics.cost_model import cost_per_gpu_hour
 from neocloud.engines.options import OPTION_RULES
@@ -177,28 +176,6 @@ def test_numbers_are_exact_decimals_from_the_yaml_text() -> None:
     assert all(isinstance(v, Decimal) for v in (model.capex_per_node, model.life_years))
     # The worked example of DESIGN.md §5 comes out of the file as written.
     assert round(cost_per_gpu_hour(model, 8).total, 4) == Decimal("1.5955")
-
-
-@pytest.mark.parametrize(
-    ("yaml_text", "expected"),
-    [
-        ("x: 0.1", Decimal("0.1")),
-        ("x: 1_000.25", Decimal("1000.25")),
-        ("x: -2.5e+3", Decimal("-2500")),
-        (
-            "x: -0.123456789012345678901234567890123",
-            Decimal("-0.123456789012345678901234567890123"),
-        ),
-        ("x: 1:30.5", Decimal("90.5")),
-        ("x: 12", 12),
-        ("x: 0x1F", 31),
-    ],
-    ids=["plain", "underscores", "exponent", "beyond-28-digits", "sexagesimal", "int", "hex-int"],
-)
-def test_yaml_numbers_are_read_exactly(yaml_text: str, expected: Decimal | int) -> None:
-    value = load_yaml(yaml_text)["x"]
-    assert value == expected
-    assert type(value) is type(expected)
 
 
 def test_defaults_fill_in_optional_keys() -> None:

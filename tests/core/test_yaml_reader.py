@@ -285,3 +285,97 @@ def test_a_quoted_number_counts_when_allowed() -> None:
     parsed = read_yaml("a: '0.000002'\n", shape.read, empty="empty")
 
     assert parsed.value is not None and str(parsed.value["a"]) == "0.000002"
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "expected"),
+    [
+        ("x: 0.1", Decimal("0.1")),
+        ("x: 1_000.25", Decimal("1000.25")),
+        ("x: -2.5e+3", Decimal("-2500")),
+        (
+            "x: -0.123456789012345678901234567890123",
+            Decimal("-0.123456789012345678901234567890123"),
+        ),
+        ("x: 1:30.5", Decimal("90.5")),
+        ("x: 12", 12),
+        ("x: 0x1F", 31),
+    ],
+    ids=["plain", "underscores", "exponent", "beyond-28-digits", "sexagesimal", "int", "hex-int"],
+)
+def test_yaml_numbers_are_read_exactly(yaml_text: str, expected: Decimal | int) -> None:
+    parsed = read_yaml(yaml_text, Fields({"x": Field(Raw())}).read, empty="empty")
+    assert parsed.value is not None
+    value = parsed.value["x"]
+    assert value == expected
+    assert type(value) is type(expected)
+
+
+def _short_key(key: object) -> str | None:
+    return None if isinstance(key, str) and len(key) <= 2 else f"invalid key '{key}'"
+
+
+# Where a mapping of chosen names reports a bad key, and whether one bad entry spoils it all.
+MAPS = [
+    (
+        "key problem at its entry",
+        MapOf(Text(), key_checks=(_short_key,)),
+        "a: {abc: x, ok: y}\n",
+        ["1: a.abc: invalid key 'abc'"],
+        {"ok": "y"},
+    ),
+    (
+        "key problem at the mapping",
+        MapOf(Text(), key_checks=(_short_key,), key_problems_at_entry=False),
+        "a:\n  abc: x\n  ok: y\n",
+        ["1: a: invalid key 'abc'"],
+        {"ok": "y"},
+    ),
+    (
+        "all or nothing",
+        MapOf(Text(), all_or_nothing=True),
+        "a: {x: 1, ok: y}\n",
+        ["1: a.x: must be a string, got a number"],
+        INVALID,
+    ),
+    (
+        "all or nothing, all good",
+        MapOf(Text(), all_or_nothing=True),
+        "a: {ok: y}\n",
+        [],
+        {"ok": "y"},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("shape", "text", "expected", "value"), [m[1:] for m in MAPS], ids=[m[0] for m in MAPS]
+)
+def test_a_mapping_of_names_reports_keys_where_its_file_does(
+    shape: MapOf[str], text: str, expected: list[str], value: object
+) -> None:
+    read: list[object] = []
+
+    def keep(node: Node) -> Record | Invalid:
+        record = Fields({"a": Field(shape)}).read(node)
+        read.append(record["a"] if isinstance(record, Record) else record)
+        return record
+
+    assert lines(read_yaml(text, keep, empty="empty")) == expected
+    assert read == [value]
+
+
+@pytest.mark.parametrize(
+    ("position", "expected"),
+    [
+        (False, ["2: <yaml>: expected the node content, but found '<stream end>'"]),
+        (
+            True,
+            ["2: <yaml>: line 2, column 1: expected the node content, but found '<stream end>'"],
+        ),
+    ],
+    ids=["plain", "with-position"],
+)
+def test_a_syntax_problem_may_name_its_column(position: bool, expected: list[str]) -> None:
+    parsed = read_yaml("nodes: [\n", SHAPE.read, empty="empty", position_in_message=position)
+    assert lines(parsed) == expected

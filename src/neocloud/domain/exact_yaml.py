@@ -84,12 +84,6 @@ _ExactLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
 _ExactLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
-def load_yaml(text: str) -> Any:
-    """Parse YAML text with exact numbers; raises yaml.YAMLError on bad syntax."""
-    # yaml.load is safe here: _ExactLoader is a SafeLoader and builds only plain data.
-    return yaml.load(text, Loader=_ExactLoader)
-
-
 def load_tree(text: str) -> tuple[yaml.Node | None, Callable[[yaml.Node], Any]]:
     """The root node of YAML text (None when empty) and how to build any node's value exactly.
 
@@ -154,11 +148,20 @@ class FileProblem:
         return f"{self.path}: {self.message}"
 
 
-def yaml_problem(exc: yaml.YAMLError) -> FileProblem:
-    """A file that is not YAML at all, as one problem at `<yaml>` with its line."""
+def yaml_problem(exc: yaml.YAMLError, with_position: bool = False) -> FileProblem:
+    """A file that is not YAML at all, as one problem at `<yaml>` with its line.
+
+    with_position: the message starts with `line L, column C:`, as the fleet file's always has.
+    """
     mark = getattr(exc, "problem_mark", None)
     line = mark.line + 1 if mark is not None else None
-    return FileProblem("<yaml>", str(getattr(exc, "problem", None) or exc), line)
+    if not with_position:
+        message = str(getattr(exc, "problem", None) or exc)
+    elif mark is not None:
+        message = f"line {line}, column {mark.column + 1}: {getattr(exc, 'problem', None)}"
+    else:
+        message = str(exc)
+    return FileProblem("<yaml>", message, line)
 
 
 def located(text: str, problems: Iterable[FileProblem]) -> list[FileProblem]:

@@ -1,21 +1,23 @@
 """The fleet file: YAML text → a validated Fleet, or every problem found, each with its path.
 
-Parsing text is pure. Numbers are read exactly: integers stay Python ints and every YAML float is
-built as a Decimal from the scalar's own text, so `0.08` is exactly 0.08, never a binary float.
+It is read with the one strict reader every input file shares (domain.yaml_reader and
+domain.yaml_shapes): numbers are exact (`0.08` is exactly 0.08, never a binary float), and
+every problem is reported at once, with its path and line, in file order. Each engine kind's
+`engine_options` are judged by rules the caller passes in (domain.engine_options). The format:
+docs/fleet-file.md.
 """
 
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
-
-import yaml
+from typing import Any, TypeVar
 
 from neocloud.domain.engine_options import EngineOptionRules, OptionProblem
-from neocloud.domain.exact_yaml import FileProblem, describe, line_of, load_yaml
+from neocloud.domain.exact_yaml import FileProblem
 from neocloud.domain.fleet import (
     DEFAULT_ISOLATION,
     DELIVERABLE_ISOLATION,
@@ -31,11 +33,31 @@ from neocloud.domain.fleet_values import (
     NAME,
     NON_NEGATIVE,
     POSITIVE,
-    Bound,
-    ValueReader,
-    join,
+    above,
+    at_least,
+    labels,
+    name,
+    no_more_than,
+    number,
+    text,
+    whole,
 )
 from neocloud.domain.money import DEFAULT_CURRENCY
+from neocloud.domain.yaml_reader import INVALID, Invalid, Place, Reading, read_yaml
+from neocloud.domain.yaml_reader import Node as Entry
+from neocloud.domain.yaml_shapes import (
+    Choice,
+    Field,
+    Fields,
+    ListOf,
+    Raw,
+    Record,
+    Shape,
+    Then,
+    valid,
+)
+
+T = TypeVar("T")
 
 # The engine kinds a cluster may name; the caller gives each one's option rules.
 ENGINES = ("local", "slurm", "ray")
@@ -46,6 +68,8 @@ MAX_NODE_COUNT = 10_000
 _GPU_TYPE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _LABEL_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+_GPU_TYPE_HINT = "a lower-case id like 'h100' (a-z, 0-9, '_', '-')"
+_LABEL_KEY_HINT = "a label key (letters, digits, '.', '_', '-', '/')"
 
 # Length limits match the columns the store keeps these names in.
 _REGION_LEN = 63
@@ -54,32 +78,6 @@ _NODE_LEN = 128
 _NODE_MODEL_LEN = 63
 _GPU_TYPE_LEN = 32
 
-_TOP_KEYS = ("topology_key", "node_models", "regions")
-_MODEL_KEYS = (
-    "name",
-    "capex_per_node",
-    "life_years",
-    "power_kw_per_node",
-    "draw_fraction",
-    "idle_draw_fraction",
-    "pue",
-    "price_per_kwh",
-    "colo_per_kw_month",
-    "other_opex_per_node_year",
-    "cost_of_capital_rate",
-    "currency",
-    "wear_fraction",
-)
-_REGION_KEYS = ("name", "clusters")
-_CLUSTER_KEYS = (
-    "name",
-    "engine",
-    "engine_options",
-    "isolation",
-    "external_without_isolation",
-    "nodes",
-)
-_EXTERNAL_CHOICES = ("allow", "refuse")
 # What to write instead of a level an engine cannot give.
 _ISOLATION_FIX = {
     "local": "the local engine gives sandbox (each org's own user and namespaces) or none",
@@ -93,17 +91,6 @@ _ISOLATION_FIX = {
         "external_without_isolation: allow only if external orgs may share it"
     ),
 }
-_NODE_KEYS = (
-    "name",
-    "name_prefix",
-    "count",
-    "gpu_type",
-    "gpus",
-    "cpus",
-    "memory_gb",
-    "node_model",
-    "topology",
-)
 
 
 # Problems in a fleet file are the shape every input file reports.
@@ -126,318 +113,375 @@ class FleetParse:
 def parse_fleet(text: str, engine_options: Mapping[str, EngineOptionRules]) -> FleetParse:
     """Parse and validate a fleet file, reporting every problem rather than the first; each
     engine kind's `engine_options` are checked by its rules (`neocloud.engines.options`)."""
-    try:
-        document = load_yaml(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        return FleetParse(None, [FleetProblem("<yaml>", _yaml_message(exc), line)])
-    reader = _FleetReader(engine_options)
-    fleet = reader.read(document)
-    if reader.problems:
-        located = [replace(p, line=line_of(text, p.path)) for p in reader.problems]
-        return FleetParse(None, located)
-    return FleetParse(fleet, [])
+    parsed = read_yaml(
+        text,
+        _FleetShape(engine_options).read,
+        empty="the fleet file is empty",
+        position_in_message=True,
+    )
+    return FleetParse(parsed.value, parsed.problems)
 
 
-def _yaml_message(exc: yaml.YAMLError) -> str:
-    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
-        mark = exc.problem_mark
-        return f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
-    return str(exc)
+# -- the words of the fleet file -------------------------------------------------------------
 
 
-class _FleetReader(ValueReader):
-    """Walks the parsed document, collecting problems and building the fleet when it can."""
+def _keys(fields: dict[str, Field[Any]]) -> Fields:
+    """A mapping of known keys; an unknown one is reported at the mapping, by name."""
+    return Fields(fields, unknown="unknown key '{key}'", unknown_at_key=False)
+
+
+def _items(item: Shape[T]) -> ListOf[T]:
+    """A non-empty list."""
+    return ListOf(item, empty="must not be empty")
+
+
+def _engine(value: Any) -> str | None:
+    return None if value in ENGINES else f"must be one of {', '.join(ENGINES)}, got '{value}'"
+
+
+def _declared(models: frozenset[str]) -> Shape[str]:
+    """A node model's name that the file declares."""
+
+    def known(model: str) -> str | None:
+        return None if model in models else f"unknown node model '{model}'"
+
+    return name(_NODE_MODEL_LEN, known)
+
+
+_ISOLATION = Then(Choice(tuple(level.value for level in Isolation)), lambda v, _: Isolation(v))
+_EXTERNAL = Choice(("allow", "refuse"), message="must be allow or refuse, got {got}")
+
+
+# -- node models -----------------------------------------------------------------------------
+
+
+def _node_model(record: Record, _: Entry) -> NodeModel | Invalid:
+    """A node model, unless a field had a problem or it idles above its full draw."""
+    draw, idle = record["draw_fraction"], record["idle_draw_fraction"]
+    if draw is not INVALID and idle is not INVALID and idle > draw:
+        record.node.reading.add(
+            record.place("idle_draw_fraction"), f"must be <= draw_fraction ({draw})"
+        )
+        return INVALID
+    if any(value is INVALID for value in record.values.values()):
+        return INVALID
+    # The keys are NodeModel's fields.
+    return NodeModel(**record.values)
+
+
+_NODE_MODEL = Then(
+    _keys(
+        {
+            "name": Field(name(_NODE_MODEL_LEN), required=True),
+            "capex_per_node": Field(NON_NEGATIVE, required=True),
+            "life_years": Field(POSITIVE, required=True),
+            "power_kw_per_node": Field(POSITIVE, required=True),
+            "draw_fraction": Field(FRACTION, default=Decimal(1)),
+            "idle_draw_fraction": Field(FRACTION, default=Decimal("0.3")),
+            "pue": Field(number(at_least(1)), required=True),
+            "price_per_kwh": Field(NON_NEGATIVE, required=True),
+            "colo_per_kw_month": Field(NON_NEGATIVE, default=Decimal(0)),
+            "other_opex_per_node_year": Field(NON_NEGATIVE, default=Decimal(0)),
+            "cost_of_capital_rate": Field(FRACTION, default=Decimal(0)),
+            "wear_fraction": Field(FRACTION, default=Decimal("0.2")),
+            "currency": Field(
+                text(_CURRENCY, 3, "a three-letter upper-case currency code"),
+                default=DEFAULT_CURRENCY,
+            ),
+        }
+    ),
+    _node_model,
+)
+
+
+def _declared_models(top: Entry) -> frozenset[str]:
+    """Every node-model name the file writes, usable or not, so that a node naming a model
+    with its own problems is not blamed a second time."""
+    models = top.get("node_models")
+    if models is None or not models.is_list:
+        return frozenset()
+    names = (item.get("name") for item in models.items())
+    return frozenset(n.value for n in names if n is not None and isinstance(n.value, str))
+
+
+# -- what each part of the file adds to the fleet --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """The regions, clusters and nodes one part of the file declares, in file order."""
+
+    regions: tuple[str, ...] = ()
+    clusters: tuple[Cluster, ...] = ()
+    nodes: tuple[Node, ...] = ()
+
+
+def _joined(parts: Sequence[_Part]) -> _Part:
+    return _Part(
+        tuple(r for p in parts for r in p.regions),
+        tuple(c for p in parts for c in p.clusters),
+        tuple(n for p in parts for n in p.nodes),
+    )
+
+
+def _text_or_empty(value: object) -> str:
+    """A name read without a problem, else "" (nothing is built from it then)."""
+    return value if isinstance(value, str) else ""
+
+
+# -- the file --------------------------------------------------------------------------------
+
+
+class _FleetShape(Shape[Fleet]):
+    """The whole file. Names are unique across the fleet (the scheduler and the store key on
+    them), so one reading remembers every name it has seen."""
 
     def __init__(self, engine_options: Mapping[str, EngineOptionRules]) -> None:
-        super().__init__()
         self.engine_options = engine_options
-        # Every node-model name written in the file, usable or not, so that a node naming a
-        # model with its own problems is not blamed a second time.
-        self.declared_models: set[str] = set()
-        self.regions: list[str] = []
-        self.clusters: list[Cluster] = []
-        self.nodes: list[Node] = []
-        # Names are unique across the whole fleet: the scheduler and the store key on them.
-        self.seen_regions: dict[str, str] = {}
-        self.seen_clusters: dict[str, str] = {}
-        self.seen_nodes: dict[str, str] = {}
-
-    def add_found(self, path: str, found: Sequence[OptionProblem]) -> None:
-        """Record the problems an engine found in a cluster's options."""
-        for problem in found:
-            self.add(join(path, problem.where), problem.message)
-
-    # -- the fleet -------------------------------------------------------------------------
-
-    def read(self, document: object) -> Fleet | None:
-        """Validate the whole document and build the Fleet (meaningful only without problems)."""
-        if document is None:
-            self.add("<root>", "the fleet file is empty")
-            return None
-        top = self.mapping(document, "<root>", _TOP_KEYS)
-        if top is None:
-            return None
-        topology_key = self.text(
-            top,
-            "topology_key",
-            "",
-            pattern=_LABEL_KEY,
-            max_len=LABEL_LEN,
-            hint="a label key (letters, digits, '.', '_', '-', '/')",
-            default="nvlink_domain",
+        # Per kind of name ("region", "node" …): each name seen, and where it was first.
+        self.seen: defaultdict[str, dict[str, str]] = defaultdict(dict)
+        self.root = _keys(
+            {
+                "topology_key": Field(
+                    text(_LABEL_KEY, LABEL_LEN, _LABEL_KEY_HINT),
+                    default="nvlink_domain",
+                ),
+                "node_models": Field(Then(_items(_NODE_MODEL), self.node_models), required=True),
+                "regions": Field(
+                    lambda r: _items(self.region(_declared_models(r.node))), required=True
+                ),
+            }
         )
-        models = self.node_models(top)
-        region_items = self.items(top, "regions", "")
-        for i, item in enumerate(region_items or []):
-            self.region(item, f"regions[{i}]", models)
-        if region_items and not self.nodes and not self.problems:
-            self.add("regions", "the fleet has no nodes")
-        if self.problems or topology_key is None or models is None:
-            return None
+
+    def read(self, node: Entry) -> Fleet | Invalid:
+        """Validate the whole document and build the Fleet when there is no problem."""
+        record = self.root.read(node)
+        if record is INVALID or not record.ok:
+            return INVALID
+        part = _joined(record["regions"])
+        if not part.nodes:
+            node.reading.add(record.place("regions"), "the fleet has no nodes")
+            return INVALID
         return Fleet(
-            regions=tuple(self.regions),
-            clusters=tuple(self.clusters),
-            nodes=tuple(self.nodes),
-            node_models=models,
-            topology_key=topology_key,
+            regions=part.regions,
+            clusters=part.clusters,
+            nodes=part.nodes,
+            node_models=record["node_models"],
+            topology_key=record["topology_key"],
         )
 
-    def node_models(self, top: Mapping[Any, Any]) -> dict[str, NodeModel] | None:
-        """Read node_models; None if any of them is unusable."""
-        items = self.items(top, "node_models", "")
-        if items is None:
-            return None
-        self.declared_models = {
-            item["name"]
-            for item in items
-            if isinstance(item, dict) and isinstance(item.get("name"), str)
-        }
-        models: dict[str, NodeModel] = {}
-        seen: dict[str, str] = {}
-        first_currency: tuple[str, str] | None = None
-        complete = True
-        for i, item in enumerate(items):
-            path = f"node_models[{i}]"
-            model = self.node_model(item, path)
-            if model is None:
-                complete = False
-            elif self.unique(seen, "node model", model.name, f"{path}.name"):
-                # Costs of different node models are added up, so they must share a currency.
-                if first_currency is None:
-                    first_currency = (model.currency, f"{path}.currency")
-                elif model.currency != first_currency[0]:
-                    self.add(
-                        f"{path}.currency",
-                        f"all node models must use one currency"
-                        f" ({first_currency[0]} at {first_currency[1]})",
-                    )
-                models[model.name] = model
-        return models if complete else None
-
-    def node_model(self, item: object, path: str) -> NodeModel | None:
-        """Read one node model."""
-        m = self.mapping(item, path, _MODEL_KEYS)
-        if m is None:
-            return None
-        before = len(self.problems)
-        name = self.name(m, "name", path, _NODE_MODEL_LEN)
-        capex = self.number(m, "capex_per_node", path, NON_NEGATIVE)
-        life = self.number(m, "life_years", path, POSITIVE)
-        power = self.number(m, "power_kw_per_node", path, POSITIVE)
-        draw = self.number(m, "draw_fraction", path, FRACTION, default=Decimal(1))
-        idle = self.number(m, "idle_draw_fraction", path, FRACTION, default=Decimal("0.3"))
-        pue = self.number(m, "pue", path, Bound(ge=Decimal(1)))
-        kwh = self.number(m, "price_per_kwh", path, NON_NEGATIVE)
-        colo = self.number(m, "colo_per_kw_month", path, NON_NEGATIVE, default=Decimal(0))
-        opex = self.number(m, "other_opex_per_node_year", path, NON_NEGATIVE, default=Decimal(0))
-        rate = self.number(m, "cost_of_capital_rate", path, FRACTION, default=Decimal(0))
-        wear = self.number(m, "wear_fraction", path, FRACTION, default=Decimal("0.2"))
-        currency = self.text(
-            m,
-            "currency",
-            path,
-            pattern=_CURRENCY,
-            max_len=3,
-            hint="a three-letter upper-case currency code",
-            default=DEFAULT_CURRENCY,
-        )
-        if draw is not None and idle is not None and idle > draw:
-            self.add(f"{path}.idle_draw_fraction", f"must be <= draw_fraction ({draw})")
-        if len(self.problems) > before:
-            return None
-        assert name is not None and capex is not None and life is not None
-        assert power is not None and draw is not None and idle is not None
-        assert pue is not None and kwh is not None and colo is not None
-        assert opex is not None and rate is not None and currency is not None
-        assert wear is not None
-        return NodeModel(
-            name=name,
-            capex_per_node=capex,
-            life_years=life,
-            power_kw_per_node=power,
-            pue=pue,
-            price_per_kwh=kwh,
-            draw_fraction=draw,
-            idle_draw_fraction=idle,
-            colo_per_kw_month=colo,
-            other_opex_per_node_year=opex,
-            cost_of_capital_rate=rate,
-            currency=currency,
-            wear_fraction=wear,
-        )
-
-    def region(self, item: object, path: str, models: Mapping[str, NodeModel] | None) -> None:
-        """Read one region and its clusters."""
-        m = self.mapping(item, path, _REGION_KEYS)
-        if m is None:
-            return
-        name = self.name(m, "name", path, _REGION_LEN)
-        if name is not None and self.unique(self.seen_regions, "region", name, f"{path}.name"):
-            self.regions.append(name)
-        for i, cluster in enumerate(self.items(m, "clusters", path) or []):
-            self.cluster(cluster, f"{path}.clusters[{i}]", name or "", models)
-
-    def cluster(
-        self, item: object, path: str, region: str, models: Mapping[str, NodeModel] | None
-    ) -> None:
-        """Read one cluster and its nodes."""
-        m = self.mapping(item, path, _CLUSTER_KEYS)
-        if m is None:
-            return
-        name = self.name(m, "name", path, _CLUSTER_LEN)
-        if name is not None:
-            self.unique(self.seen_clusters, "cluster", name, f"{path}.name")
-        engine = m.get("engine", "local")
-        if engine not in ENGINES:
-            self.add(f"{path}.engine", f"must be one of {', '.join(ENGINES)}, got '{engine}'")
-        options = self.labels(m, "engine_options", path, key_pattern=NAME)
-        known = isinstance(engine, str) and engine in ENGINES
-        rules = self.engine_options[engine] if known else None
-        if options is not None and rules is not None:
-            self.add_found(path, rules.value_problems(options))
-        isolation = self.isolation(m, path, engine)
-        if options is not None and rules is not None and isolation is not None:
-            contradictions = rules.isolation_problems(options, isolation)
-            self.add_found(path, contradictions)
-            if contradictions:
-                isolation = None
-        external = self.external_without_isolation(m, path, isolation)
-        if (
-            name is not None
-            and isinstance(engine, str)
-            and options is not None
-            and isolation is not None
-            and external is not None
-        ):
-            self.clusters.append(Cluster(name, region, engine, options, isolation, external))
-        for i, node in enumerate(self.items(m, "nodes", path) or []):
-            self.node(node, f"{path}.nodes[{i}]", region, name or "", models)
-
-    def isolation(self, m: Mapping[Any, Any], path: str, engine: object) -> Isolation | None:
-        """The cluster's isolation level: as declared (if its engine can give it), or the
-        engine's default."""
-        if not isinstance(engine, str) or engine not in ENGINES:
-            return None  # the engine is reported already
-        if "isolation" not in m:
-            return DEFAULT_ISOLATION[engine]
-        value, where = m["isolation"], join(path, "isolation")
-        levels = ", ".join(level.value for level in Isolation)
-        if not isinstance(value, str) or value not in {level.value for level in Isolation}:
-            self.add(where, f"must be one of {levels}, got {describe(value, show_strings=True)}")
-            return None
-        level = Isolation(value)
-        if level not in DELIVERABLE_ISOLATION[engine]:
-            self.add(where, f"engine {engine} cannot give {level.value}: {_ISOLATION_FIX[engine]}")
-            return None
-        return level
-
-    def external_without_isolation(
-        self, m: Mapping[Any, Any], path: str, isolation: Isolation | None
-    ) -> bool | None:
-        """The operator's opt-in to place external orgs on a cluster that isolates nothing."""
-        key = "external_without_isolation"
-        if key not in m:
+    def unique(self, reading: Reading, kind: str, value: str, place: Place) -> bool:
+        """Remember a name as written at place; one written before is a problem there."""
+        seen = self.seen[kind]
+        if value in seen:
+            reading.add(place, f"duplicate {kind} '{value}' (first at {seen[value]})")
             return False
-        value, where = m[key], join(path, key)
-        if not isinstance(value, str) or value not in _EXTERNAL_CHOICES:
-            self.add(where, f"must be allow or refuse, got {describe(value, show_strings=True)}")
-            return None
-        if isolation is not None and isolation is not Isolation.NONE and value == "allow":
-            self.add(
-                where,
-                f"applies only to a cluster with isolation: none (this one has "
-                f"{isolation.value}, which external orgs may use already): remove it",
-            )
-            return None
-        return value == "allow"
+        seen[value] = place.shown
+        return True
 
-    def node(
-        self,
-        item: object,
-        path: str,
-        region: str,
-        cluster: str,
-        models: Mapping[str, NodeModel] | None,
-    ) -> None:
-        """Read one node entry: a single named node, or name_prefix + count expanded."""
-        m = self.mapping(item, path, _NODE_KEYS)
-        if m is None:
-            return
-        names, name_key = self.node_names(m, path)
-        gpu_type = self.text(
-            m,
-            "gpu_type",
-            path,
-            pattern=_GPU_TYPE,
-            max_len=_GPU_TYPE_LEN,
-            hint="a lower-case id like 'h100' (a-z, 0-9, '_', '-')",
+    def unique_name(self, kind: str, max_len: int) -> Shape[str]:
+        """A name no other of its kind in the fleet has."""
+
+        def first(value: str, node: Entry) -> str | Invalid:
+            return value if self.unique(node.reading, kind, value, node.place) else INVALID
+
+        return Then(name(max_len), first)
+
+    def node_models(
+        self, models: list[NodeModel | Invalid], node: Entry
+    ) -> dict[str, NodeModel] | Invalid:
+        """The node models by name, each name once, all in one currency."""
+        by_name: dict[str, NodeModel] = {}
+        first: tuple[str, Place] | None = None
+        for item, model in zip(node.items(), models, strict=True):
+            if model is INVALID or not self.unique(
+                node.reading, "node model", model.name, item.at("name")
+            ):
+                continue
+            # Costs of different node models are added up, so they must share a currency.
+            if first is None:
+                first = (model.currency, item.at("currency"))
+            elif model.currency != first[0]:
+                node.reading.add(
+                    item.at("currency"),
+                    f"all node models must use one currency ({first[0]} at {first[1].shown})",
+                )
+            by_name[model.name] = model
+        return INVALID if INVALID in models else by_name
+
+    # -- regions and clusters ----------------------------------------------------------------
+
+    def region(self, models: frozenset[str]) -> Shape[_Part]:
+        """One region and its clusters."""
+        fields = _keys(
+            {
+                "name": Field(self.unique_name("region", _REGION_LEN), required=True),
+                "clusters": Field(
+                    lambda r: _items(self.cluster(_text_or_empty(r["name"]), models)),
+                    required=True,
+                ),
+            }
         )
-        gpus = self.integer(m, "gpus", path, Bound(gt=Decimal(0), le=Decimal(MAX_GPUS_PER_NODE)))
-        cpus = self.integer(m, "cpus", path, Bound(ge=Decimal(1)))
-        memory = self.integer(m, "memory_gb", path, Bound(ge=Decimal(1)))
-        model = self.name(m, "node_model", path, _NODE_MODEL_LEN)
-        if model is not None and model not in self.declared_models:
-            self.add(f"{path}.node_model", f"unknown node model '{model}'")
-        topology = self.labels(m, "topology", path, key_pattern=_LABEL_KEY)
-        for name in names:
-            self.unique(self.seen_nodes, "node", name, f"{path}.{name_key}")
-        if (
-            gpu_type is None
-            or gpus is None
-            or cpus is None
-            or memory is None
-            or model is None
-            or topology is None
-            or models is None
-            or model not in models
-        ):
-            return
-        for name in names:
-            self.nodes.append(
-                Node(name, region, cluster, gpu_type, gpus, cpus, memory, model, topology)
+
+        def part(record: Record, _: Entry) -> _Part | Invalid:
+            if INVALID in record.values.values():
+                return INVALID
+            return _joined([_Part(regions=(record["name"],)), *valid(record["clusters"])])
+
+        return Then(fields, part)
+
+    def cluster(self, region: str, models: frozenset[str]) -> Shape[_Part]:
+        """One cluster, what its engine makes of it, and its nodes."""
+        fields = _keys(
+            {
+                "name": Field(self.unique_name("cluster", _CLUSTER_LEN), required=True),
+                "engine": Field(Raw(checks=(_engine,)), default="local"),
+                "engine_options": Field(labels(NAME), default={}, null_is_absent=True),
+                # A level is judged only against an engine that exists.
+                "isolation": Field(lambda r: _ISOLATION if r["engine"] in ENGINES else Raw()),
+                "external_without_isolation": Field(_EXTERNAL, default="refuse"),
+                "nodes": Field(
+                    lambda r: _items(self.node(region, _text_or_empty(r["name"]), models)),
+                    required=True,
+                ),
+            }
+        )
+        return Then(fields, lambda record, _: self.engine_rules(record, region))
+
+    def engine_rules(self, record: Record, region: str) -> _Part | Invalid:
+        """Ask the cluster's engine about its options and isolation; the cluster if it can run."""
+        engine, options = record["engine"], record["engine_options"]
+        if engine not in ENGINES:
+            return INVALID  # reported already
+        rules = self.engine_options[engine]
+        if options is not INVALID:
+            _report(record.node, rules.value_problems(options))
+        isolation = _isolation(record, engine)
+        if options is not INVALID and isolation is not INVALID:
+            contradictions = rules.isolation_problems(options, isolation)
+            _report(record.node, contradictions)
+            if contradictions:
+                isolation = INVALID
+        external = _external(record, isolation)
+        name, nodes = record["name"], record["nodes"]
+        if isolation is INVALID or external is INVALID or INVALID in (name, options, nodes):
+            return INVALID
+        cluster = Cluster(name, region, engine, dict(options), isolation, external)
+        return _Part(clusters=(cluster,), nodes=tuple(n for entry in valid(nodes) for n in entry))
+
+    # -- nodes -------------------------------------------------------------------------------
+
+    def node(self, region: str, cluster: str, models: frozenset[str]) -> Shape[tuple[Node, ...]]:
+        """One node entry: a single named node, or name_prefix + count expanded."""
+        fields = _keys(
+            {
+                # Either one name, or name_prefix and count: judged together (_node_names).
+                "name": Field(Raw()),
+                "name_prefix": Field(Raw()),
+                "count": Field(Raw()),
+                "gpu_type": Field(text(_GPU_TYPE, _GPU_TYPE_LEN, _GPU_TYPE_HINT), required=True),
+                "gpus": Field(whole(above(0), no_more_than(MAX_GPUS_PER_NODE)), required=True),
+                "cpus": Field(whole(at_least(1)), required=True),
+                "memory_gb": Field(whole(at_least(1)), required=True),
+                "node_model": Field(_declared(models), required=True),
+                "topology": Field(labels(_LABEL_KEY), default={}, null_is_absent=True),
+            }
+        )
+
+        def nodes(record: Record, _: Entry) -> tuple[Node, ...] | Invalid:
+            names, key = _node_names(record)
+            for each in names:
+                self.unique(record.node.reading, "node", each, record.place(key))
+            keys = ("gpu_type", "gpus", "cpus", "memory_gb", "node_model", "topology")
+            values = [record[k] for k in keys]
+            if INVALID in values:
+                return INVALID
+            gpu_type, gpus, cpus, memory_gb, model, labels_read = values
+            # The entry's own labels, shared by the nodes it expands to.
+            topology = dict(labels_read)
+            return tuple(
+                Node(each, region, cluster, gpu_type, gpus, cpus, memory_gb, model, topology)
+                for each in names
             )
 
-    def node_names(self, m: Mapping[Any, Any], path: str) -> tuple[list[str], str]:
-        """The node names an entry declares, and the key they came from."""
-        has_name, has_prefix = "name" in m, "name_prefix" in m
-        if has_name and (has_prefix or "count" in m):
-            self.add(path, "give either name, or name_prefix and count, not both")
-            return [], "name"
-        if has_name:
-            name = self.name(m, "name", path, _NODE_LEN)
-            return ([name] if name is not None else []), "name"
-        if not has_prefix and "count" not in m:
-            self.add(f"{path}.name", "missing required key (or name_prefix and count)")
-            return [], "name"
-        prefix = self.name(m, "name_prefix", path, _NODE_LEN - 5)
-        count = self.integer(m, "count", path, Bound(gt=Decimal(0), le=Decimal(MAX_NODE_COUNT)))
-        if prefix is None or count is None:
-            return [], "name_prefix"
-        # At least two digits so that names sort in order for the usual small counts.
-        width = max(2, len(str(count)))
-        return [f"{prefix}{i:0{width}d}" for i in range(1, count + 1)], "name_prefix"
+        return Then(fields, nodes)
+
+
+def _report(cluster: Entry, found: Sequence[OptionProblem]) -> None:
+    """Record the problems an engine found in a cluster, each at the key it names."""
+    for problem in found:
+        key, _, option = problem.where.partition(".")
+        place = cluster.at(key)
+        options = cluster.get(key)
+        if option and options is not None and options.is_mapping:
+            place = options.at(option)
+        elif option:
+            place = place.key(option, place.line)
+        cluster.reading.add(place, problem.message)
+
+
+def _isolation(record: Record, engine: str) -> Isolation | Invalid:
+    """The cluster's isolation level: as declared (if its engine can give it), or the
+    engine's default."""
+    if not record.has("isolation"):
+        return DEFAULT_ISOLATION[engine]
+    level: Isolation | Invalid = record["isolation"]
+    if level is not INVALID and level not in DELIVERABLE_ISOLATION[engine]:
+        message = f"engine {engine} cannot give {level.value}: {_ISOLATION_FIX[engine]}"
+        record.node.reading.add(record.place("isolation"), message)
+        return INVALID
+    return level
+
+
+def _external(record: Record, isolation: Isolation | Invalid) -> bool | Invalid:
+    """The operator's opt-in to place external orgs on a cluster that isolates nothing."""
+    choice: str | Invalid = record["external_without_isolation"]
+    if choice == "allow" and isolation is not INVALID and isolation is not Isolation.NONE:
+        record.node.reading.add(
+            record.place("external_without_isolation"),
+            f"applies only to a cluster with isolation: none (this one has {isolation.value}, "
+            "which external orgs may use already): remove it",
+        )
+        return INVALID
+    return INVALID if choice is INVALID else choice == "allow"
+
+
+_NODE_NAME = name(_NODE_LEN)
+# Room for the number a count appends.
+_NAME_PREFIX = name(_NODE_LEN - 5)
+_COUNT = whole(above(0), no_more_than(MAX_NODE_COUNT))
+
+
+def _node_names(record: Record) -> tuple[list[str], str]:
+    """The node names an entry declares, and the key they came from."""
+    has_name, has_prefix, has_count = (record.has(k) for k in ("name", "name_prefix", "count"))
+    if has_name and (has_prefix or has_count):
+        record.node.problem("give either name, or name_prefix and count, not both")
+        return [], "name"
+    if has_name:
+        single = _required(record, "name", _NODE_NAME)
+        return ([] if single is INVALID else [single]), "name"
+    if not has_prefix and not has_count:
+        record.node.reading.add(
+            record.place("name"), "missing required key (or name_prefix and count)"
+        )
+        return [], "name"
+    prefix = _required(record, "name_prefix", _NAME_PREFIX)
+    count = _required(record, "count", _COUNT)
+    if prefix is INVALID or count is INVALID:
+        return [], "name_prefix"
+    # At least two digits so that names sort in order for the usual small counts.
+    width = max(2, len(str(count)))
+    return [f"{prefix}{i:0{width}d}" for i in range(1, count + 1)], "name_prefix"
+
+
+def _required(record: Record, key: str, shape: Shape[T]) -> T | Invalid:
+    """A key's value read with shape; a problem where it is missing."""
+    entry = record.node.get(key)
+    if entry is None:
+        record.node.reading.add(record.place(key), "missing required key")
+        return INVALID
+    return shape.read(entry)
 
 
 __all__ = ["ENGINES", "FleetParse", "FleetProblem", "parse_fleet"]

@@ -162,16 +162,23 @@ class Parsed(Generic[T]):
     problems: list[FileProblem]
 
 
-def read_yaml(text: str, read: Callable[[Node], T | Invalid], *, empty: str) -> Parsed[T]:
+def read_yaml(
+    text: str,
+    read: Callable[[Node], T | Invalid],
+    *,
+    empty: str,
+    position_in_message: bool = False,
+) -> Parsed[T]:
     """Parse text and read its root node with `read`; every problem, in file order, or the value.
 
-    A file that is not YAML is one problem at `<yaml>`; an empty one is one problem at
-    `<root>` saying `empty`. The value is kept only when no problem at all was found.
+    A file that is not YAML is one problem at `<yaml>` (its message starting with `line L,
+    column C:` when position_in_message); an empty one is one problem at `<root>` saying
+    `empty`. The value is kept only when no problem at all was found.
     """
     try:
         root, build = load_tree(text)
     except yaml.YAMLError as exc:
-        return Parsed(None, [yaml_problem(exc)])
+        return Parsed(None, [yaml_problem(exc, position_in_message)])
     reading = Reading()
     if root is None:
         return Parsed(None, [FileProblem(ROOT, empty)])

@@ -275,6 +275,10 @@ class MapOf(Shape[dict[str, T]]):
     key_checks: tuple[Check[object], ...] = ()
     # False: an entry whose key has a problem is not read any further.
     read_bad_keys: bool = False
+    # Where a key's problem is reported: at its entry, or at the mapping holding it.
+    key_problems_at_entry: bool = True
+    # True: the whole mapping is INVALID when any entry had a problem.
+    all_or_nothing: bool = False
     expected: str = "a mapping"
     # The problem when the mapping is empty (None: an empty mapping is fine).
     empty: str | None = None
@@ -283,18 +287,22 @@ class MapOf(Shape[dict[str, T]]):
         """The entries read without a problem; INVALID if not a mapping."""
         if not node.is_mapping:
             return _wrong_type(node, self.expected, False)
+        start = node.reading.mark()
         if self.empty is not None and not node.entries():
             node.problem(self.empty)
         out: dict[str, T] = {}
         for key, entry in node.entries().items():
             mark = node.reading.mark()
-            key_ok = _first_problem(entry, key, self.key_checks) is not INVALID
+            at = entry if self.key_problems_at_entry else node
+            key_ok = _first_problem(at, key, self.key_checks) is not INVALID
             if not key_ok and not self.read_bad_keys:
                 continue
             shape = self.value if isinstance(self.value, Shape) else self.value(str(key))
             value = shape.read(entry)
             if key_ok and value is not INVALID and node.reading.clean_since(mark):
                 out[str(key)] = value
+        if self.all_or_nothing and not node.reading.clean_since(start):
+            return INVALID
         return out
 
 
