@@ -32,7 +32,6 @@ from neocloud.server.tenancy import router as tenancy_router
 from neocloud.server.webhooks import router as webhooks_router
 from neocloud.server.webhooks.delivery_loop import WebhookLoop
 
-
 # Registration order is the OpenAPI document's order: the platform, then each domain.
 ROUTERS = (
     health,
