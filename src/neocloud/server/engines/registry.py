@@ -1,6 +1,6 @@
 """Which engine runs which cluster: the control plane's registry of engine adapters.
 
-Each cluster of the fleet file names its engine; `engine_factory` builds one adapter per Slurm
+Each cluster of the fleet file names its engine; `engines.factory` builds one adapter per Slurm
 (or other remote) cluster and one local engine for every `local` cluster. A cluster whose engine
 could not be built is kept here with the reason, so the rest of the fleet works and the operator
 sees what to fix.
