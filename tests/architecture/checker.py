@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tests.architecture.calls import impure_calls, unseeded_randomness
-from tests.architecture.rules import CORE, PACKAGES, SEEDED_PACKAGES, Rule
+from tests.architecture.rules import PACKAGES, PURE_CALLS, SEEDED_PACKAGES, Rule
 from tests.architecture.server import server_violations
 from tests.architecture.source import Import, Module, described, modules, package_of, within
 from tests.architecture.violation import Violation
@@ -25,8 +25,8 @@ def check(root: Path) -> list[Violation]:
             found.add(Violation(module.rel, 1, f"package {package}", NO_RULE))
             continue
         found |= set(_import_violations(module, package, rule))
-        if package in CORE:
-            found |= set(impure_calls(module))
+        if package in PURE_CALLS:
+            found |= set(impure_calls(module, PURE_CALLS[package]))
         if package in SEEDED_PACKAGES:
             found |= set(unseeded_randomness(module))
         if package == "server":
