@@ -110,6 +110,16 @@ class RowReader:
             return None
         return value
 
+    def flag(self, field: str, *, default: bool) -> bool | None:
+        """`true` or `false`; the default when empty."""
+        text = self.raw(field)
+        if not text:
+            return default
+        if text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        self.add(field, f"must be true or false, got {text!r}")
+        return None
+
     def seconds(
         self, field: str, *, allow_zero: bool, default: float | None = None
     ) -> float | None:

@@ -23,14 +23,17 @@ class JobRecord:
     preemptions: int
     # GPU-seconds held over every attempt (preempted attempts and their grace included).
     gpu_seconds: float
-    # Stopped at its max runtime before its duration was done.
-    timed_out: bool = False
     # Every allocation in order, preempted attempts (grace included) and the last one.
     attempts: tuple[Attempt, ...] = ()
     # Where the job rests at the end of the run, as the server would leave it: succeeded, or
     # failed at its max runtime; preempted when its retry policy let it run no more; pending
     # when it never got to run to an end.
     state: JobState = JobState.PENDING
+
+    @property
+    def timed_out(self) -> bool:
+        """Stopped at its max runtime before its duration was done: the one way a run fails."""
+        return self.state is JobState.FAILED
 
     @property
     def finished(self) -> bool:

@@ -291,7 +291,6 @@ class _Run:
             pending_s=state.pending_s,
             preemptions=state.preemptions,
             gpu_seconds=state.gpu_seconds,
-            timed_out=state.end is not None and job.max_runtime < job.duration,
             attempts=tuple(state.attempts),
             state=state.state,
         )

@@ -49,7 +49,7 @@ def load_generic(text: str, file: str, shape: FleetShape) -> TraceLoad:
         # (A row whose duration is bad is rejected anyway; 0 only stands in for it.)
         fallback = duration if duration is not None else 0.0
         max_runtime = r.seconds("max_runtime", allow_zero=False, default=fallback)
-        requeue = _flag(r, "requeue_on_preemption", default=True)
+        requeue = r.flag("requeue_on_preemption", default=True)
         max_attempts = r.positive_int("max_attempts") if r.raw("max_attempts") else None
         if job_id is not None and job_id in ids:
             r.add("id", f"duplicate id {job_id!r} (first at line {ids[job_id]})")
@@ -95,17 +95,6 @@ def load_generic(text: str, file: str, shape: FleetShape) -> TraceLoad:
     if problems:
         return TraceLoad((), tuple(problems))
     return TraceLoad(in_submit_order(jobs))
-
-
-def _flag(r: RowReader, field: str, *, default: bool) -> bool | None:
-    """`true` or `false`; the default when empty."""
-    text = r.raw(field)
-    if not text:
-        return default
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    r.add(field, f"must be true or false, got {text!r}")
-    return None
 
 
 def _kind(tier: Tier) -> str:

@@ -43,9 +43,6 @@ from neocloud.economics.whatif.policy import (
 )
 from neocloud.scheduler.admission.limits import sellable_gpus
 
-TOP_KEYS = ("currency", "start", "spot_grace_s", "tiers", "gpu_types", "contracts", "sweep")
-GPU_TYPE_KEYS = ("sellable_cap", "prices")
-CONTRACT_KEYS = ("id", "org", "gpu_type", "gpus", "price")
 DEFAULT_TIERS = (Tier.ON_DEMAND, Tier.SPOT)
 # A day of grace is already far beyond any engine's notice period: a larger value is a typo.
 MAX_GRACE_SECONDS = 86_400

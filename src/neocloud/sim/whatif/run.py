@@ -154,7 +154,7 @@ def _demand(outcome: SimOutcome, prepared: PreparedWhatIf, external: bool) -> Ex
         unserved=len(prepared.external) - len(finished),
         turned_away=len(prepared.turned_away),
         demand_gpu_hours=asked,
-        served_gpu_hours=sum(r.gpu_seconds for r in records) / 3600,
+        served_gpu_hours=sum(r.gpu_seconds for r in records) / SECONDS_PER_HOUR,
         turned_away_gpu_hours=_hours([job for job, _ in prepared.turned_away]),
         spot_preemptions=sum(r.preemptions for r in records if r.job.tier is Tier.SPOT),
         wait_avg_s=float(waits.mean()) if waits.size else None,
@@ -168,7 +168,7 @@ def _all_external(prepared: PreparedWhatIf) -> list[TraceJob]:
 
 def _hours(jobs: Sequence[TraceJob]) -> float:
     """GPU-hours the jobs ask for: GPUs held × run time."""
-    return sum(job.gpus * job.run_time for job in jobs) / 3600
+    return sum(job.gpus * job.run_time for job in jobs) / SECONDS_PER_HOUR
 
 
 def _regions(fleet: Fleet) -> Mapping[str, str]:
