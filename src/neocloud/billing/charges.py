@@ -33,6 +33,10 @@ from itertools import pairwise
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
+# What the API takes (schemas.billing) and a charges file may say (charges_file): one set of bounds.
+MOST_UNIT_PRICE = Decimal(100_000)
+MOST_AMOUNT = Decimal(10**9)
+MAX_TIERS = 50
 # Products and sums of quantities and prices are exact at this precision for any realistic
 # figures; Inexact is trapped so that an unrealistic one raises instead of rounding silently.
 _EXACT_PRECISION = 120

@@ -16,7 +16,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from neocloud.billing.charges import Charge, ChargeModel, PriceTier
+from neocloud.billing.charges import (
+    MAX_TIERS,
+    MOST_AMOUNT,
+    MOST_UNIT_PRICE,
+    Charge,
+    ChargeModel,
+    PriceTier,
+)
 from neocloud.domain.yaml_reader import INVALID, Invalid, Node, Parsed, read_yaml
 from neocloud.domain.yaml_shapes import (
     Check,
@@ -40,10 +47,6 @@ NEEDS = {
     "volume": ("tiers",),
     "package": ("package_size", "package_price"),
 }
-# The API's bounds (ChargeIn and PriceTierIn), so a file is judged here with the server's limits.
-MOST_UNIT_PRICE = Decimal(100_000)
-MOST_AMOUNT = Decimal(10**9)
-MAX_TIERS = 50
 
 
 def read_charge(text: str) -> Parsed[Charge]:

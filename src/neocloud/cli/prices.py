@@ -16,7 +16,7 @@ from neocloud.cli.context import JsonFlag, client, wants_json
 from neocloud.cli.money import exact
 from neocloud.cli.output import Cell, print_json, print_table
 from neocloud.cli.parse import parse_decimal, parse_moment
-from neocloud.domain.exact_yaml import FileProblem, located
+from neocloud.domain.exact_yaml import FileProblem
 from neocloud.domain.jobs import Tier
 from neocloud.schemas.billing import ChargeIn, Price
 from neocloud.schemas.common import rule_message
@@ -67,9 +67,10 @@ def parse_charge(text: str) -> ChargeParse:
     try:
         return ChargeParse(charge=ChargeIn.model_validate(body))
     except ValidationError as exc:
-        # The core restates every rule of the API to name a line; this catches any it missed.
-        found = [FileProblem(_path(e["loc"]), rule_message(e)) for e in exc.errors()]
-        return ChargeParse(problems=located(text, found))
+        # The core restates every rule of the API (with lines); this names any it missed.
+        return ChargeParse(
+            problems=[FileProblem(_path(e["loc"]), rule_message(e)) for e in exc.errors()]
+        )
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

@@ -6,9 +6,8 @@ twice is reported instead of silently lost. domain.yaml_reader walks the node tr
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -107,34 +106,6 @@ def load_tree(text: str) -> tuple[yaml.Node | None, Callable[[yaml.Node], Any]]:
     return root, value
 
 
-_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
-def line_of(text: str, path: str) -> int | None:
-    """The 1-based line of the deepest node a problem path like `a[0].b.c` reaches, if any."""
-    try:
-        node: yaml.Node | None = yaml.compose(text, Loader=_ExactLoader)
-    except yaml.YAMLError:
-        return None
-    line = node.start_mark.line + 1 if node is not None else None
-    for name, index in _TOKEN.findall(path):
-        if isinstance(node, yaml.SequenceNode) and index:
-            if int(index) >= len(node.value):
-                break
-            node = node.value[int(index)]
-        elif isinstance(node, yaml.MappingNode) and name:
-            match = next((kv for kv in node.value if getattr(kv[0], "value", None) == name), None)
-            if match is None:
-                break
-            line = match[0].start_mark.line + 1
-            node = match[1]
-            continue
-        else:
-            break
-        line = node.start_mark.line + 1
-    return line
-
-
 @dataclass(frozen=True, slots=True)
 class FileProblem:
     """One error in an input file: where (`tiers[1].up_to`), what, and on which line."""
@@ -162,13 +133,6 @@ def yaml_problem(exc: yaml.YAMLError, with_position: bool = False) -> FileProble
     else:
         message = str(exc)
     return FileProblem("<yaml>", message, line)
-
-
-def located(text: str, problems: Iterable[FileProblem]) -> list[FileProblem]:
-    """Problems with the line each path points at, in file order (top to bottom)."""
-    out = [replace(p, line=line_of(text, p.path)) for p in problems]
-    out.sort(key=lambda p: p.line or 0)
-    return out
 
 
 def describe(value: object, show_strings: bool = False) -> str:

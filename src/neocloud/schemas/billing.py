@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from neocloud.billing.charges import MAX_TIERS, MOST_AMOUNT, MOST_UNIT_PRICE
 from neocloud.domain.jobs import Tier
 from neocloud.schemas.common import StrictModel
 from neocloud.schemas.org_failures import OrgFailure
@@ -46,18 +47,18 @@ class PriceTierIn(StrictModel):
     """One tier of a graduated or volume charge; the last tier has up_to null (no end)."""
 
     up_to: Decimal | None = Field(default=None, gt=0)
-    unit_price: Decimal = Field(ge=0, le=100_000)
-    flat_fee: Decimal = Field(default=Decimal(0), ge=0, le=10**9)
+    unit_price: Decimal = Field(ge=0, le=MOST_UNIT_PRICE)
+    flat_fee: Decimal = Field(default=Decimal(0), ge=0, le=MOST_AMOUNT)
 
 
 class ChargeIn(StrictModel):
     """How usage of a meter is charged beyond a plain price per unit."""
 
     model: Literal["per_unit", "graduated", "volume", "package"]
-    unit_price: Decimal | None = Field(default=None, ge=0, le=100_000)
-    tiers: list[PriceTierIn] = Field(default_factory=list, max_length=50)
+    unit_price: Decimal | None = Field(default=None, ge=0, le=MOST_UNIT_PRICE)
+    tiers: list[PriceTierIn] = Field(default_factory=list, max_length=MAX_TIERS)
     package_size: Decimal | None = Field(default=None, gt=0)
-    package_price: Decimal | None = Field(default=None, ge=0, le=10**9)
+    package_price: Decimal | None = Field(default=None, ge=0, le=MOST_AMOUNT)
 
 
 class PriceSet(StrictModel):
@@ -70,7 +71,7 @@ class PriceSet(StrictModel):
     meter: str = Field(default="gpu_seconds", pattern=r"^[a-z][a-z0-9_]{0,62}$")
     gpu_type: Name = Field(default="", max_length=32)
     tier: Tier
-    unit_price: Decimal = Field(ge=0, le=100_000)
+    unit_price: Decimal = Field(ge=0, le=MOST_UNIT_PRICE)
     charge: ChargeIn | None = None
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     region: Name | None = Field(default=None, max_length=63)
