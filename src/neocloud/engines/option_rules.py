@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from neocloud.domain.engine_options import OptionProblem
 from neocloud.domain.fleet import Isolation
@@ -27,15 +27,12 @@ class OptionRule:
     hint: str
     # A condition the pattern cannot say (a number's range, a URL's host).
     test: Callable[[str], bool] | None = None
-    # Values of the right shape still refused, each with its own message.
-    refused: Mapping[str, str] = field(default_factory=dict)
 
-    def problem(self, value: str, refusals: bool = True) -> str | None:
-        """What is wrong with value, or None when the engine can use it (`refusals=False`: its
-        shape only)."""
+    def problem(self, value: str) -> str | None:
+        """What is wrong with value, or None when the engine can use it."""
         if not self.pattern.match(value) or (self.test is not None and not self.test(value)):
             return f"must be {self.hint}, got '{value}'"
-        return self.refused.get(value) if refusals else None
+        return None
 
 
 def _positive(text: str) -> bool:
@@ -78,9 +75,7 @@ class EngineOptions:
     rules: Mapping[str, OptionRule]
     isolation_check: IsolationCheck = _no_isolation_problems
 
-    def value_problems(
-        self, options: Mapping[str, str], refusals: bool = True
-    ) -> list[OptionProblem]:
+    def value_problems(self, options: Mapping[str, str]) -> list[OptionProblem]:
         """Options this engine does not know, and values it cannot use."""
         problems = []
         for key, value in options.items():
@@ -94,7 +89,7 @@ class EngineOptions:
                     )
                 )
                 continue
-            problem = rule.problem(value, refusals)
+            problem = rule.problem(value)
             if problem is not None:
                 problems.append(OptionProblem(f"engine_options.{key}", problem))
         return problems
@@ -109,9 +104,6 @@ class EngineOptions:
         """Raise EngineConfigError naming the first value the engine cannot use.
 
         Keys it does not know are left alone here: the fleet file refuses them, and an engine
-        built by hand may be given more than it reads. Values of the right shape that the fleet
-        file refuses by name (run_as_user: root) are left to the launch, which refuses any user
-        whose uid or gid is 0 whatever its name."""
-        known = {k: v for k, v in options.items() if k in self.rules}
-        for problem in self.value_problems(known, refusals=False):
+        built by hand may be given more than it reads."""
+        for problem in self.value_problems({k: v for k, v in options.items() if k in self.rules}):
             raise EngineConfigError(f"{problem.where}: {problem.message}")

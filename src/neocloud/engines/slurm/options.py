@@ -26,19 +26,24 @@ _SLURM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _PATHS = ("state_dir", "bin_dir", "conf", "bwrap", "gpu_device_dir")
 
 
-def _one_user_is_no_isolation(
-    options: Mapping[str, str], isolation: Isolation
-) -> Sequence[OptionProblem]:
+def _isolation_rules(options: Mapping[str, str], isolation: Isolation) -> Sequence[OptionProblem]:
+    """What the fleet file refuses of the users jobs run as. The engine itself refuses, at
+    launch, any user whose uid or gid is 0 whatever its name."""
+    problems = []
+    if options.get("run_as_user") == "root":
+        problems.append(
+            OptionProblem("engine_options.run_as_user", "must be an unprivileged user, never root")
+        )
     if isolation in (Isolation.USER, Isolation.SANDBOX) and "run_as_user" in options:
-        return [
+        problems.append(
             OptionProblem(
                 "isolation",
                 "engine_options.run_as_user runs every org's jobs as one user, which keeps no "
                 "org from another: declare isolation: none, or drop run_as_user so that each "
                 "org gets its own user",
             )
-        ]
-    return []
+        )
+    return problems
 
 
 SLURM_OPTIONS = EngineOptions(
@@ -52,11 +57,7 @@ SLURM_OPTIONS = EngineOptions(
         "state_dir": absolute_path(),
         "command_timeout_seconds": seconds("20"),
         "poll_cache_seconds": seconds("0.5"),
-        "run_as_user": OptionRule(
-            re.compile(r"^[a-z_][a-z0-9_-]{0,31}$"),
-            "an OS user name",
-            refused={"root": "must be an unprivileged user, never root"},
-        ),
+        "run_as_user": OptionRule(re.compile(r"^[a-z_][a-z0-9_-]{0,31}$"), "an OS user name"),
         # org id = OS user, comma-separated: "org_a=alice,org_b=bob".
         "org_users": OptionRule(
             re.compile(r"^[A-Za-z0-9_.-]+=[a-z_][a-z0-9_-]*(,[A-Za-z0-9_.-]+=[a-z_][a-z0-9_-]*)*$"),
@@ -67,7 +68,7 @@ SLURM_OPTIONS = EngineOptions(
         "gpu_device_dir": absolute_path("an absolute path, e.g. '/dev'"),
         **ON_DRAIN,
     },
-    _one_user_is_no_isolation,
+    _isolation_rules,
 )
 
 
