@@ -145,3 +145,8 @@ EDGE_FILES = {
     "server/audit/middleware.py": "an ASGI middleware: no caller to hand it the time",
     "server/audit/listener.py": "a database flush hook: no caller to hand it the time",
 }
+
+# The scheduler's units (its sub-packages), lowest first: a unit imports only `model` (the
+# scheduler's inputs and decisions), itself and the units before it; never a later unit nor a
+# module of the pass at the top of scheduler/ (typepass, typestate, world, state, ...).
+SCHEDULER_UNITS = ("explanation", "admission", "preemption", "placement")

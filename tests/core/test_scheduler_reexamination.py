@@ -17,8 +17,8 @@ import pytest
 from neocloud.domain.jobs import Tier
 from neocloud.scheduler import NodeState, PendingJob, RunningJob, WaitReason
 from neocloud.scheduler.admission.limits import LimitCheck, Limits
-from neocloud.scheduler.admission.typepass import TypePass
 from neocloud.scheduler.state import Scheduler
+from neocloud.scheduler.typepass import TypePass
 from tests.core.test_scheduler_support import job, node, running, snapshot, started, waits
 
 INTERNAL, RESERVED, ON_DEMAND = Tier.INTERNAL, Tier.RESERVED, Tier.ON_DEMAND

@@ -3,7 +3,7 @@
 The live server calls `schedule` with a snapshot and applies its decisions; it reads no clock
 and keeps no state between passes. It is the stateful `Scheduler` built from the snapshot and
 stepped once, so the server and the simulator run the same code. The rules are in
-`admission.typepass` (what a job does), `admission.limits` (quotas, borrowing, contracts, the
+`typepass` (what a job does), `admission.limits` (quotas, borrowing, contracts, the
 sellable cap), `admission.ordering` and `admission.fairshare` (who goes first),
 `preemption.victims` (who may be a victim), `placement.index` (placement),
 `placement.reservation` and `placement.timeline` (planned starts for backfill) and

@@ -24,8 +24,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from neocloud.scheduler.admission.fairshare import accrue, org_ranks, share
-from neocloud.scheduler.admission.passrecord import Decisions
-from neocloud.scheduler.admission.typepass import TypePass
 from neocloud.scheduler.model import (
     NodeState,
     PendingJob,
@@ -34,6 +32,8 @@ from neocloud.scheduler.model import (
     SchedulingResult,
     Wait,
 )
+from neocloud.scheduler.passrecord import Decisions
+from neocloud.scheduler.typepass import TypePass
 from neocloud.scheduler.world import World
 
 TOTAL = "total"

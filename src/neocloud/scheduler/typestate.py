@@ -1,6 +1,6 @@
 """The state of one GPU type kept between passes: its nodes, pending groups and pass results.
 
-A pass over the type (`admission.typepass`) reads and leaves these; `world.World` holds one per
+A pass over the type (`typepass`) reads and leaves these; `world.World` holds one per
 type and keeps them consistent as jobs start, end and arrive.
 """
 

@@ -3,8 +3,8 @@
 Everything here is bookkeeping that must stay consistent: a start takes GPUs, counts against
 the limits and becomes a possible victim; a preemption marks a victim exiting (it keeps its GPUs
 but no longer counts in the future, and no longer frees GPUs in the timeline); a release frees
-GPUs. Which decisions to take is the business of `admission.typepass`; the state of one
-GPU type is `typestate.TypeState`.
+GPUs. Which decisions to take is the business of `typepass`; the state of one GPU type is
+`typestate.TypeState`.
 """
 
 from __future__ import annotations

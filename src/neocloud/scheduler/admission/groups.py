@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from neocloud.domain.jobs import Tier
-from neocloud.scheduler.admission.limits import LimitCheck, Sentence, Stamp
+from neocloud.scheduler.admission.limits import LimitCheck, Stamp
 from neocloud.scheduler.admission.ordering import EntryKey, class_rank
-from neocloud.scheduler.explanation.reasons import GPUS, REASON_KIND, Blocked
+from neocloud.scheduler.explanation.reasons import GPUS, REASON_KIND, Blocked, Sentence
 from neocloud.scheduler.model import PendingJob, WaitReason
 
 GroupKey = tuple[str, Tier, str, int, int, int]

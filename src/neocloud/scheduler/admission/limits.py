@@ -25,7 +25,7 @@ kind (`ranges`); the watch over them is told whenever a holding moves.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -35,14 +35,13 @@ from neocloud.domain.tenancy import OrgKind
 from neocloud.scheduler.admission.books import Book
 from neocloud.scheduler.admission.ranges import Gauge, Ranges, Reading, SumTerm, Watch
 from neocloud.scheduler.explanation import sentences
+from neocloud.scheduler.explanation.reasons import Sentence
 from neocloud.scheduler.model import PendingJob, SchedulerInput, WaitReason
 
 DEFAULT_SELLABLE_FRACTION = Decimal(1)
 # Classes that may reclaim quota their org lent (no class counts as research); batch waits.
 RECLAIMING_CLASSES = frozenset({PriorityClass.PRODUCTION, PriorityClass.RESEARCH, None})
 
-# A sentence, written only when someone reads it: most waits are not re-announced.
-Sentence = Callable[[], str]
 # Versions of the holdings a verdict depends on: the org's, the cohort's, the cap's.
 Stamp = tuple[int, int, int]
 # The two books (see `ranges`: gauges are named by book).

@@ -18,7 +18,7 @@ DEFAULT_PRIORITY_CLASS = PriorityClass.RESEARCH
 
 AdmissionKey = tuple[int, int, int, int, str]
 # The key a pass orders its work by: the admission key with, after the tier, 1 if the job would
-# borrow quota (internal work within quota goes before borrowers, see `admission.typepass`).
+# borrow quota (internal work within quota goes before borrowers, see `typepass`).
 EntryKey = tuple[int | str, ...]
 
 

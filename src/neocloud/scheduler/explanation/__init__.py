@@ -1,6 +1,6 @@
-"""Explanation: why a job waits, in a reason code and a sentence, and when it is told.
+"""Explanation: why a job waits, in a reason code and a sentence.
 
-`reasons` (the codes and their kinds), `sentences` (the words for people), `explaining` (which
-reason a pass gives a job that neither starts nor preempts) and `announcing` (which waits a
-pass reports at its end).
+`reasons` (the codes, their kinds, `Blocked`) and `sentences` (the words for people). Which
+reason a pass gives a waiting job (`scheduler.explaining`) and which waits it reports at its end
+(`scheduler.pass_end`) belong to the pass.
 """

@@ -5,15 +5,18 @@ for a limit (quota, borrow_limit, contract, sellable_cap, each its own kind), fo
 to exit (preempting), for nodes that isolate tenants (isolation: an external job that would fit
 only on nodes closed to external work), or for nothing that can happen (unsatisfiable). Inside
 the GPU kind the code follows capacity at every pass; the stateful scheduler announces a member
-of a group of identical jobs again only when its kind changes (see `announcing`).
+of a group of identical jobs again only when its kind changes (see `scheduler.pass_end`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from neocloud.scheduler.admission.limits import Sentence
 from neocloud.scheduler.model import Wait, WaitReason
+
+# A sentence, written only when someone reads it: most waits are not re-announced.
+Sentence = Callable[[], str]
 
 GPUS = "gpus"
 REASON_KIND = {

@@ -13,12 +13,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
+from typing import Protocol
 
 from neocloud.domain.tenancy import OrgKind
 from neocloud.scheduler.explanation import sentences
 from neocloud.scheduler.explanation.reasons import Blocked
 from neocloud.scheduler.model import PendingJob, WaitReason
-from neocloud.scheduler.typestate import TypeState
+from neocloud.scheduler.placement.nodes import TypeNodes
+
+
+class OneType(Protocol):
+    """What isolation reads of one GPU type (`typestate.TypeState` is one): its nodes, and
+    which shapes they could ever hold."""
+
+    @property
+    def nodes(self) -> TypeNodes:
+        """The type's nodes."""
+        ...
+
+    def unsatisfiable_reason(self, g: int, k: int, external: bool = False) -> str | None:
+        """Why g × k can never be placed (for external work, on the nodes open to it)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +50,7 @@ class Isolation:
     """Hiding the closed nodes of one GPU type from external jobs during one pass, and saying
     so when that is why they wait."""
 
-    def __init__(self, state: TypeState) -> None:
+    def __init__(self, state: OneType) -> None:
         self._state = state
         self._nodes = state.nodes
         # Set while an external job is being decided with the closed nodes hidden.

@@ -1,15 +1,14 @@
 """One pass over the pending work of one GPU type: start, preempt, or wait with a reason.
 
 Order: jobs with victims already exiting for them first; then groups of identical jobs (see
-`groups`) by the admission key of their first job (see `ordering`), except that internal work
-that would borrow beyond its org's quota goes after all internal work within quota (as in Kueue),
-so borrowing takes only what is left. A job, in turn:
+`admission.groups`) by the admission key of their first job (see `admission.ordering`), except
+that internal work that would borrow beyond its org's quota goes after all internal work within
+quota (as in Kueue), so borrowing takes only what is left. A job, in turn:
 1. waits `unsatisfiable` if no set of schedulable nodes could ever hold it;
-2. starts if its limits allow it (`limits`) and it fits the available GPUs — after the backfill
-   reservation (`placement.reservation`), only in GPUs the reserved job will not need, unless
-   it ends (by its max runtime) before the reserved job's planned start;
-3. else preempts the cheapest sufficient victims if its limits let it reclaim
-   (`preemption.reclaim`);
+2. starts if its limits allow it (`admission.limits`) and it fits the available GPUs — after
+   the backfill reservation (`placement.reservation`), only in GPUs the reserved job will not
+   need, unless it ends (by its max runtime) before the reserved job's planned start;
+3. else preempts the cheapest sufficient victims if its limits let it reclaim (`reclaim`);
 4. else waits: the limit it breaks; or `planned_start` (it fits but would delay the reserved
    job); or `priority` (the GPUs it fits are set aside for a job waiting on preemption); or, the
    first such job of the pass, it takes the backfill reservation and waits `planned_start` with
@@ -29,19 +28,19 @@ from functools import partial
 
 from neocloud.domain.jobs import Tier
 from neocloud.domain.tenancy import OrgKind
-from neocloud.scheduler.admission.arrivals import Arrivals
 from neocloud.scheduler.admission.groups import Group, GroupKey
 from neocloud.scheduler.admission.ordering import EntryKey, admission_key, entry_key
-from neocloud.scheduler.admission.passrecord import Decisions, PassRecord
+from neocloud.scheduler.arrivals import Arrivals
+from neocloud.scheduler.explaining import Explainer
 from neocloud.scheduler.explanation import sentences
-from neocloud.scheduler.explanation.announcing import finish
-from neocloud.scheduler.explanation.explaining import Explainer
 from neocloud.scheduler.explanation.reasons import GPUS, REASON_KIND, Blocked
 from neocloud.scheduler.model import PendingJob, Preempt, WaitReason
+from neocloud.scheduler.pass_end import finish
+from neocloud.scheduler.passrecord import Decisions, PassRecord
 from neocloud.scheduler.placement.isolation import Isolation
 from neocloud.scheduler.placement.reservation import Reservation
-from neocloud.scheduler.preemption.reclaim import Reclaimed, Reclaimer, choose, place_with
 from neocloud.scheduler.preemption.victims import Held, reclaim_rule
+from neocloud.scheduler.reclaim import Reclaimed, Reclaimer, choose, place_with
 from neocloud.scheduler.typestate import TypeState
 from neocloud.scheduler.world import World
 
@@ -56,7 +55,7 @@ class TypePass:
 
     The parts it holds, each with its own inputs: `Reservation` (backfill), `Reclaimer`
     (preemption), `Isolation` (nodes closed to external work), `Explainer` (why a job waits),
-    `PassRecord` (what the pass decided, reported at its end by `announcing.finish`); and
+    `PassRecord` (what the pass decided, reported at its end by `pass_end.finish`); and
     `Arrivals` when only new jobs are decided.
     """
 
@@ -263,8 +262,7 @@ class TypePass:
         record = self._record
         if reclaims:
             record.reclaimers.add((shape[0], shape[1], False))
-        if shape[0] > record.largest_need:
-            record.largest_need = shape[0]
+        record.needs(shape[0])
         return True
 
     def _shape(self, g: int, k: int) -> int:
@@ -398,7 +396,7 @@ class TypePass:
         group.last = rest
         group.mark()
         if rest.gpus:
-            record.largest_need = max(record.largest_need, job.resources.gpus_per_node)
+            record.needs(job.resources.gpus_per_node)
         plan = self._reservation.plan
         if not rest.delay or plan is None:
             return

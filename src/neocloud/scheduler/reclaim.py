@@ -1,9 +1,10 @@
 """Preemption inside a pass: which victims a job may take, and where it would then run.
 
-Bookkeeping around `victims.choose_victims`: the candidates a job may take (spot work if
-its limits let it reclaim spot; internal work of other internal orgs held above their quota if
-it may reclaim borrowed capacity), what each node could give at most (an O(1) check that rules
-out hopeless cases before looking at any victim), and the nodes it would get once they exit.
+Bookkeeping around `preemption.victims.choose_victims`: the candidates a job may take (spot
+work if its limits let it reclaim spot; internal work of other internal orgs held above their
+quota if it may reclaim borrowed capacity), what each node could give at most (an O(1) check
+that rules out hopeless cases before looking at any victim), and the nodes it would get once
+they exit.
 Nodes planned for the backfill reservation give nothing: a later job may not take them.
 """
 

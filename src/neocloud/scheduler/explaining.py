@@ -1,4 +1,4 @@
-"""Why a job that neither starts nor preempts waits, as one pass sees it (`admission.typepass`).
+"""Why a job that neither starts nor preempts waits, as one pass sees it (`typepass`).
 
 The reasons, in the order they are tried: the limit it breaks; isolation (it would fit only on
 nodes closed to external work); `planned_start` (it fits only in GPUs set aside for the

@@ -2,8 +2,8 @@
 
 `Decisions` collects the starts, preemptions and waits of a whole step, over every type.
 `PassRecord` is written by the pass (`typepass.TypePass`) as it decides, and read once at its
-end by `explanation.announcing`: which waits to report, and whether the next step must look at
-the type again.
+end by `pass_end`: which waits to report, and whether the next step must look at the type
+again.
 """
 
 from __future__ import annotations
@@ -52,4 +52,8 @@ class PassRecord:
         """`job` waits, decided on its own, for `why`."""
         self.individual[job.id] = why
         if why.gpus:
-            self.largest_need = max(self.largest_need, job.resources.gpus_per_node)
+            self.needs(job.resources.gpus_per_node)
+
+    def needs(self, gpus_per_node: int) -> None:
+        """A job needing `gpus_per_node` per node waits for GPUs (`largest_need` keeps the most)."""
+        self.largest_need = max(self.largest_need, gpus_per_node)

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 
 from neocloud.scheduler.admission.groups import Group
 from neocloud.scheduler.admission.ordering import EntryKey
-from neocloud.scheduler.admission.passrecord import PassRecord
 from neocloud.scheduler.explanation.reasons import REASON_KIND, Blocked
 from neocloud.scheduler.model import Wait, WaitReason
+from neocloud.scheduler.passrecord import PassRecord
 from neocloud.scheduler.placement.nodes import TypeNodes
 from neocloud.scheduler.placement.reservation import Reservation
 from neocloud.scheduler.typestate import TypeState

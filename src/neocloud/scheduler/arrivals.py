@@ -11,12 +11,12 @@ from collections.abc import Mapping
 
 from neocloud.scheduler.admission.groups import Group
 from neocloud.scheduler.admission.ordering import entry_key
-from neocloud.scheduler.explanation.explaining import Explainer
+from neocloud.scheduler.explaining import Explainer
 from neocloud.scheduler.explanation.reasons import Blocked, blocked
 from neocloud.scheduler.model import PendingJob, Wait, WaitReason
 from neocloud.scheduler.placement.isolation import Isolation
 from neocloud.scheduler.placement.reservation import Reservation
-from neocloud.scheduler.preemption.reclaim import Reclaimer
+from neocloud.scheduler.reclaim import Reclaimer
 from neocloud.scheduler.typestate import TypeState
 from neocloud.scheduler.world import World
 
