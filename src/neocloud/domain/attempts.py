@@ -21,6 +21,10 @@ from neocloud.domain.jobs import JobState
 PREEMPTED = "preempted"
 NODE_FAILED = "node_failed"
 NODE_DRAINED = "node_drained"
+# The reasons of an attempt killed at its max runtime and of one stopped on request (also the
+# engines' status codes for those ends).
+MAX_RUNTIME_EXCEEDED = "max_runtime_exceeded"
+CANCELLED = "cancelled"
 REQUEUED = "requeued"
 CREDIT_LIMIT = "credit_limit"
 
@@ -146,7 +150,7 @@ def _ended(end: AttemptEnd) -> AttemptOutcome:
     """An end after which the job never runs again, whatever its policy."""
     match end.kind:
         case EndKind.CANCELLED:
-            return AttemptOutcome(JobState.CANCELLED, "cancelled", "stopped on request")
+            return AttemptOutcome(JobState.CANCELLED, CANCELLED, "stopped on request")
         case EndKind.CREDIT_STOP:
             return AttemptOutcome(
                 JobState.CANCELLED, CREDIT_LIMIT, "stopped: the org's credit is used up"
@@ -154,7 +158,7 @@ def _ended(end: AttemptEnd) -> AttemptOutcome:
         case EndKind.MAX_RUNTIME:
             return AttemptOutcome(
                 JobState.FAILED,
-                "max_runtime_exceeded",
+                MAX_RUNTIME_EXCEEDED,
                 f"killed after exceeding max runtime of {end.detail} s",
             )
         case EndKind.LOST:

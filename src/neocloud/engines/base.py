@@ -16,11 +16,9 @@ LOGS = "logs"
 GANGS = "gangs"
 
 
-# Reason codes an engine puts before ': ' in EngineStatus.reason, and the control plane acts on.
-CANCELLED = "cancelled"
-MAX_RUNTIME_EXCEEDED = "max_runtime_exceeded"
-# The node under the attempt died or was taken down: the work ended without finishing.
-NODE_FAILED = "node_failed"
+# The reason codes an engine puts before ': ' in EngineStatus.reason, which the control plane
+# acts on, are the attempt rule's reasons for those ends (domain.attempts: CANCELLED,
+# MAX_RUNTIME_EXCEEDED, NODE_FAILED, a node under the attempt died or was taken down).
 
 
 class EngineError(Exception):

@@ -36,6 +36,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
+from neocloud.domain.attempts import CANCELLED, MAX_RUNTIME_EXCEEDED
 from neocloud.engines.local import attempt as files
 from neocloud.engines.local import procfs
 from neocloud.engines.sandbox import Sandbox, environment_args, helper_env
@@ -44,9 +45,6 @@ TICK_SECONDS = 0.1
 HEARTBEAT_SECONDS = 1.0
 # How long to wait for a rank's output to drain once every process of the attempt is gone.
 DRAIN_SECONDS = 5.0
-
-CANCELLED = "cancelled"
-MAX_RUNTIME_EXCEEDED = "max_runtime_exceeded"
 
 
 @dataclass

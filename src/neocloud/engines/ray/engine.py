@@ -29,12 +29,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from neocloud.domain.attempts import CANCELLED, NODE_FAILED
 from neocloud.engines.base import (
     ADOPT_AFTER_RESTART,
-    CANCELLED,
     GANGS,
     LOGS,
-    NODE_FAILED,
     EngineConfigError,
     EngineError,
     EngineHandle,

@@ -34,14 +34,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from neocloud.domain.attempts import CANCELLED, MAX_RUNTIME_EXCEEDED, NODE_FAILED
 from neocloud.domain.jobs import working_dir_in_job
 from neocloud.engines.base import (
     ADOPT_AFTER_RESTART,
-    CANCELLED,
     GANGS,
     LOGS,
-    MAX_RUNTIME_EXCEEDED,
-    NODE_FAILED,
     EngineError,
     EngineHandle,
     EngineNode,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from neocloud.engines.base import MAX_RUNTIME_EXCEEDED
+from neocloud.domain.attempts import MAX_RUNTIME_EXCEEDED
 from neocloud.engines.slurm.attempt import AttemptFacts
 from neocloud.engines.slurm.parse import expand_hostlist, gpu_gres
 from neocloud.scheduler.model import GpuSlot

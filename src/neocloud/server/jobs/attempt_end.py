@@ -13,6 +13,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from neocloud.domain.attempts import (
+    CANCELLED,
+    MAX_RUNTIME_EXCEEDED,
+    NODE_FAILED,
     REQUEUED,
     AttemptEnd,
     AttemptOutcome,
@@ -20,7 +23,7 @@ from neocloud.domain.attempts import (
     after_attempt,
 )
 from neocloud.domain.jobs import JobState
-from neocloud.engines.base import NODE_FAILED, EngineStatus
+from neocloud.engines.base import EngineStatus
 from neocloud.server.jobs.lifecycle import transition
 from neocloud.store.models import JobRow
 
@@ -31,14 +34,14 @@ def read_end(job: JobRow, st: EngineStatus, credit_stop: bool) -> AttemptEnd:
     `credit_stop`: the job's stop was asked for because its org's credit is used up.
     """
     # A preemption notice is delivered as a cancel; one the user also asked for is their cancel.
-    if job.preempting_for and st.reason_code == "cancelled" and not job.cancel_requested:
+    if job.preempting_for and st.reason_code == CANCELLED and not job.cancel_requested:
         return AttemptEnd(EndKind.PREEMPTED, job.preempting_for)
     if job.cancel_requested:
         return AttemptEnd(EndKind.CREDIT_STOP if credit_stop else EndKind.CANCELLED)
     if st.reason_code == NODE_FAILED:
         what = st.reason.partition(": ")[2] if st.reason else "the node failed"
         return AttemptEnd(EndKind.NODE_FAILED, what)
-    if st.reason_code == "max_runtime_exceeded":
+    if st.reason_code == MAX_RUNTIME_EXCEEDED:
         return AttemptEnd(EndKind.MAX_RUNTIME, str(job.max_runtime_seconds))
     if st.state == "lost":
         return AttemptEnd(EndKind.LOST, st.reason or "")

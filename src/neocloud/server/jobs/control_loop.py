@@ -17,10 +17,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from neocloud.domain.attempts import EndKind
+from neocloud.domain.attempts import NODE_FAILED, EndKind
 from neocloud.domain.jobs import JobState
 from neocloud.engines.base import (
-    NODE_FAILED,
     EngineError,
     EngineHandle,
     EngineStatus,
