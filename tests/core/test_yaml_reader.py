@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from neocloud.domain.text import name_problem
 from neocloud.domain.yaml_reader import INVALID, Invalid, Node, Parsed, read_yaml
 from neocloud.domain.yaml_shapes import (
     Choice,
@@ -21,9 +22,7 @@ from neocloud.domain.yaml_shapes import (
     Record,
     Text,
     Then,
-    a_name,
     at_most,
-    between,
     matching,
     non_empty,
     valid,
@@ -34,6 +33,10 @@ D = Decimal
 
 def positive(value: Decimal) -> str | None:
     return None if value > 0 else f"must be > 0, got {value}"
+
+
+def _fraction(value: Decimal) -> str | None:
+    return None if D(0) <= value <= D(1) else f"must be in [0, 1], got {value}"
 
 
 def not_root(key: object) -> str | None:
@@ -51,7 +54,7 @@ def gpus_within_cap(record: Record, node: Node) -> dict[str, Any] | Invalid:
 NODE = Then(
     Fields(
         {
-            "name": Field(Text(checks=(non_empty, at_most(8), a_name)), required=True),
+            "name": Field(Text(checks=(non_empty, at_most(8), name_problem)), required=True),
             "gpus": Field(
                 Integer(checks=(lambda n: None if n >= 1 else "must be >= 1",)), default=1
             ),
@@ -68,9 +71,7 @@ SHAPE = Fields(
         "users": Field(
             MapOf(Text(checks=(matching(re.compile(r"^[a-z]+$"), "a user"),)), (not_root,))
         ),
-        "sweep": Field(
-            ListOf(Number(checks=(between(D(0), D(1), "must be in [0, 1], got {value}"),)))
-        ),
+        "sweep": Field(ListOf(Number(checks=(_fraction,)))),
         "note": Field(Raw()),
     }
 )

@@ -23,6 +23,7 @@ from neocloud.billing.meters import (
     Aggregation,
     Meter,
 )
+from neocloud.domain.text import text_problem
 from neocloud.domain.yaml_reader import INVALID, Invalid, Node, Parsed, read_yaml
 from neocloud.domain.yaml_shapes import (
     Choice,
@@ -37,7 +38,6 @@ from neocloud.domain.yaml_shapes import (
     Then,
     at_most,
     non_empty,
-    storable,
 )
 
 AGGREGATIONS = tuple(a.value for a in Aggregation)
@@ -124,10 +124,10 @@ _METER = Fields(
     {
         "aggregation": Field(Choice(AGGREGATIONS), required=True),
         "unit": Field(
-            Text(expected=_TEXT, checks=(non_empty, at_most(MAX_UNIT), storable)), required=True
+            Text(expected=_TEXT, checks=(non_empty, at_most(MAX_UNIT), text_problem)), required=True
         ),
         "description": Field(
-            Text(expected=_TEXT, checks=(at_most(MAX_DESCRIPTION), storable)), default=""
+            Text(expected=_TEXT, checks=(at_most(MAX_DESCRIPTION), text_problem)), default=""
         ),
         "group_by": Field(
             Then(

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, TypeVar
 
-from neocloud.domain.text import name_problem, text_problem
 from neocloud.domain.yaml_reader import INVALID, Invalid, Node, Place
 
 T = TypeVar("T")
@@ -161,21 +160,6 @@ def at_most(length: int) -> Check[str]:
 def matching(pattern: re.Pattern[str], hint: str) -> Check[str]:
     """Check: the string matches pattern; else `must be <hint>, got '<value>'`."""
     return lambda value: None if pattern.match(value) else f"must be {hint}, got '{value}'"
-
-
-def a_name(value: str) -> str | None:
-    """Check: the platform's one rule for names (no NUL, control or bidi character)."""
-    return name_problem(value)
-
-
-def storable(value: str) -> str | None:
-    """Check: text every backend can store (no NUL, no lone surrogate), as the API requires."""
-    return text_problem(value)
-
-
-def between(low: Decimal, high: Decimal, message: str) -> Check[Decimal]:
-    """Check: low <= value <= high; message may use {value}."""
-    return lambda value: None if low <= value <= high else message.format(value=value)
 
 
 # -- mappings --------------------------------------------------------------------------------
@@ -372,11 +356,8 @@ __all__ = [
     "Shape",
     "Text",
     "Then",
-    "a_name",
     "at_most",
-    "between",
     "matching",
     "non_empty",
-    "storable",
     "valid",
 ]
