@@ -11,7 +11,7 @@ Slurm here: the GPU check is on what the job is told (CUDA_VISIBLE_DEVICES); doc
 what production needs (task/cgroup with ConstrainDevices, hidepid on /proc).
 
 The same cluster then runs both orgs' jobs under `isolation: sandbox` (each rank in bubblewrap on
-its node, see engines.slurm_script): there the hostile job must also fail to open the device
+its node, see engines.slurm.script): there the hostile job must also fail to open the device
 files of GPUs it was not given (while opening its own), to see the victim's processes in /proc,
 to share /tmp with it, and to rewrite its own start, heartbeat and exit records (which usage is
 computed from): they are outside what it can see, so its usage is exactly what it ran.

@@ -60,7 +60,7 @@ from neocloud.domain.yaml_shapes import (
 T = TypeVar("T")
 
 # The engine kinds a cluster may name; the caller gives each one's option rules.
-ENGINES = ("local", "slurm", "ray")
+ENGINES = tuple(DEFAULT_ISOLATION)  # the engine kinds a fleet may name
 
 MAX_GPUS_PER_NODE = 64
 MAX_NODE_COUNT = 10_000

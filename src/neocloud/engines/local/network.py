@@ -10,8 +10,6 @@ External orgs get `none` unless the operator chose `host` for the cluster
 (`engine_options.external_network`); internal orgs are the operator's own teams, trusted with
 the operator's network, and get `host` unless the operator chose `none`
 (`engine_options.internal_network`). A kind other than "internal" counts as external.
-
-The runner imports this module: standard library only.
 """
 
 from __future__ import annotations

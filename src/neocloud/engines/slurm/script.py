@@ -4,7 +4,7 @@ The script runs the job's command with `srun`, one task per node neocloud placed
 of N nodes is one step of N tasks), so a preemption notice sent to the job's steps
 (`scancel --signal=TERM`) reaches the command on every node while the script itself lives on to
 record the end. The script runs as the org's unprivileged user (`sbatch --uid`), so it writes
-only in the attempt's `run/` directory, which that user owns (see `slurm.py`):
+only in the attempt's `run/` directory, which that user owns (see `slurm.engine`):
 
 - `started`    `<slurm job id> <epoch seconds>` just before srun starts the command
 - `rank-<r>.started`  `<epoch seconds>` as rank r's command starts (srun may take a while)
