@@ -44,12 +44,12 @@ def _read(path: Path) -> str:
 
 
 def read_fleet(text: str) -> FleetParse:
-    """A fleet file read here, each engine's options checked by its own rules."""
+    """A fleet file read here, each engine's options checked by its own rules (the one CLI
+    module that may reach the engines: economics reads fleets through it)."""
     # Imported here: only the commands that read a fleet file need the reader.
-    from neocloud.domain.fleet_file import parse_fleet
-    from neocloud.engines.options import OPTION_RULES
+    from neocloud.engines.options import read_fleet as read
 
-    return parse_fleet(text, OPTION_RULES)
+    return read(text)
 
 
 @app.command("validate")

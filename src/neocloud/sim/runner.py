@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from neocloud.domain.fleet_file import parse_fleet
 from neocloud.domain.jobs import DEFAULT_GRACE_SECONDS, Tier
-from neocloud.engines.options import OPTION_RULES
+from neocloud.engines.options import read_fleet
 from neocloud.scheduler.admission.limits import sellable_fraction
 from neocloud.scheduler.state import Scheduler
 from neocloud.sim.metrics import SimMetrics, summarize
@@ -89,7 +88,7 @@ class SimReport:
 
 def prepare(request: SimRequest) -> Prepared:
     """Validate every input; raise InputError listing every problem, so nothing runs."""
-    parsed = parse_fleet(request.fleet.text, OPTION_RULES)
+    parsed = read_fleet(request.fleet.text)
     if parsed.fleet is None:
         raise InputError(
             [InputProblem(request.fleet.name, p.line, p.path, p.message) for p in parsed.problems]

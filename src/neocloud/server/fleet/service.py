@@ -11,11 +11,10 @@ from sqlalchemy.orm import Session
 
 from neocloud.billing.pricebook import price_at
 from neocloud.domain.fleet import Fleet
-from neocloud.domain.fleet_file import parse_fleet
 from neocloud.domain.jobs import JobState, Tier
 from neocloud.domain.tenancy import OrgKind, Permission
 from neocloud.economics.cost_model import cost_per_gpu_hour
-from neocloud.engines.options import OPTION_RULES
+from neocloud.engines.options import read_fleet
 from neocloud.schemas import fleet as api
 from neocloud.server.fleet.gpu_types import require_gpu_type
 from neocloud.server.fleet.prices import load_price_book
@@ -38,7 +37,7 @@ ACTIVE_STATES = (JobState.SCHEDULED.value, JobState.RUNNING.value)
 
 def validate(text: str) -> api.FleetValidation:
     """Every problem of a fleet file, with its path."""
-    parsed = parse_fleet(text, OPTION_RULES)
+    parsed = read_fleet(text)
     problems = [
         api.FleetProblem(path=p.path, message=p.message, line=p.line) for p in parsed.problems
     ]
@@ -56,7 +55,7 @@ def current_fleet(s: Session) -> Fleet | None:
     row = s.scalars(select(FleetFileRow).order_by(FleetFileRow.id.desc()).limit(1)).first()
     if row is None:
         return None
-    parsed = parse_fleet(row.yaml, OPTION_RULES)
+    parsed = read_fleet(row.yaml)
     return parsed.fleet
 
 
@@ -68,7 +67,7 @@ def load(s: Session, p: Principal, text: str, now: datetime) -> api.FleetSummary
 
 def load_fleet_text(s: Session, text: str, now: datetime) -> api.FleetSummary:
     """Load a fleet file without an auth check (start-up seeding uses this)."""
-    parsed = parse_fleet(text, OPTION_RULES)
+    parsed = read_fleet(text)
     if parsed.fleet is None or parsed.problems:
         problems = [{"path": x.path, "message": x.message, "line": x.line} for x in parsed.problems]
         first = problems[0] if problems else {"path": "<yaml>", "message": "invalid fleet"}

@@ -9,10 +9,9 @@ from functools import lru_cache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from neocloud.domain.fleet_file import parse_fleet
 from neocloud.domain.jobs import JobState, PriorityClass, Resources, Tier
 from neocloud.domain.tenancy import OrgKind
-from neocloud.engines.options import OPTION_RULES
+from neocloud.engines.options import read_fleet
 from neocloud.scheduler.admission.fairshare import decayed_gpu_seconds
 from neocloud.scheduler.model import GpuSlot, NodeState, PendingJob, RunningJob, SchedulerInput
 from neocloud.server.fleet import contracts
@@ -41,7 +40,7 @@ def _seconds(t: datetime) -> float:
 @lru_cache(maxsize=8)
 def _hosting(fleet_text: str) -> Mapping[str, bool]:
     """Cluster → whether it may host external work, from a fleet file (cached: parsed once)."""
-    fleet = parse_fleet(fleet_text, OPTION_RULES).fleet
+    fleet = read_fleet(fleet_text).fleet
     return {c.name: c.hosts_external for c in fleet.clusters} if fleet else {}
 
 

@@ -14,11 +14,10 @@ from decimal import Decimal
 
 from neocloud.domain.exact_yaml import FileProblem
 from neocloud.domain.fleet import Fleet
-from neocloud.domain.fleet_file import parse_fleet
 from neocloud.domain.jobs import Tier
 from neocloud.economics.whatif.policy import SellingPolicy
 from neocloud.economics.whatif.policy_file import parse_policy
-from neocloud.engines.options import OPTION_RULES
+from neocloud.engines.options import read_fleet
 from neocloud.sim.problems import InputError, InputProblem
 from neocloud.sim.runner import InputFile, Prepared, SimRequest, TraceFormat, prepare
 from neocloud.sim.simulator import SimConfig
@@ -72,7 +71,7 @@ class PreparedWhatIf:
 
 def prepare_whatif(request: WhatIfRequest) -> PreparedWhatIf:
     """Validate every input; raise InputError listing every problem, so nothing runs."""
-    parsed = parse_fleet(request.fleet.text, OPTION_RULES)
+    parsed = read_fleet(request.fleet.text)
     if parsed.fleet is None:
         raise InputError([_problem(request.fleet.name, p) for p in parsed.problems])
     fleet = parsed.fleet
