@@ -76,14 +76,13 @@ from neocloud.engines.slurm.parse import (
     split_wait_status,
 )
 from neocloud.engines.slurm.report import (
-    _END_BEFORE_SLURM,
-    _START_AFTER_SLURM,
     COMMAND_START_SECONDS,
-    _end_reason,
-    _epoch,
-    _held,
-    _placement,
-    _split_status,
+    END_BEFORE_SLURM,
+    START_AFTER_SLURM,
+    end_reason,
+    epoch,
+    held_to_slurm,
+    placement_of,
 )
 from neocloud.engines.tenant_users import (
     TenantIdentity,
@@ -275,8 +274,8 @@ class SlurmEngine:
         if state in ACTIVE:
             # Until Slurm says the job is over, its GPUs are held, even once the script recorded
             # its exit: another job placed there now would only wait in Slurm's queue.
-            started = _held(
-                facts.started_at, _epoch(job.get("start_time")), 1.0, _START_AFTER_SLURM
+            started = held_to_slurm(
+                facts.started_at, epoch(job.get("start_time")), 1.0, START_AFTER_SLURM
             )
             if facts.exit_status is None:
                 self._enforce(slurm_id, attempt_dir, facts, started)
@@ -286,13 +285,13 @@ class SlurmEngine:
                     # Usage starts with the command, not with srun's launch of it.
                     return EngineStatus(EngineState.STARTING, reason="starting: srun is launching")
             return EngineStatus(
-                EngineState.RUNNING, started_at=utc(started), placement=_placement(job)
+                EngineState.RUNNING, started_at=utc(started), placement=placement_of(job)
             )
         return self._ended(
             state,
             facts,
-            start=_epoch(job.get("start_time")),
-            end=_epoch(job.get("end_time")),
+            start=epoch(job.get("start_time")),
+            end=epoch(job.get("end_time")),
             wait_status=job.get("exit_code"),
             nodes=str(job.get("nodes") or ""),
         )
@@ -308,7 +307,7 @@ class SlurmEngine:
         exit_code: tuple[int | None, int | None] | None = None,
     ) -> EngineStatus:
         """The end of an attempt Slurm reports as over, in the engine protocol's terms."""
-        started = _held(facts.started_at, start, 1.0, _START_AFTER_SLURM)
+        started = held_to_slurm(facts.started_at, start, 1.0, START_AFTER_SLURM)
         if facts.started_at is None and start is not None and end is not None and start >= end:
             # Slurm stamps a job cancelled while pending as started and ended at once.
             started = None
@@ -324,9 +323,13 @@ class SlurmEngine:
                 ended_at=utc(ended),
                 reason=f"{NODE_FAILED}: Slurm ended the job with {state} (nodes {nodes})",
             )
+        code: int | None
+        sig: int | None
         if facts.exit_status is not None:
-            code, sig = _split_status(facts.exit_status)
-            ended_at = _held(facts.ended_at, end, _END_BEFORE_SLURM, 1.0)
+            # srun reports a task killed by a signal as 128 + the signal, which it cannot tell
+            # apart from a command exiting with that code itself: kept as the exit code.
+            code, sig = facts.exit_status, None
+            ended_at = held_to_slurm(facts.ended_at, end, END_BEFORE_SLURM, 1.0)
         else:
             if exit_code is not None:
                 code, sig = exit_code
@@ -346,7 +349,7 @@ class SlurmEngine:
             signal=sig,
             started_at=utc(started),
             ended_at=utc(ended_at),
-            reason=_end_reason(state, facts),
+            reason=end_reason(state, facts),
         )
 
     def _left_queue(self, slurm_id: str, facts: AttemptFacts) -> EngineStatus:
@@ -358,8 +361,8 @@ class SlurmEngine:
                     return self._ended(
                         row["State"].split()[0].upper(),
                         facts,
-                        start=_epoch(row["Start"]),
-                        end=_epoch(row["End"]),
+                        start=epoch(row["Start"]),
+                        end=epoch(row["End"]),
                         wait_status=None,
                         nodes=row["NodeList"],
                         exit_code=(

@@ -1,7 +1,7 @@
 """What Slurm reports of a job (its times, exit and GPUs), read into the engine protocol's terms.
 
 The job's own start and end records are written as its user, so it could rewrite them to be
-billed less: where Slurm's own instant is known, they are held to it (`_held`).
+billed less: where Slurm's own instant is known, they are held to it (`held_to_slurm`).
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from neocloud.scheduler.model import GpuSlot
 COMMAND_START_SECONDS = 60.0
 # A command starts at most this long after Slurm started the job (srun's launch), and the
 # recorded end lies within this of Slurm's end (whole seconds, stamped once the script exited).
-_START_AFTER_SLURM = COMMAND_START_SECONDS
-_END_BEFORE_SLURM = 5.0
+START_AFTER_SLURM = COMMAND_START_SECONDS
+END_BEFORE_SLURM = 5.0
 
 
-def _held(claimed: float | None, slurm: float | None, before: float, after: float) -> float | None:
+def held_to_slurm(
+    claimed: float | None, slurm: float | None, before: float, after: float
+) -> float | None:
     """The job's own record of an instant, held within [slurm - before, slurm + after] when
     Slurm's own instant is known (the job could have rewritten its record); either one alone
     when only it is known."""
@@ -31,7 +33,7 @@ def _held(claimed: float | None, slurm: float | None, before: float, after: floa
     return min(max(claimed, slurm - before), slurm + after)
 
 
-def _epoch(value: object) -> float | None:
+def epoch(value: object) -> float | None:
     """A Slurm time (epoch seconds, int or text) or None when unset (0, 'Unknown', 'None')."""
     if isinstance(value, int | float):
         return float(value) if value > 0 else None
@@ -40,16 +42,7 @@ def _epoch(value: object) -> float | None:
     return None
 
 
-def _split_status(status: int) -> tuple[int | None, int | None]:
-    """(exit code, signal) from the status the batch script recorded (srun's exit status).
-
-    srun reports a task killed by a signal as 128 + the signal; one it cannot tell apart from a
-    command exiting with that code itself, so it is kept as the exit code.
-    """
-    return status, None
-
-
-def _end_reason(state: str, facts: AttemptFacts) -> str | None:
+def end_reason(state: str, facts: AttemptFacts) -> str | None:
     """Why an attempt ended, as a reason code the control plane knows."""
     if facts.kill is not None:
         return facts.kill.reason
@@ -62,7 +55,7 @@ def _end_reason(state: str, facts: AttemptFacts) -> str | None:
     return f"slurm_{state.lower()}: Slurm ended the job with {state}"
 
 
-def _placement(job: dict[str, Any]) -> tuple[GpuSlot, ...] | None:
+def placement_of(job: dict[str, Any]) -> tuple[GpuSlot, ...] | None:
     """The GPU indices Slurm gave a running job on each node, when it says."""
     nodes = expand_hostlist(str(job.get("nodes") or ""))
     details = job.get("gres_detail") or []
